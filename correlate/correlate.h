@@ -1,0 +1,29 @@
+/*  correlate — dedup, grouping and incident lifecycle for one shard of tenants (DESIGN §1-3).
+
+    correlate_actor rebuilds its memory from store (snapshot query), then binds its ROUTER
+    and serves alert_batch and command requests from ingest, sending the resulting
+    mutation batches to store and answering each request once store committed what it
+    changed (or at once, from memory, when it changed nothing).
+*/
+#ifndef CORRELATE_H
+#define CORRELATE_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *frontend_endpoint;    /* ROUTER, bound: ingest connects */
+    const char *store_endpoint;       /* DEALER to store's mutation ROUTER */
+    const char *store_query_endpoint; /* DEALER to store's query ROUTER */
+    const char *tap_endpoint;         /* NULL = no tap */
+    const char *group_by;             /* comma-separated label names, e.g. "alertname" */
+    int64_t reopen_window_ms;
+    int64_t store_timeout_ms;
+    uint32_t shard_count;             /* 1 = this process owns every tenant */
+    uint32_t shard_index;
+} correlate_config_t;
+
+void correlate_config_from_env(correlate_config_t *config);
+void correlate_actor(zsock_t *pipe, void *args);
+
+#endif

@@ -1,0 +1,39 @@
+/*  ingest — the HTTP edge (docs/http-api.md): alert intake, incident API, health.
+
+    ingest_actor runs a libmicrohttpd server with a pool of threads; each thread talks to
+    correlate (alerts, commands) and to store's query socket (reads) over its own DEALER
+    sockets, waiting at most request_timeout_ms for the answer before replying 503.
+*/
+#ifndef INGEST_H
+#define INGEST_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *http_address;
+    int http_port;                    /* 0 = any free port (tests); see ingest_actor */
+    int http_threads;
+    const char *correlate_endpoint;   /* DEALER connects */
+    const char *store_query_endpoint; /* DEALER connects */
+    const char *tap_endpoint;         /* NULL = no tap */
+    int64_t request_timeout_ms;
+    size_t max_body_bytes;
+    size_t max_batch;
+    char *service_token;              /* owned; NULL = disabled */
+    char *jwt_secret;                 /* owned; NULL = disabled */
+    bool dev_mode;
+} ingest_config_t;
+
+void ingest_config_from_env(ingest_config_t *config);
+/* Frees the secrets. */
+void ingest_config_clear(ingest_config_t *config);
+
+/* zactor body: args is an ingest_config_t* that outlives the actor. Once listening it
+   signals the pipe; the command "PORT" answers the bound port as a string (useful when
+   http_port is 0). */
+void ingest_actor(zsock_t *pipe, void *args);
+
+#endif
