@@ -1,0 +1,223 @@
+/*  lk_json — the public JSON shapes of incidents, alerts and events (see lk_json.h).
+
+    Unset optional fields are JSON null rather than missing keys, so clients can rely on every
+    key being present. jansson refuses strings that are not UTF-8; anything we show comes
+    from validated input, but a stray byte must not turn a whole response into an OOM-like
+    NULL, so such strings are shown with the bad bytes replaced by U+FFFD.
+*/
+#include "lk_json.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_time.h"
+
+/*  Length (1..4) of the well-formed UTF-8 sequence at bytes, or 0. */
+static size_t s_utf8_sequence(const unsigned char *bytes, size_t size)
+{
+    unsigned char lead = bytes[0];
+    if (lead < 0x80)
+        return 1;
+    size_t length;
+    unsigned char low = 0x80, high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf)
+        length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+        length = 3;
+        if (lead == 0xe0)
+            low = 0xa0;
+        else if (lead == 0xed)
+            high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        length = 4;
+        if (lead == 0xf0)
+            low = 0x90;
+        else if (lead == 0xf4)
+            high = 0x8f;
+    } else
+        return 0;
+    if (size < length || bytes[1] < low || bytes[1] > high)
+        return 0;
+    for (size_t i = 2; i < length; i++)
+        if (bytes[i] < 0x80 || bytes[i] > 0xbf)
+            return 0;
+    return length;
+}
+
+/*  True when the C string text is entirely well-formed UTF-8. */
+static bool s_utf8_valid(const char *text)
+{
+    const unsigned char *bytes = (const unsigned char *)text;
+    size_t size = strlen(text);
+    for (size_t pos = 0; pos < size;) {
+        size_t length = s_utf8_sequence(bytes + pos, size - pos);
+        if (length == 0)
+            return false;
+        pos += length;
+    }
+    return true;
+}
+
+/*  malloc'd copy of text with every byte that is not well-formed UTF-8 replaced by U+FFFD,
+    or NULL on OOM. */
+static char *s_clean_utf8(const char *text)
+{
+    size_t size = strlen(text);
+    char *clean = malloc(size * 3 + 1);
+    if (!clean)
+        return NULL;
+    const unsigned char *bytes = (const unsigned char *)text;
+    size_t out = 0;
+    for (size_t pos = 0; pos < size;) {
+        size_t length = s_utf8_sequence(bytes + pos, size - pos);
+        if (length == 0) {
+            memcpy(clean + out, "\xef\xbf\xbd", 3);
+            out += 3;
+            pos++;
+        } else {
+            memcpy(clean + out, bytes + pos, length);
+            out += length;
+            pos += length;
+        }
+    }
+    clean[out] = '\0';
+    return clean;
+}
+
+/*  JSON string of text; NULL text gives "" (required fields are always strings). */
+static json_t *s_string(const char *text)
+{
+    if (!text)
+        return json_string("");
+    json_t *json = json_string(text);
+    if (json)
+        return json;
+    char *clean = s_clean_utf8(text);
+    json = clean ? json_string(clean) : NULL;
+    free(clean);
+    return json;
+}
+
+/*  JSON string, or null when text is NULL (an unset optional field). */
+static json_t *s_optional_string(const char *text)
+{
+    return text ? s_string(text) : json_null();
+}
+
+/*  JSON number, or null when unset or not finite (JSON has no NaN). */
+static json_t *s_optional_real(bool has, double value)
+{
+    return has && isfinite(value) ? json_real(value) : json_null();
+}
+
+/*  Sets key to value (a new reference, stolen); on any failure drops object and returns
+    NULL so a chain of s_set calls ends in NULL on OOM. */
+static json_t *s_set(json_t *object, const char *key, json_t *value)
+{
+    if (!object) {
+        json_decref(value);
+        return NULL;
+    }
+    if (!value || json_object_set_new(object, key, value) != 0) {
+        json_decref(object);
+        return NULL;
+    }
+    return object;
+}
+
+/*  RFC 3339 UTC with milliseconds, or null when epoch_ms is 0 (unset). */
+json_t *lk_json_time(int64_t epoch_ms)
+{
+    if (epoch_ms == 0)
+        return json_null();
+    char text[64];
+    lk_time_format(epoch_ms, text, sizeof text);
+    return json_string(text);
+}
+
+/*  {name: value, ...} in the set's (sorted) order. */
+json_t *lk_json_labels(const lk_labels_t *labels)
+{
+    json_t *object = json_object();
+    for (size_t i = 0; object && i < labels->count; i++) {
+        const char *name = labels->items[i].name;
+        char *clean = NULL;
+        /* jansson refuses keys that are not UTF-8: show a cleaned name instead */
+        if (!s_utf8_valid(name)) {
+            clean = s_clean_utf8(name);
+            if (!clean) {
+                json_decref(object);
+                return NULL;
+            }
+        }
+        object = s_set(object, clean ? clean : name, s_string(labels->items[i].value));
+        free(clean);
+    }
+    return object;
+}
+
+/*  The public incident shape of lk_json.h; new reference, NULL only on OOM. */
+json_t *lk_json_incident(const lk_incident_t *incident)
+{
+    json_t *object = json_object();
+    object = s_set(object, "id", s_string(incident->id));
+    object = s_set(object, "tenant_id", s_string(incident->tenant_id));
+    object = s_set(object, "status", s_string(lk_incident_status_name(incident->status)));
+    object = s_set(object, "severity", s_string(lk_severity_name(incident->severity)));
+    object = s_set(object, "title", s_string(incident->title));
+    object = s_set(object, "summary", s_string(incident->summary));
+    object = s_set(object, "group_key", s_string(incident->group_key));
+    object = s_set(object, "group_labels", lk_json_labels(&incident->group_labels));
+    object = s_set(object, "alert_count", json_integer(incident->alert_count));
+    object = s_set(object, "firing_count", json_integer(incident->firing_count));
+    object = s_set(object, "reopen_count", json_integer(incident->reopen_count));
+    object = s_set(object, "version", json_integer((json_int_t)incident->version));
+    object = s_set(object, "created_at", lk_json_time(incident->created_at_ms));
+    object = s_set(object, "updated_at", lk_json_time(incident->updated_at_ms));
+    object = s_set(object, "acknowledged_at", lk_json_time(incident->acknowledged_at_ms));
+    object = s_set(object, "acknowledged_by", s_optional_string(incident->acknowledged_by));
+    object = s_set(object, "resolved_at", lk_json_time(incident->resolved_at_ms));
+    object = s_set(object, "resolved_by", s_optional_string(incident->resolved_by));
+    return object;
+}
+
+/*  The public alert shape of lk_json.h; new reference, NULL only on OOM. */
+json_t *lk_json_alert(const lk_alert_t *alert)
+{
+    json_t *object = json_object();
+    object = s_set(object, "fingerprint", s_string(alert->fingerprint));
+    object = s_set(object, "incident_id", s_string(alert->incident_id));
+    object = s_set(object, "tenant_id", s_string(alert->tenant_id));
+    object = s_set(object, "source", s_string(alert->source));
+    object = s_set(object, "name", s_string(alert->name));
+    object = s_set(object, "status", s_string(lk_alert_status_name(alert->status)));
+    object = s_set(object, "severity", s_string(lk_severity_name(alert->severity)));
+    object = s_set(object, "labels", lk_json_labels(&alert->labels));
+    object = s_set(object, "annotations", lk_json_labels(&alert->annotations));
+    object = s_set(object, "value", s_optional_real(alert->has_value, alert->value));
+    object = s_set(object, "threshold", s_optional_real(alert->has_threshold, alert->threshold));
+    object = s_set(object, "query", s_optional_string(alert->query));
+    object = s_set(object, "dedup_key", s_optional_string(alert->dedup_key));
+    object = s_set(object, "generator_url", s_optional_string(alert->generator_url));
+    object = s_set(object, "starts_at", lk_json_time(alert->starts_at_ms));
+    object = s_set(object, "ends_at", lk_json_time(alert->ends_at_ms));
+    object = s_set(object, "updated_at", lk_json_time(alert->updated_at_ms));
+    return object;
+}
+
+/*  The public event shape of lk_json.h; new reference, NULL only on OOM. */
+json_t *lk_json_event(const lk_event_t *event)
+{
+    json_t *object = json_object();
+    object = s_set(object, "sequence", json_integer((json_int_t)event->sequence));
+    object = s_set(object, "event_id", s_string(event->event_id));
+    object = s_set(object, "incident_id", s_string(event->incident_id));
+    object = s_set(object, "tenant_id", s_string(event->tenant_id));
+    object = s_set(object, "type", s_string(event->type));
+    object = s_set(object, "actor", s_string(event->actor));
+    object = s_set(object, "note", s_optional_string(event->note));
+    object = s_set(object, "fingerprint", s_optional_string(event->fingerprint));
+    object = s_set(object, "at", lk_json_time(event->at_ms));
+    return object;
+}

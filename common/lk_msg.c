@@ -1,0 +1,1592 @@
+/*  lk_msg — encoder and defensive decoder of the internal wire protocol (lk_msg.h).
+
+    Encoding packs each message type's fields, under the short keys of lk_msg.h, into one
+    msgpack map with msgpack-c. Decoding never trusts the bytes:
+      1. s_msgpack_span walks the buffer's structure first, checking every length against the
+         buffer end and that no container announces more elements than bytes remain. That
+         bounds what msgpack-c will allocate by the input size (a 5-byte header claiming 4
+         billion elements would otherwise ask for 100 GB) and finds trailing bytes.
+      2. msgpack-c unpacks into a zone (it refuses nesting deeper than 32).
+      3. Each field is looked up by key and checked for type, range, length, NUL bytes, UTF-8,
+         UUID/fingerprint shape and enum name before it reaches a C struct. Unknown keys are
+         ignored. The first failure stops decoding with a reason naming the field's path.
+*/
+#include "lk_msg.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <math.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_fingerprint.h"
+#include "lk_uuid.h"
+
+/* ---- names ----------------------------------------------------------------------------- */
+
+static const char *s_type_names[LK_MSG_TYPE_COUNT] = {
+    "invalid",        "alert_batch",  "alert_reply", "command",     "command_reply",
+    "mutation_batch", "mutation_ack", "query",       "query_reply", "event",
+};
+static const char *s_status_names[] = {"ok",      "not_found",   "conflict",
+                                       "invalid", "unavailable", "error"};
+static const char *s_outcome_names[] = {"new", "changed", "unchanged", "ignored"};
+static const char *s_action_names[] = {"acknowledge", "resolve"};
+static const char *s_query_kind_names[] = {"list_incidents", "get_incident", "snapshot", "events"};
+/* The model's vocabularies as they appear on the wire: exact lower-case names only (the
+   lenient synonyms of lk_severity_parse are for people, not for the protocol). */
+static const char *s_severity_names[] = {"info", "warning", "error", "critical"};
+static const char *s_alert_status_names[] = {"firing", "resolved"};
+static const char *s_incident_status_names[] = {"triggered", "acknowledged", "resolved", "closed"};
+
+#define S_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/*  names[value], or "unknown" for a value outside the table. */
+static const char *s_name_of(const char **names, size_t count, int value)
+{
+    return value >= 0 && (size_t)value < count ? names[value] : "unknown";
+}
+
+/*  Wire names of the protocol's enums (static strings; "unknown" when out of range). */
+const char *lk_msg_type_name(lk_msg_type_t type)
+{
+    return s_name_of(s_type_names, S_COUNT(s_type_names), (int)type);
+}
+
+const char *lk_status_name(lk_status_t status)
+{
+    return s_name_of(s_status_names, S_COUNT(s_status_names), (int)status);
+}
+
+const char *lk_outcome_name(lk_outcome_t outcome)
+{
+    return s_name_of(s_outcome_names, S_COUNT(s_outcome_names), (int)outcome);
+}
+
+const char *lk_action_name(lk_action_t action)
+{
+    return s_name_of(s_action_names, S_COUNT(s_action_names), (int)action);
+}
+
+/* ---- message lifetime ------------------------------------------------------------------ */
+
+/*  Zeroes msg and sets its type; severity_min = -1 means "any severity". */
+void lk_msg_init(lk_msg_t *msg, lk_msg_type_t type)
+{
+    memset(msg, 0, sizeof *msg);
+    msg->type = type;
+    msg->query.severity_min = -1;
+}
+
+/*  Frees everything msg owns and zeroes it. */
+void lk_msg_clear(lk_msg_t *msg)
+{
+    if (!msg)
+        return;
+    free(msg->error);
+    free(msg->actor);
+    free(msg->note);
+    free(msg->next_cursor);
+    free(msg->query.cursor);
+    lk_labels_clear(&msg->query.labels);
+    for (size_t i = 0; i < msg->alert_count; i++)
+        lk_alert_clear(&msg->alerts[i]);
+    free(msg->alerts);
+    for (size_t i = 0; i < msg->incident_count; i++)
+        lk_incident_clear(&msg->incidents[i]);
+    free(msg->incidents);
+    for (size_t i = 0; i < msg->event_count; i++)
+        lk_event_clear(&msg->events[i]);
+    free(msg->events);
+    free(msg->results);
+    memset(msg, 0, sizeof *msg);
+}
+
+/*  Grows an array by one zeroed slot; returns the slot or NULL on OOM (array unchanged). */
+static void *s_grow(void **items, size_t count, size_t item_size)
+{
+    char *grown = realloc(*items, (count + 1) * item_size);
+    if (!grown)
+        return NULL;
+    *items = grown;
+    memset(grown + count * item_size, 0, item_size);
+    return grown + count * item_size;
+}
+
+/*  Appends deep copies to the message's arrays. Return 0, or -1 on OOM (msg unchanged). */
+int lk_msg_add_alert(lk_msg_t *msg, const lk_alert_t *alert)
+{
+    lk_alert_t *slot = s_grow((void **)&msg->alerts, msg->alert_count, sizeof *slot);
+    if (!slot || lk_alert_copy(slot, alert) != 0)
+        return -1;
+    msg->alert_count++;
+    return 0;
+}
+
+int lk_msg_add_incident(lk_msg_t *msg, const lk_incident_t *incident)
+{
+    lk_incident_t *slot = s_grow((void **)&msg->incidents, msg->incident_count, sizeof *slot);
+    if (!slot || lk_incident_copy(slot, incident) != 0)
+        return -1;
+    msg->incident_count++;
+    return 0;
+}
+
+int lk_msg_add_event(lk_msg_t *msg, const lk_event_t *event)
+{
+    lk_event_t *slot = s_grow((void **)&msg->events, msg->event_count, sizeof *slot);
+    if (!slot || lk_event_copy(slot, event) != 0)
+        return -1;
+    msg->event_count++;
+    return 0;
+}
+
+int lk_msg_add_result(lk_msg_t *msg, const lk_alert_result_t *result)
+{
+    lk_alert_result_t *slot = s_grow((void **)&msg->results, msg->result_count, sizeof *slot);
+    if (!slot)
+        return -1;
+    *slot = *result;
+    msg->result_count++;
+    return 0;
+}
+
+/* ---- encoding -------------------------------------------------------------------------- */
+
+/*  Every s_pack_* returns 0, or non-zero when the buffer could not grow (OOM). A NULL string
+    packs as "": required string fields always arrive as strings. */
+static int s_pack_str(msgpack_packer *pk, const char *text)
+{
+    size_t length = text ? strlen(text) : 0;
+    if (msgpack_pack_str(pk, length) != 0)
+        return -1;
+    return length ? msgpack_pack_str_body(pk, text, length) : 0;
+}
+
+/*  Packs one key/value pair of the given kind. */
+static int s_pack_kv_str(msgpack_packer *pk, const char *key, const char *text)
+{
+    return s_pack_str(pk, key) || s_pack_str(pk, text);
+}
+
+static int s_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value)
+{
+    return s_pack_str(pk, key) || msgpack_pack_int64(pk, value);
+}
+
+static int s_pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t value)
+{
+    return s_pack_str(pk, key) || msgpack_pack_uint64(pk, value);
+}
+
+static int s_pack_kv_labels(msgpack_packer *pk, const char *key, const lk_labels_t *labels)
+{
+    if (s_pack_str(pk, key) || msgpack_pack_map(pk, labels->count))
+        return -1;
+    for (size_t i = 0; i < labels->count; i++)
+        if (s_pack_kv_str(pk, labels->items[i].name, labels->items[i].value))
+            return -1;
+    return 0;
+}
+
+/*  Entity maps, with the keys listed in lk_msg.h; optional fields only when set. */
+static int s_pack_alert(msgpack_packer *pk, const lk_alert_t *alert)
+{
+    size_t fields = 12 + (alert->query != NULL) + (alert->dedup_key != NULL) +
+                    (alert->generator_url != NULL) + alert->has_value + alert->has_threshold;
+    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "tenant", alert->tenant_id) ||
+        s_pack_kv_str(pk, "fingerprint", alert->fingerprint) ||
+        s_pack_kv_str(pk, "incident_id", alert->incident_id) ||
+        s_pack_kv_str(pk, "source", alert->source) || s_pack_kv_str(pk, "name", alert->name) ||
+        (alert->query && s_pack_kv_str(pk, "query", alert->query)) ||
+        (alert->dedup_key && s_pack_kv_str(pk, "dedup_key", alert->dedup_key)) ||
+        (alert->generator_url && s_pack_kv_str(pk, "generator_url", alert->generator_url)) ||
+        s_pack_kv_labels(pk, "labels", &alert->labels) ||
+        s_pack_kv_labels(pk, "annotations", &alert->annotations) ||
+        s_pack_kv_str(pk, "severity",
+                      s_name_of(s_severity_names, S_COUNT(s_severity_names), alert->severity)) ||
+        s_pack_kv_str(
+            pk, "status",
+            s_name_of(s_alert_status_names, S_COUNT(s_alert_status_names), alert->status)) ||
+        (alert->has_value && (s_pack_str(pk, "value") || msgpack_pack_double(pk, alert->value))) ||
+        (alert->has_threshold &&
+         (s_pack_str(pk, "threshold") || msgpack_pack_double(pk, alert->threshold))) ||
+        s_pack_kv_int(pk, "starts_at", alert->starts_at_ms) ||
+        s_pack_kv_int(pk, "ends_at", alert->ends_at_ms) ||
+        s_pack_kv_int(pk, "updated_at", alert->updated_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_pack_incident(msgpack_packer *pk, const lk_incident_t *incident)
+{
+    size_t fields = 16 + (incident->acknowledged_by != NULL) + (incident->resolved_by != NULL);
+    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "id", incident->id) ||
+        s_pack_kv_str(pk, "tenant", incident->tenant_id) ||
+        s_pack_kv_str(pk, "group_key", incident->group_key) ||
+        s_pack_kv_str(pk, "title", incident->title) ||
+        s_pack_kv_str(pk, "summary", incident->summary) ||
+        (incident->acknowledged_by &&
+         s_pack_kv_str(pk, "acknowledged_by", incident->acknowledged_by)) ||
+        (incident->resolved_by && s_pack_kv_str(pk, "resolved_by", incident->resolved_by)) ||
+        s_pack_kv_labels(pk, "group_labels", &incident->group_labels) ||
+        s_pack_kv_str(pk, "severity",
+                      s_name_of(s_severity_names, S_COUNT(s_severity_names), incident->severity)) ||
+        s_pack_kv_str(pk, "status",
+                      s_name_of(s_incident_status_names, S_COUNT(s_incident_status_names),
+                                incident->status)) ||
+        s_pack_kv_uint(pk, "alert_count", incident->alert_count) ||
+        s_pack_kv_uint(pk, "firing_count", incident->firing_count) ||
+        s_pack_kv_uint(pk, "reopen_count", incident->reopen_count) ||
+        s_pack_kv_uint(pk, "version", incident->version) ||
+        s_pack_kv_int(pk, "created_at", incident->created_at_ms) ||
+        s_pack_kv_int(pk, "updated_at", incident->updated_at_ms) ||
+        s_pack_kv_int(pk, "acknowledged_at", incident->acknowledged_at_ms) ||
+        s_pack_kv_int(pk, "resolved_at", incident->resolved_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_pack_event(msgpack_packer *pk, const lk_event_t *event)
+{
+    size_t fields = 7 + (event->note != NULL) + (event->fingerprint != NULL);
+    if (msgpack_pack_map(pk, fields) || s_pack_kv_uint(pk, "sequence", event->sequence) ||
+        s_pack_kv_str(pk, "event_id", event->event_id) ||
+        s_pack_kv_str(pk, "tenant", event->tenant_id) ||
+        s_pack_kv_str(pk, "incident_id", event->incident_id) ||
+        s_pack_kv_str(pk, "type", event->type) || s_pack_kv_str(pk, "actor", event->actor) ||
+        (event->note && s_pack_kv_str(pk, "note", event->note)) ||
+        (event->fingerprint && s_pack_kv_str(pk, "fingerprint", event->fingerprint)) ||
+        s_pack_kv_int(pk, "at", event->at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_pack_result(msgpack_packer *pk, const lk_alert_result_t *result)
+{
+    if (msgpack_pack_map(pk, 3) || s_pack_kv_str(pk, "outcome", lk_outcome_name(result->outcome)) ||
+        s_pack_kv_str(pk, "fingerprint", result->fingerprint) ||
+        s_pack_kv_str(pk, "incident_id", result->incident_id))
+        return -1;
+    return 0;
+}
+
+/*  Packs the query map with kind plus every field that differs from its default, so a
+    decoder fills the same defaults back in. */
+static int s_pack_query(msgpack_packer *pk, const lk_query_t *query)
+{
+    size_t fields = 1 + (query->status_mask != 0) + (query->severity_min != -1) +
+                    (query->since_ms != 0) + (query->until_ms != 0) + (query->labels.count != 0) +
+                    (query->limit != 0) + (query->cursor != NULL) +
+                    (query->incident_id[0] != '\0') + (query->shard_count != 0) +
+                    (query->shard_index != 0) + (query->after_sequence != 0);
+    if (msgpack_pack_map(pk, fields) ||
+        s_pack_kv_str(pk, "kind",
+                      s_name_of(s_query_kind_names, S_COUNT(s_query_kind_names), query->kind)) ||
+        (query->status_mask && s_pack_kv_uint(pk, "status_mask", query->status_mask)) ||
+        (query->severity_min != -1 && s_pack_kv_int(pk, "severity_min", query->severity_min)) ||
+        (query->since_ms && s_pack_kv_int(pk, "since", query->since_ms)) ||
+        (query->until_ms && s_pack_kv_int(pk, "until", query->until_ms)) ||
+        (query->labels.count && s_pack_kv_labels(pk, "labels", &query->labels)) ||
+        (query->limit && s_pack_kv_uint(pk, "limit", query->limit)) ||
+        (query->cursor && s_pack_kv_str(pk, "cursor", query->cursor)) ||
+        (query->incident_id[0] && s_pack_kv_str(pk, "incident_id", query->incident_id)) ||
+        (query->shard_count && s_pack_kv_uint(pk, "shard_count", query->shard_count)) ||
+        (query->shard_index && s_pack_kv_uint(pk, "shard_index", query->shard_index)) ||
+        (query->after_sequence && s_pack_kv_uint(pk, "after_sequence", query->after_sequence)))
+        return -1;
+    return 0;
+}
+
+typedef int(s_pack_item_fn)(msgpack_packer *pk, const void *item);
+
+/*  Adapters so one list packer serves every entity type. */
+static int s_pack_alert_item(msgpack_packer *pk, const void *item)
+{
+    return s_pack_alert(pk, item);
+}
+static int s_pack_incident_item(msgpack_packer *pk, const void *item)
+{
+    return s_pack_incident(pk, item);
+}
+static int s_pack_event_item(msgpack_packer *pk, const void *item)
+{
+    return s_pack_event(pk, item);
+}
+static int s_pack_result_item(msgpack_packer *pk, const void *item)
+{
+    return s_pack_result(pk, item);
+}
+
+/*  Packs key and an array of count items, each packed by pack_item. */
+static int s_pack_kv_list(msgpack_packer *pk, const char *key, const void *items, size_t count,
+                          size_t item_size, s_pack_item_fn *pack_item)
+{
+    if (s_pack_str(pk, key) || msgpack_pack_array(pk, count))
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (pack_item(pk, (const char *)items + i * item_size))
+            return -1;
+    return 0;
+}
+
+#define S_PACK_ALERTS(pk, msg)                                                                     \
+    s_pack_kv_list(pk, "alerts", (msg)->alerts, (msg)->alert_count, sizeof(lk_alert_t),            \
+                   s_pack_alert_item)
+#define S_PACK_INCIDENTS(pk, msg)                                                                  \
+    s_pack_kv_list(pk, "incidents", (msg)->incidents, (msg)->incident_count,                       \
+                   sizeof(lk_incident_t), s_pack_incident_item)
+#define S_PACK_EVENTS(pk, msg)                                                                     \
+    s_pack_kv_list(pk, "events", (msg)->events, (msg)->event_count, sizeof(lk_event_t),            \
+                   s_pack_event_item)
+
+/*  Packs a reply's status and, when set, its error text. */
+static int s_pack_status(msgpack_packer *pk, const lk_msg_t *msg)
+{
+    return s_pack_kv_str(pk, "status", lk_status_name(msg->status)) ||
+           (msg->error && s_pack_kv_str(pk, "error", msg->error));
+}
+
+/*  Number of map entries msg's type adds to the envelope. */
+static size_t s_body_fields(const lk_msg_t *msg)
+{
+    size_t with_error = 1 + (msg->error != NULL);
+    switch (msg->type) {
+    case LK_MSG_ALERT_BATCH:
+        return 1;
+    case LK_MSG_ALERT_REPLY:
+        return with_error + 1;
+    case LK_MSG_COMMAND:
+        return 3 + (msg->note != NULL);
+    case LK_MSG_COMMAND_REPLY:
+        return with_error + 2;
+    case LK_MSG_MUTATION_BATCH:
+        return 3;
+    case LK_MSG_MUTATION_ACK:
+        return with_error;
+    case LK_MSG_QUERY:
+        return 1;
+    case LK_MSG_QUERY_REPLY:
+        return with_error + 3 + (msg->next_cursor != NULL);
+    case LK_MSG_EVENT:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+/*  Packs the fields msg's type uses (s_body_fields counts them); -1 on OOM or bad type. */
+static int s_pack_body(msgpack_packer *pk, const lk_msg_t *msg)
+{
+    switch (msg->type) {
+    case LK_MSG_ALERT_BATCH:
+        return S_PACK_ALERTS(pk, msg);
+    case LK_MSG_ALERT_REPLY:
+        return s_pack_status(pk, msg) ||
+               s_pack_kv_list(pk, "results", msg->results, msg->result_count,
+                              sizeof(lk_alert_result_t), s_pack_result_item);
+    case LK_MSG_COMMAND:
+        return s_pack_kv_str(pk, "action", lk_action_name(msg->action)) ||
+               s_pack_kv_str(pk, "incident_id", msg->incident_id) ||
+               s_pack_kv_str(pk, "actor", msg->actor) ||
+               (msg->note && s_pack_kv_str(pk, "note", msg->note));
+    case LK_MSG_COMMAND_REPLY:
+        return s_pack_status(pk, msg) || s_pack_str(pk, "changed") ||
+               (msg->changed ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
+               S_PACK_INCIDENTS(pk, msg);
+    case LK_MSG_MUTATION_BATCH:
+        return S_PACK_ALERTS(pk, msg) || S_PACK_INCIDENTS(pk, msg) || S_PACK_EVENTS(pk, msg);
+    case LK_MSG_MUTATION_ACK:
+        return s_pack_status(pk, msg);
+    case LK_MSG_QUERY:
+        return s_pack_str(pk, "query") || s_pack_query(pk, &msg->query);
+    case LK_MSG_QUERY_REPLY:
+        return s_pack_status(pk, msg) || S_PACK_INCIDENTS(pk, msg) || S_PACK_ALERTS(pk, msg) ||
+               S_PACK_EVENTS(pk, msg) ||
+               (msg->next_cursor && s_pack_kv_str(pk, "next_cursor", msg->next_cursor));
+    case LK_MSG_EVENT:
+        return S_PACK_EVENTS(pk, msg) || S_PACK_INCIDENTS(pk, msg);
+    default:
+        return -1;
+    }
+}
+
+/*  Hands the packed bytes to the caller, or frees them when packing failed. */
+static int s_finish(msgpack_sbuffer *buffer, int failed, char **data, size_t *size)
+{
+    if (failed || !buffer->data) {
+        msgpack_sbuffer_destroy(buffer);
+        return -1;
+    }
+    *size = buffer->size;
+    *data = msgpack_sbuffer_release(buffer);
+    return 0;
+}
+
+/*  Encodes msg's envelope and the fields its type uses. Returns 0 with a malloc'd buffer,
+    or -1 on OOM or an invalid type. */
+int lk_msg_encode(const lk_msg_t *msg, char **data, size_t *size)
+{
+    assert(msg && data && size);
+    *data = NULL;
+    *size = 0;
+    if (msg->type <= LK_MSG_INVALID || msg->type >= LK_MSG_TYPE_COUNT)
+        return -1;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init(&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
+    bool has_tenant = msg->tenant_id[0] != '\0';
+    int failed = msgpack_pack_map(&pk, 3 + has_tenant + s_body_fields(msg)) ||
+                 s_pack_kv_str(&pk, "type", lk_msg_type_name(msg->type)) ||
+                 s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", msg->req) ||
+                 (has_tenant && s_pack_kv_str(&pk, "tenant", msg->tenant_id)) ||
+                 s_pack_body(&pk, msg);
+    return s_finish(&buffer, failed, data, size);
+}
+
+/*  Encodes one incident as a standalone map. Returns 0 with a malloc'd buffer, -1 on OOM. */
+int lk_incident_encode(const lk_incident_t *incident, char **data, size_t *size)
+{
+    assert(incident && data && size);
+    *data = NULL;
+    *size = 0;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init(&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
+    return s_finish(&buffer, s_pack_incident(&pk, incident), data, size);
+}
+
+/* ---- structural pre-check -------------------------------------------------------------- */
+
+typedef enum { S_SPAN_OK = 0, S_SPAN_TRUNCATED, S_SPAN_INVALID } s_span_result_t;
+
+/*  Walks the first msgpack object at bytes without building it. On S_SPAN_OK *span is its
+    length. Every container must be fillable by the bytes that remain (each element needs at
+    least one byte), which bounds the memory msgpack-c allocates by the input size. */
+static s_span_result_t s_msgpack_span(const unsigned char *bytes, size_t size, size_t *span)
+{
+    size_t pos = 0;
+    uint64_t pending = 1; /* objects still to read */
+    while (pending > 0) {
+        if (pos >= size)
+            return S_SPAN_TRUNCATED;
+        unsigned char head = bytes[pos++];
+        pending--;
+        uint64_t payload = 0;  /* bytes after the header */
+        uint64_t children = 0; /* objects contained */
+        size_t length_bytes = 0;
+        enum { FIXED, RAW, EXT, ARRAY, MAP } kind = FIXED;
+        if (head <= 0x7f || head >= 0xe0 || head == 0xc0 || head == 0xc2 || head == 0xc3) {
+            /* fixints, nil, booleans: the header is the whole object */
+        } else if (head <= 0x8f)
+            children = 2u * (head & 0x0f);
+        else if (head <= 0x9f)
+            children = head & 0x0f;
+        else if (head <= 0xbf)
+            payload = head & 0x1f;
+        else {
+            switch (head) {
+            case 0xc4:
+            case 0xd9:
+                length_bytes = 1;
+                kind = RAW;
+                break;
+            case 0xc5:
+            case 0xda:
+                length_bytes = 2;
+                kind = RAW;
+                break;
+            case 0xc6:
+            case 0xdb:
+                length_bytes = 4;
+                kind = RAW;
+                break;
+            case 0xc7:
+                length_bytes = 1;
+                kind = EXT;
+                break;
+            case 0xc8:
+                length_bytes = 2;
+                kind = EXT;
+                break;
+            case 0xc9:
+                length_bytes = 4;
+                kind = EXT;
+                break;
+            case 0xca:
+                payload = 4;
+                break;
+            case 0xcb:
+                payload = 8;
+                break;
+            case 0xcc:
+            case 0xd0:
+                payload = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                payload = 2;
+                break;
+            case 0xce:
+            case 0xd2:
+                payload = 4;
+                break;
+            case 0xcf:
+            case 0xd3:
+                payload = 8;
+                break;
+            case 0xd4:
+                payload = 2;
+                break;
+            case 0xd5:
+                payload = 3;
+                break;
+            case 0xd6:
+                payload = 5;
+                break;
+            case 0xd7:
+                payload = 9;
+                break;
+            case 0xd8:
+                payload = 17;
+                break;
+            case 0xdc:
+                length_bytes = 2;
+                kind = ARRAY;
+                break;
+            case 0xdd:
+                length_bytes = 4;
+                kind = ARRAY;
+                break;
+            case 0xde:
+                length_bytes = 2;
+                kind = MAP;
+                break;
+            case 0xdf:
+                length_bytes = 4;
+                kind = MAP;
+                break;
+            default:
+                return S_SPAN_INVALID; /* 0xc1 is never used */
+            }
+        }
+        if (length_bytes) {
+            if (size - pos < length_bytes)
+                return S_SPAN_TRUNCATED;
+            uint64_t length = 0;
+            for (size_t i = 0; i < length_bytes; i++)
+                length = (length << 8) | bytes[pos++];
+            if (kind == RAW)
+                payload = length;
+            else if (kind == EXT)
+                payload = length + 1; /* the type byte */
+            else if (kind == ARRAY)
+                children = length;
+            else
+                children = 2 * length;
+        }
+        if (payload > size - pos)
+            return S_SPAN_TRUNCATED;
+        pos += (size_t)payload;
+        pending += children;
+        if (pending > size - pos)
+            return S_SPAN_TRUNCATED;
+    }
+    *span = pos;
+    return S_SPAN_OK;
+}
+
+/* ---- UTF-8 ----------------------------------------------------------------------------- */
+
+/*  Length (1..4) of the well-formed UTF-8 sequence at bytes, or 0 when it is not one
+    (overlong forms, surrogates and code points past U+10FFFF are not well-formed). */
+static size_t s_utf8_sequence(const unsigned char *bytes, size_t size)
+{
+    unsigned char lead = bytes[0];
+    if (lead < 0x80)
+        return 1;
+    size_t length;
+    unsigned char low = 0x80, high = 0xbf; /* allowed range of the second byte */
+    if (lead >= 0xc2 && lead <= 0xdf)
+        length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+        length = 3;
+        if (lead == 0xe0)
+            low = 0xa0;
+        else if (lead == 0xed)
+            high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        length = 4;
+        if (lead == 0xf0)
+            low = 0x90;
+        else if (lead == 0xf4)
+            high = 0x8f;
+    } else
+        return 0;
+    if (size < length || bytes[1] < low || bytes[1] > high)
+        return 0;
+    for (size_t i = 2; i < length; i++)
+        if (bytes[i] < 0x80 || bytes[i] > 0xbf)
+            return 0;
+    return length;
+}
+
+/*  True when size bytes of text are entirely well-formed UTF-8. */
+static bool s_utf8_valid(const char *text, size_t size)
+{
+    const unsigned char *bytes = (const unsigned char *)text;
+    size_t pos = 0;
+    while (pos < size) {
+        size_t length = s_utf8_sequence(bytes + pos, size - pos);
+        if (length == 0)
+            return false;
+        pos += length;
+    }
+    return true;
+}
+
+/* ---- decoding -------------------------------------------------------------------------- */
+
+typedef struct {
+    char *err;
+    size_t err_size;
+    const char *what; /* message type name, "msg" before it is known, or "incident" */
+    char path[256];   /* field being decoded, e.g. "alerts[3].labels.env" */
+    size_t path_len;
+} s_decoder_t;
+
+/*  Writes "<what>: <path>: <reason>" into the caller's err; always returns -1. */
+static int s_fail(s_decoder_t *decoder, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static int s_fail(s_decoder_t *decoder, const char *format, ...)
+{
+    if (!decoder->err || decoder->err_size == 0)
+        return -1;
+    char reason[160];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(reason, sizeof reason, format, args);
+    va_end(args);
+    if (decoder->path_len)
+        snprintf(decoder->err, decoder->err_size, "%s: %s: %s", decoder->what, decoder->path,
+                 reason);
+    else
+        snprintf(decoder->err, decoder->err_size, "%s: %s", decoder->what, reason);
+    return -1;
+}
+
+/*  Appends a path segment ("." + key, or "[i]"); returns the mark to restore with s_pop. */
+static size_t s_push(s_decoder_t *decoder, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static size_t s_push(s_decoder_t *decoder, const char *format, ...)
+{
+    size_t mark = decoder->path_len;
+    size_t room = sizeof decoder->path - decoder->path_len;
+    if (room <= 1)
+        return mark;
+    char *end = decoder->path + decoder->path_len;
+    if (decoder->path_len && format[0] != '[') {
+        *end++ = '.';
+        *end = '\0';
+        room--;
+    }
+    va_list args;
+    va_start(args, format);
+    vsnprintf(end, room, format, args); /* truncates: the path is only for the message */
+    va_end(args);
+    decoder->path_len = strlen(decoder->path);
+    return mark;
+}
+
+/*  Appends a key that came off the wire, made printable and short, so an error line cannot
+    be used to forge log lines. */
+static size_t s_push_wire_key(s_decoder_t *decoder, const char *key, size_t size)
+{
+    char printable[44];
+    size_t out = 0;
+    for (size_t i = 0; i < size && out < 40; i++) {
+        unsigned char c = (unsigned char)key[i];
+        printable[out++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (size > 40)
+        printable[out++] = '~';
+    printable[out] = '\0';
+    return s_push(decoder, "%s", printable);
+}
+
+/*  Truncates the path back to a mark from s_push. */
+static void s_pop(s_decoder_t *decoder, size_t mark)
+{
+    decoder->path_len = mark;
+    decoder->path[mark] = '\0';
+}
+
+/*  The value under key in map, or NULL. Non-string keys are skipped: they cannot be ours. */
+static const msgpack_object *s_map_find(const msgpack_object *map, const char *key)
+{
+    size_t key_length = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *candidate = &map->via.map.ptr[i].key;
+        if (candidate->type == MSGPACK_OBJECT_STR && candidate->via.str.size == key_length &&
+            memcmp(candidate->via.str.ptr, key, key_length) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/*  Looks key up: *value is NULL when it is absent or nil. That is an error only when
+    required. The caller has pushed key onto the path. */
+static int s_lookup(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool required,
+                    const msgpack_object **value)
+{
+    *value = s_map_find(map, key);
+    if (*value && (*value)->type == MSGPACK_OBJECT_NIL)
+        *value = NULL;
+    if (!*value && required)
+        return s_fail(decoder, "missing");
+    return 0;
+}
+
+/*  Checks that object is a string fit for a C string: bounded, NUL-free, UTF-8. */
+static int s_check_str(s_decoder_t *decoder, const msgpack_object *object)
+{
+    if (object->type != MSGPACK_OBJECT_STR)
+        return s_fail(decoder, "not a string");
+    if (object->via.str.size > LK_MSG_MAX_STR)
+        return s_fail(decoder, "string longer than %d bytes", LK_MSG_MAX_STR);
+    if (object->via.str.size && memchr(object->via.str.ptr, '\0', object->via.str.size))
+        return s_fail(decoder, "string contains a NUL byte");
+    if (!s_utf8_valid(object->via.str.ptr, object->via.str.size))
+        return s_fail(decoder, "string is not valid UTF-8");
+    return 0;
+}
+
+/*  malloc'd NUL-terminated copy of a checked string object, or NULL on OOM. */
+static char *s_strdup_object(const msgpack_object *object)
+{
+    char *copy = malloc(object->via.str.size + 1);
+    if (!copy)
+        return NULL;
+    if (object->via.str.size)
+        memcpy(copy, object->via.str.ptr, object->via.str.size);
+    copy[object->via.str.size] = '\0';
+    return copy;
+}
+
+/*  String field → malloc'd *out (left NULL when optional and absent). */
+static int s_get_str(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                     bool required, char **out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (s_check_str(decoder, value))
+            return -1;
+        free(*out);
+        *out = s_strdup_object(value);
+        if (!*out)
+            return s_fail(decoder, "out of memory");
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+typedef enum { S_UUID, S_FINGERPRINT } s_id_kind_t;
+
+/*  True when text is LK_FINGERPRINT_STR_LEN lower-case hex digits, as %016x renders. */
+static bool s_fingerprint_valid(const char *text, size_t size)
+{
+    if (size != LK_FINGERPRINT_STR_LEN)
+        return false;
+    for (size_t i = 0; i < size; i++) {
+        char c = text[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/*  UUID or fingerprint field into a fixed buffer. required: the key must be present;
+    allow_empty: "" is accepted (an identity not assigned yet). Absent leaves out "". */
+static int s_get_id(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool required,
+                    bool allow_empty, s_id_kind_t kind, char *out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    out[0] = '\0';
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (value->type != MSGPACK_OBJECT_STR)
+            return s_fail(decoder, "not a string");
+        size_t size = value->via.str.size;
+        if (size == 0) {
+            if (!allow_empty)
+                return s_fail(decoder, "empty");
+        } else if (kind == S_UUID) {
+            char text[LK_UUID_STR_LEN + 1];
+            if (size != LK_UUID_STR_LEN)
+                return s_fail(decoder, "not a UUID");
+            memcpy(text, value->via.str.ptr, size);
+            text[size] = '\0';
+            if (!lk_uuid_valid(text))
+                return s_fail(decoder, "not a UUID");
+            memcpy(out, text, size + 1);
+        } else {
+            if (!s_fingerprint_valid(value->via.str.ptr, size))
+                return s_fail(decoder, "not a fingerprint (16 hex digits)");
+            memcpy(out, value->via.str.ptr, size);
+            out[size] = '\0';
+        }
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+/*  Signed integer field within [min, max]; *out untouched when optional and absent. */
+static int s_get_int(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                     bool required, int64_t min, int64_t max, int64_t *out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            if (value->via.u64 > (uint64_t)max)
+                return s_fail(decoder, "out of range");
+            *out = (int64_t)value->via.u64;
+        } else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            if (value->via.i64 < min || value->via.i64 > max)
+                return s_fail(decoder, "out of range");
+            *out = value->via.i64;
+        } else
+            return s_fail(decoder, "not an integer");
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+/*  Unsigned integer field up to max; *out untouched when optional and absent. */
+static int s_get_uint(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                      bool required, uint64_t max, uint64_t *out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            return s_fail(decoder, "negative");
+        if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            return s_fail(decoder, "not an integer");
+        if (value->via.u64 > max)
+            return s_fail(decoder, "out of range");
+        *out = value->via.u64;
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+/*  s_get_uint narrowed to a uint32_t field. */
+static int s_get_u32(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                     bool required, uint32_t *out)
+{
+    uint64_t value = *out;
+    if (s_get_uint(decoder, map, key, required, UINT32_MAX, &value))
+        return -1;
+    *out = (uint32_t)value;
+    return 0;
+}
+
+/*  Optional number field (float32, float64 or integer); *has tells whether it was there. */
+static int s_get_double(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool *has,
+                        double *out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    *has = false;
+    if (s_lookup(decoder, map, key, false, &value))
+        return -1;
+    if (value) {
+        if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
+            *out = value->via.f64;
+        else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            *out = (double)value->via.u64;
+        else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            *out = (double)value->via.i64;
+        else
+            return s_fail(decoder, "not a number");
+        *has = true;
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+/*  Boolean field; *out untouched when optional and absent. */
+static int s_get_bool(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                      bool required, bool *out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (value->type != MSGPACK_OBJECT_BOOLEAN)
+            return s_fail(decoder, "not a boolean");
+        *out = value->via.boolean;
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+/*  Enum field given by its exact wire name; *out untouched when optional and absent. */
+static int s_get_enum(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                      bool required, const char **names, size_t count, int *out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (value->type != MSGPACK_OBJECT_STR)
+            return s_fail(decoder, "not a string");
+        size_t index;
+        for (index = 0; index < count; index++) {
+            if (strlen(names[index]) == value->via.str.size &&
+                memcmp(names[index], value->via.str.ptr, value->via.str.size) == 0)
+                break;
+        }
+        if (index == count)
+            return s_fail(decoder, "unknown name");
+        *out = (int)index;
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+/*  Array field of at most max items; *array is NULL when optional and absent. */
+static int s_get_array(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                       bool required, size_t max, const msgpack_object **array)
+{
+    if (s_lookup(decoder, map, key, required, array))
+        return -1;
+    if (*array) {
+        if ((*array)->type != MSGPACK_OBJECT_ARRAY)
+            return s_fail(decoder, "not an array");
+        if ((*array)->via.array.size > max)
+            return s_fail(decoder, "more than %zu items", max);
+    }
+    return 0;
+}
+
+/*  qsort order of a label set: strcmp of names, as lk_labels_set keeps it. */
+static int s_compare_labels(const void *a, const void *b)
+{
+    return strcmp(((const lk_label_t *)a)->name, ((const lk_label_t *)b)->name);
+}
+
+/*  Map of string → string into a sorted, unique label set. Built in one pass and sorted once
+    so a huge map costs n log n, not the n² of repeated sorted inserts. */
+static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                        bool required, lk_labels_t *labels)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (value->type != MSGPACK_OBJECT_MAP)
+            return s_fail(decoder, "not a map");
+        uint32_t count = value->via.map.size;
+        if (count > LK_MSG_MAX_ITEMS)
+            return s_fail(decoder, "more than %d items", LK_MSG_MAX_ITEMS);
+        lk_labels_clear(labels);
+        if (count == 0) {
+            s_pop(decoder, mark);
+            return 0;
+        }
+        labels->items = calloc(count, sizeof(lk_label_t));
+        if (!labels->items)
+            return s_fail(decoder, "out of memory");
+        for (uint32_t i = 0; i < count; i++) {
+            const msgpack_object *name = &value->via.map.ptr[i].key;
+            const msgpack_object *text = &value->via.map.ptr[i].val;
+            size_t item_mark = s_push(decoder, "[%u]", i);
+            if (s_check_str(decoder, name))
+                return -1;
+            if (name->via.str.size == 0)
+                return s_fail(decoder, "empty name");
+            s_pop(decoder, item_mark);
+            item_mark = s_push_wire_key(decoder, name->via.str.ptr, name->via.str.size);
+            if (s_check_str(decoder, text))
+                return -1;
+            labels->items[i].name = s_strdup_object(name);
+            labels->items[i].value = s_strdup_object(text);
+            labels->count = i + 1;
+            if (!labels->items[i].name || !labels->items[i].value)
+                return s_fail(decoder, "out of memory");
+            s_pop(decoder, item_mark);
+        }
+        qsort(labels->items, labels->count, sizeof(lk_label_t), s_compare_labels);
+        for (size_t i = 1; i < labels->count; i++) {
+            if (strcmp(labels->items[i - 1].name, labels->items[i].name) == 0) {
+                s_push_wire_key(decoder, labels->items[i].name, strlen(labels->items[i].name));
+                return s_fail(decoder, "duplicate name");
+            }
+        }
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+#define S_REQUIRED    true
+#define S_OPTIONAL    false
+#define S_ALLOW_EMPTY true
+#define S_NONEMPTY    false
+
+/*  Decodes an enum into a C enum field through an int. */
+#define S_GET_ENUM(decoder, map, key, required, names, field)                                      \
+    do {                                                                                           \
+        int s_value_ = (int)(field);                                                               \
+        if (s_get_enum(decoder, map, key, required, names, S_COUNT(names), &s_value_))             \
+            return -1;                                                                             \
+        (field) = s_value_;                                                                        \
+    } while (0)
+
+/*  Fails unless object is a map (every entity and the envelope are maps). */
+static int s_expect_map(s_decoder_t *decoder, const msgpack_object *object)
+{
+    if (object->type != MSGPACK_OBJECT_MAP)
+        return s_fail(decoder, "not a map");
+    return 0;
+}
+
+/*  Entity decoders: fill a zeroed struct from a map, or fail naming the field. On failure
+    the struct may be partly filled; the caller clears it. */
+static int s_decode_alert(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_alert_t *alert = item;
+    if (s_expect_map(decoder, map) ||
+        /* "" until correlate assigns them; ingest may leave tenant to the envelope */
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_ALLOW_EMPTY, S_UUID, alert->tenant_id) ||
+        s_get_id(decoder, map, "fingerprint", S_REQUIRED, S_ALLOW_EMPTY, S_FINGERPRINT,
+                 alert->fingerprint) ||
+        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_ALLOW_EMPTY, S_UUID,
+                 alert->incident_id) ||
+        s_get_str(decoder, map, "source", S_REQUIRED, &alert->source) ||
+        s_get_str(decoder, map, "name", S_REQUIRED, &alert->name) ||
+        s_get_str(decoder, map, "query", S_OPTIONAL, &alert->query) ||
+        s_get_str(decoder, map, "dedup_key", S_OPTIONAL, &alert->dedup_key) ||
+        s_get_str(decoder, map, "generator_url", S_OPTIONAL, &alert->generator_url) ||
+        s_get_labels(decoder, map, "labels", S_REQUIRED, &alert->labels) ||
+        s_get_labels(decoder, map, "annotations", S_REQUIRED, &alert->annotations))
+        return -1;
+    S_GET_ENUM(decoder, map, "severity", S_REQUIRED, s_severity_names, alert->severity);
+    S_GET_ENUM(decoder, map, "status", S_REQUIRED, s_alert_status_names, alert->status);
+    if (s_get_double(decoder, map, "value", &alert->has_value, &alert->value) ||
+        s_get_double(decoder, map, "threshold", &alert->has_threshold, &alert->threshold) ||
+        s_get_int(decoder, map, "starts_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &alert->starts_at_ms) ||
+        s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX, &alert->ends_at_ms) ||
+        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &alert->updated_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_decode_incident(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_incident_t *incident = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "id", S_REQUIRED, S_NONEMPTY, S_UUID, incident->id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, incident->tenant_id) ||
+        s_get_str(decoder, map, "group_key", S_REQUIRED, &incident->group_key) ||
+        s_get_str(decoder, map, "title", S_REQUIRED, &incident->title) ||
+        s_get_str(decoder, map, "summary", S_REQUIRED, &incident->summary) ||
+        s_get_str(decoder, map, "acknowledged_by", S_OPTIONAL, &incident->acknowledged_by) ||
+        s_get_str(decoder, map, "resolved_by", S_OPTIONAL, &incident->resolved_by) ||
+        s_get_labels(decoder, map, "group_labels", S_REQUIRED, &incident->group_labels))
+        return -1;
+    S_GET_ENUM(decoder, map, "severity", S_REQUIRED, s_severity_names, incident->severity);
+    S_GET_ENUM(decoder, map, "status", S_REQUIRED, s_incident_status_names, incident->status);
+    if (s_get_u32(decoder, map, "alert_count", S_REQUIRED, &incident->alert_count) ||
+        s_get_u32(decoder, map, "firing_count", S_REQUIRED, &incident->firing_count) ||
+        s_get_u32(decoder, map, "reopen_count", S_REQUIRED, &incident->reopen_count) ||
+        s_get_uint(decoder, map, "version", S_REQUIRED, UINT64_MAX, &incident->version) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &incident->created_at_ms) ||
+        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &incident->updated_at_ms) ||
+        s_get_int(decoder, map, "acknowledged_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &incident->acknowledged_at_ms) ||
+        s_get_int(decoder, map, "resolved_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &incident->resolved_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_decode_event(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_event_t *event = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_uint(decoder, map, "sequence", S_REQUIRED, UINT64_MAX, &event->sequence) ||
+        s_get_id(decoder, map, "event_id", S_REQUIRED, S_NONEMPTY, S_UUID, event->event_id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, event->tenant_id) ||
+        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID, event->incident_id) ||
+        s_get_str(decoder, map, "type", S_REQUIRED, &event->type) ||
+        s_get_str(decoder, map, "actor", S_REQUIRED, &event->actor) ||
+        s_get_str(decoder, map, "note", S_OPTIONAL, &event->note) ||
+        s_get_int(decoder, map, "at", S_REQUIRED, INT64_MIN, INT64_MAX, &event->at_ms))
+        return -1;
+    char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
+    if (s_get_id(decoder, map, "fingerprint", S_OPTIONAL, S_ALLOW_EMPTY, S_FINGERPRINT,
+                 fingerprint))
+        return -1;
+    if (fingerprint[0]) {
+        event->fingerprint = strdup(fingerprint);
+        if (!event->fingerprint)
+            return s_fail(decoder, "out of memory");
+    }
+    return 0;
+}
+
+static int s_decode_result(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_alert_result_t *result = item;
+    if (s_expect_map(decoder, map))
+        return -1;
+    S_GET_ENUM(decoder, map, "outcome", S_REQUIRED, s_outcome_names, result->outcome);
+    if (s_get_id(decoder, map, "fingerprint", S_REQUIRED, S_ALLOW_EMPTY, S_FINGERPRINT,
+                 result->fingerprint) ||
+        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_ALLOW_EMPTY, S_UUID,
+                 result->incident_id))
+        return -1;
+    return 0;
+}
+
+typedef int(s_decode_item_fn)(s_decoder_t *decoder, const msgpack_object *object, void *item);
+
+/*  Array field of entities into a calloc'd C array. *count is set before the items are
+    decoded, so a failure part-way leaves every slot clearable (zeroed or partly filled). */
+static int s_get_list(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                      bool required, size_t max, size_t item_size, s_decode_item_fn *decode_item,
+                      void **items, size_t *count)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *array;
+    if (s_get_array(decoder, map, key, required, max, &array))
+        return -1;
+    if (array && array->via.array.size) {
+        *items = calloc(array->via.array.size, item_size);
+        if (!*items)
+            return s_fail(decoder, "out of memory");
+        *count = array->via.array.size;
+        for (uint32_t i = 0; i < array->via.array.size; i++) {
+            size_t item_mark = s_push(decoder, "[%u]", i);
+            if (decode_item(decoder, &array->via.array.ptr[i], (char *)*items + i * item_size))
+                return -1;
+            s_pop(decoder, item_mark);
+        }
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+#define S_GET_ALERTS(decoder, map, required, msg)                                                  \
+    s_get_list(decoder, map, "alerts", required, LK_MSG_MAX_ITEMS, sizeof(lk_alert_t),             \
+               s_decode_alert, (void **)&(msg)->alerts, &(msg)->alert_count)
+#define S_GET_INCIDENTS(decoder, map, max, msg)                                                    \
+    s_get_list(decoder, map, "incidents", S_REQUIRED, max, sizeof(lk_incident_t),                  \
+               s_decode_incident, (void **)&(msg)->incidents, &(msg)->incident_count)
+#define S_GET_EVENTS(decoder, map, max, msg)                                                       \
+    s_get_list(decoder, map, "events", S_REQUIRED, max, sizeof(lk_event_t), s_decode_event,        \
+               (void **)&(msg)->events, &(msg)->event_count)
+
+/*  The "query" map; absent fields keep the defaults lk_msg_init set. */
+static int s_decode_query(s_decoder_t *decoder, const msgpack_object *map, lk_query_t *query)
+{
+    size_t mark = s_push(decoder, "query");
+    const msgpack_object *object;
+    if (s_lookup(decoder, map, "query", S_REQUIRED, &object) || s_expect_map(decoder, object))
+        return -1;
+    S_GET_ENUM(decoder, object, "kind", S_REQUIRED, s_query_kind_names, query->kind);
+    int64_t severity_min = query->severity_min;
+    uint64_t status_mask = query->status_mask;
+    if (s_get_uint(decoder, object, "status_mask", S_OPTIONAL, (1u << (LK_INCIDENT_CLOSED + 1)) - 1,
+                   &status_mask) ||
+        s_get_int(decoder, object, "severity_min", S_OPTIONAL, -1, LK_SEV_CRITICAL,
+                  &severity_min) ||
+        s_get_int(decoder, object, "since", S_OPTIONAL, INT64_MIN, INT64_MAX, &query->since_ms) ||
+        s_get_int(decoder, object, "until", S_OPTIONAL, INT64_MIN, INT64_MAX, &query->until_ms) ||
+        s_get_labels(decoder, object, "labels", S_OPTIONAL, &query->labels) ||
+        s_get_u32(decoder, object, "limit", S_OPTIONAL, &query->limit) ||
+        s_get_str(decoder, object, "cursor", S_OPTIONAL, &query->cursor) ||
+        s_get_id(decoder, object, "incident_id", query->kind == LK_QUERY_GET_INCIDENT,
+                 query->kind != LK_QUERY_GET_INCIDENT, S_UUID, query->incident_id) ||
+        s_get_u32(decoder, object, "shard_count", S_OPTIONAL, &query->shard_count) ||
+        s_get_u32(decoder, object, "shard_index", S_OPTIONAL, &query->shard_index) ||
+        s_get_uint(decoder, object, "after_sequence", S_OPTIONAL, UINT64_MAX,
+                   &query->after_sequence))
+        return -1;
+    query->status_mask = (uint32_t)status_mask;
+    query->severity_min = (int32_t)severity_min;
+    if (query->shard_count > 1 && query->shard_index >= query->shard_count) {
+        s_push(decoder, "shard_index");
+        return s_fail(decoder, "not below shard_count");
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+/*  A reply's status and optional error text. */
+static int s_decode_status(s_decoder_t *decoder, const msgpack_object *map, lk_msg_t *msg)
+{
+    S_GET_ENUM(decoder, map, "status", S_REQUIRED, s_status_names, msg->status);
+    return s_get_str(decoder, map, "error", S_OPTIONAL, &msg->error);
+}
+
+/*  Requires an array field to have held exactly one item (the event message's shape). */
+static int s_expect_one(s_decoder_t *decoder, const char *key, size_t count)
+{
+    if (count == 1)
+        return 0;
+    s_push(decoder, "%s", key);
+    return s_fail(decoder, "must hold exactly one item, has %zu", count);
+}
+
+/*  The fields of msg->type, after the envelope. */
+static int s_decode_body(s_decoder_t *decoder, const msgpack_object *map, lk_msg_t *msg)
+{
+    switch (msg->type) {
+    case LK_MSG_ALERT_BATCH:
+        return S_GET_ALERTS(decoder, map, S_REQUIRED, msg);
+    case LK_MSG_ALERT_REPLY:
+        return s_decode_status(decoder, map, msg) ||
+               s_get_list(decoder, map, "results", S_REQUIRED, LK_MSG_MAX_ITEMS,
+                          sizeof(lk_alert_result_t), s_decode_result, (void **)&msg->results,
+                          &msg->result_count);
+    case LK_MSG_COMMAND:
+        S_GET_ENUM(decoder, map, "action", S_REQUIRED, s_action_names, msg->action);
+        return s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID,
+                        msg->incident_id) ||
+               s_get_str(decoder, map, "actor", S_REQUIRED, &msg->actor) ||
+               s_get_str(decoder, map, "note", S_OPTIONAL, &msg->note);
+    case LK_MSG_COMMAND_REPLY:
+        return s_decode_status(decoder, map, msg) ||
+               s_get_bool(decoder, map, "changed", S_REQUIRED, &msg->changed) ||
+               S_GET_INCIDENTS(decoder, map, 1, msg);
+    case LK_MSG_MUTATION_BATCH:
+        return S_GET_ALERTS(decoder, map, S_REQUIRED, msg) ||
+               S_GET_INCIDENTS(decoder, map, LK_MSG_MAX_ITEMS, msg) ||
+               S_GET_EVENTS(decoder, map, LK_MSG_MAX_ITEMS, msg);
+    case LK_MSG_MUTATION_ACK:
+        return s_decode_status(decoder, map, msg);
+    case LK_MSG_QUERY:
+        return s_decode_query(decoder, map, &msg->query);
+    case LK_MSG_QUERY_REPLY:
+        return s_decode_status(decoder, map, msg) ||
+               S_GET_INCIDENTS(decoder, map, LK_MSG_MAX_ITEMS, msg) ||
+               S_GET_ALERTS(decoder, map, S_REQUIRED, msg) ||
+               S_GET_EVENTS(decoder, map, LK_MSG_MAX_ITEMS, msg) ||
+               s_get_str(decoder, map, "next_cursor", S_OPTIONAL, &msg->next_cursor);
+    case LK_MSG_EVENT:
+        return S_GET_EVENTS(decoder, map, 1, msg) ||
+               s_expect_one(decoder, "events", msg->event_count) ||
+               S_GET_INCIDENTS(decoder, map, 1, msg) ||
+               s_expect_one(decoder, "incidents", msg->incident_count);
+    default:
+        return s_fail(decoder, "unknown type");
+    }
+}
+
+/*  The envelope, then the type's fields. */
+static int s_decode_msg(s_decoder_t *decoder, const msgpack_object *map, lk_msg_t *msg)
+{
+    if (s_expect_map(decoder, map))
+        return -1;
+    int type = LK_MSG_INVALID;
+    if (s_get_enum(decoder, map, "type", S_REQUIRED, s_type_names, S_COUNT(s_type_names), &type))
+        return -1;
+    if (type == LK_MSG_INVALID) {
+        s_push(decoder, "type");
+        return s_fail(decoder, "unknown name");
+    }
+    msg->type = (lk_msg_type_t)type;
+    decoder->what = s_type_names[type];
+    uint64_t version = 0;
+    if (s_get_uint(decoder, map, "v", S_REQUIRED, UINT64_MAX, &version))
+        return -1;
+    if (version != LK_MSG_VERSION) {
+        s_push(decoder, "v");
+        return s_fail(decoder, "unsupported version %llu (expected %d)",
+                      (unsigned long long)version, LK_MSG_VERSION);
+    }
+    bool tenant_required =
+        type == LK_MSG_ALERT_BATCH || type == LK_MSG_COMMAND || type == LK_MSG_EVENT;
+    if (s_get_uint(decoder, map, "req", S_REQUIRED, UINT64_MAX, &msg->req) ||
+        s_get_id(decoder, map, "tenant", tenant_required, !tenant_required, S_UUID, msg->tenant_id))
+        return -1;
+    return s_decode_body(decoder, map, msg);
+}
+
+/*  Checks the buffer holds exactly one well-formed msgpack object and unpacks it.
+    On success the caller owns *unpacked (msgpack_unpacked_destroy). */
+static int s_unpack(s_decoder_t *decoder, const void *data, size_t size, msgpack_unpacked *unpacked)
+{
+    size_t span = 0;
+    s_span_result_t result = s_msgpack_span(data, size, &span);
+    if (result == S_SPAN_TRUNCATED)
+        return s_fail(decoder, "truncated msgpack");
+    if (result != S_SPAN_OK)
+        return s_fail(decoder, "not msgpack");
+    if (span != size)
+        return s_fail(decoder, "%zu trailing bytes after the message", size - span);
+    msgpack_unpacked_init(unpacked);
+    size_t offset = 0;
+    msgpack_unpack_return rc = msgpack_unpack_next(unpacked, data, size, &offset);
+    if (rc != MSGPACK_UNPACK_SUCCESS || offset != size) {
+        msgpack_unpacked_destroy(unpacked);
+        return s_fail(decoder, rc == MSGPACK_UNPACK_NOMEM_ERROR
+                                   ? "msgpack nested too deep or out of memory"
+                                   : "not msgpack");
+    }
+    return 0;
+}
+
+/*  Decodes one message. Returns 0, or -1 with a reason in err and msg cleared. */
+int lk_msg_decode(const void *data, size_t size, lk_msg_t *msg, char *err, size_t err_size)
+{
+    assert(msg && (data || size == 0));
+    lk_msg_init(msg, LK_MSG_INVALID);
+    if (err && err_size)
+        err[0] = '\0';
+    s_decoder_t decoder = {.err = err, .err_size = err_size, .what = "msg"};
+    msgpack_unpacked unpacked;
+    if (s_unpack(&decoder, data, size, &unpacked))
+        return -1;
+    int rc = s_decode_msg(&decoder, &unpacked.data, msg);
+    msgpack_unpacked_destroy(&unpacked);
+    if (rc)
+        lk_msg_clear(msg);
+    return rc ? -1 : 0;
+}
+
+/*  Decodes a standalone incident map. Returns 0, or -1 with a reason and incident cleared. */
+int lk_incident_decode(const void *data, size_t size, lk_incident_t *incident, char *err,
+                       size_t err_size)
+{
+    assert(incident && (data || size == 0));
+    memset(incident, 0, sizeof *incident);
+    if (err && err_size)
+        err[0] = '\0';
+    s_decoder_t decoder = {.err = err, .err_size = err_size, .what = "incident"};
+    msgpack_unpacked unpacked;
+    if (s_unpack(&decoder, data, size, &unpacked))
+        return -1;
+    int rc = s_decode_incident(&decoder, &unpacked.data, incident);
+    msgpack_unpacked_destroy(&unpacked);
+    if (rc)
+        lk_incident_clear(incident);
+    return rc ? -1 : 0;
+}
+
+/* ---- msgpack → JSON (for lookout-tap and logs) ----------------------------------------- */
+
+/*  Standard base64 with padding; malloc'd, or NULL on OOM. */
+static char *s_base64(const unsigned char *bytes, size_t size)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((size + 2) / 3 * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    for (; i + 2 < size; i += 3) {
+        uint32_t triple = (uint32_t)bytes[i] << 16 | (uint32_t)bytes[i + 1] << 8 | bytes[i + 2];
+        out[o++] = alphabet[triple >> 18 & 63];
+        out[o++] = alphabet[triple >> 12 & 63];
+        out[o++] = alphabet[triple >> 6 & 63];
+        out[o++] = alphabet[triple & 63];
+    }
+    if (i < size) {
+        uint32_t triple = (uint32_t)bytes[i] << 16;
+        if (i + 1 < size)
+            triple |= (uint32_t)bytes[i + 1] << 8;
+        out[o++] = alphabet[triple >> 18 & 63];
+        out[o++] = alphabet[triple >> 12 & 63];
+        out[o++] = i + 1 < size ? alphabet[triple >> 6 & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/*  Copy of a raw string in which every byte that is not part of well-formed UTF-8 (and, for
+    keys, every NUL) becomes the text \xNN. Returns malloc'd text and its length via
+    *out_size, or NULL on OOM. */
+static char *s_escape_text(const char *text, size_t size, bool escape_nul, size_t *out_size)
+{
+    char *out = malloc(size * 4 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *bytes = (const unsigned char *)text;
+    size_t o = 0, pos = 0;
+    while (pos < size) {
+        size_t length = s_utf8_sequence(bytes + pos, size - pos);
+        if (length == 0 || (escape_nul && bytes[pos] == 0)) {
+            o += (size_t)sprintf(out + o, "\\x%02x", bytes[pos]);
+            pos++;
+        } else {
+            memcpy(out + o, bytes + pos, length);
+            o += length;
+            pos += length;
+        }
+    }
+    out[o] = '\0';
+    *out_size = o;
+    return out;
+}
+
+/*  JSON string of raw bytes: as they are when UTF-8, escaped otherwise. */
+static json_t *s_json_text(const char *text, size_t size)
+{
+    if (size == 0)
+        return json_string("");
+    if (s_utf8_valid(text, size))
+        return json_stringn(text, size);
+    size_t escaped_size;
+    char *escaped = s_escape_text(text, size, false, &escaped_size);
+    json_t *json = escaped ? json_stringn(escaped, escaped_size) : NULL;
+    free(escaped);
+    return json;
+}
+
+/*  JSON string holding the base64 of raw bytes. */
+static json_t *s_json_base64(const char *bytes, size_t size)
+{
+    char *encoded = s_base64((const unsigned char *)bytes, size);
+    json_t *json = encoded ? json_string(encoded) : NULL;
+    free(encoded);
+    return json;
+}
+
+static json_t *s_object_to_json(const msgpack_object *object);
+
+/*  A map key as a JSON object key: strings as themselves (escaped), anything else as its
+    compact JSON text. malloc'd, or NULL on OOM. */
+static char *s_json_key(const msgpack_object *key)
+{
+    if (key->type == MSGPACK_OBJECT_STR) {
+        size_t size;
+        return s_escape_text(key->via.str.ptr, key->via.str.size, true, &size);
+    }
+    json_t *json = s_object_to_json(key);
+    if (!json)
+        return NULL;
+    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(json);
+    return text;
+}
+
+/*  Generic msgpack → JSON: bin/ext as base64, u64 past int64 and non-finite floats as text.
+    Recursion depth is bounded by msgpack-c's nesting limit (32). NULL on OOM. */
+static json_t *s_object_to_json(const msgpack_object *object)
+{
+    switch (object->type) {
+    case MSGPACK_OBJECT_NIL:
+        return json_null();
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(object->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (object->via.u64 <= INT64_MAX)
+            return json_integer((json_int_t)object->via.u64);
+        else {
+            /* beyond json_int_t: kept exact as decimal text */
+            char digits[24];
+            snprintf(digits, sizeof digits, "%llu", (unsigned long long)object->via.u64);
+            return json_string(digits);
+        }
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)object->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        if (isfinite(object->via.f64))
+            return json_real(object->via.f64);
+        return json_string(isnan(object->via.f64) ? "NaN"
+                           : object->via.f64 > 0  ? "Infinity"
+                                                  : "-Infinity");
+    case MSGPACK_OBJECT_STR:
+        return s_json_text(object->via.str.ptr, object->via.str.size);
+    case MSGPACK_OBJECT_BIN:
+        return s_json_base64(object->via.bin.ptr, object->via.bin.size);
+    case MSGPACK_OBJECT_EXT:
+        return json_pack("{s:i,s:o}", "ext_type", (int)object->via.ext.type, "data",
+                         s_json_base64(object->via.ext.ptr, object->via.ext.size));
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *array = json_array();
+        for (uint32_t i = 0; array && i < object->via.array.size; i++) {
+            if (json_array_append_new(array, s_object_to_json(&object->via.array.ptr[i]))) {
+                json_decref(array);
+                array = NULL;
+            }
+        }
+        return array;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_t *map = json_object();
+        for (uint32_t i = 0; map && i < object->via.map.size; i++) {
+            char *key = s_json_key(&object->via.map.ptr[i].key);
+            json_t *value = s_object_to_json(&object->via.map.ptr[i].val);
+            if (!key || !value || json_object_set_new(map, key, value)) {
+                if (!key)
+                    json_decref(value);
+                json_decref(map);
+                map = NULL;
+            }
+            free(key);
+        }
+        return map;
+    }
+    default:
+        return json_null();
+    }
+}
+
+/*  Renders one msgpack object as one line of compact JSON. malloc'd, or NULL when the bytes
+    are not exactly one msgpack object (or on OOM). */
+char *lk_msgpack_to_json(const void *data, size_t size)
+{
+    size_t span = 0;
+    if (!data || s_msgpack_span(data, size, &span) != S_SPAN_OK || span != size)
+        return NULL;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    size_t offset = 0;
+    char *text = NULL;
+    if (msgpack_unpack_next(&unpacked, data, size, &offset) == MSGPACK_UNPACK_SUCCESS) {
+        json_t *json = s_object_to_json(&unpacked.data);
+        if (json)
+            text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(json);
+    }
+    msgpack_unpacked_destroy(&unpacked);
+    return text;
+}
+
+/* ---- sharding -------------------------------------------------------------------------- */
+
+/*  FNV-1a 64 of the tenant id text modulo shard_count; 0 when there is at most one shard. */
+uint32_t lk_shard_of(const char *tenant_id, uint32_t shard_count)
+{
+    if (shard_count <= 1 || !tenant_id)
+        return 0;
+    return (uint32_t)(lk_fnv1a64(LK_FNV64_OFFSET, tenant_id, strlen(tenant_id)) % shard_count);
+}
