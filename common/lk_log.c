@@ -69,5 +69,8 @@ void lk_fatal(const char *fmt, ...)
     va_start(args, fmt);
     s_log_vwrite(LK_LOG_FATAL, fmt, args);
     va_end(args);
-    exit(1);
+    /* _exit, not exit: atexit handlers (czmq's among them) would tear down sockets that other
+       threads are still using and abort. Nothing is lost: every durable write is already
+       committed, and peers re-send what was not acknowledged. */
+    _exit(1);
 }

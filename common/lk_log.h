@@ -8,7 +8,13 @@
 #ifndef LK_LOG_H
 #define LK_LOG_H
 
-typedef enum { LK_LOG_DEBUG = 0, LK_LOG_INFO, LK_LOG_WARN, LK_LOG_ERROR, LK_LOG_FATAL } lk_log_level_t;
+typedef enum {
+    LK_LOG_DEBUG = 0,
+    LK_LOG_INFO,
+    LK_LOG_WARN,
+    LK_LOG_ERROR,
+    LK_LOG_FATAL
+} lk_log_level_t;
 
 /* Sets the program name shown in every line and the threshold. NULL name keeps the old one. */
 void lk_log_init(const char *program, lk_log_level_t threshold);
@@ -20,7 +26,8 @@ void lk_log_write(lk_log_level_t level, const char *fmt, ...) __attribute__((for
 #define lk_info(...)  lk_log_write(LK_LOG_INFO, __VA_ARGS__)
 #define lk_warn(...)  lk_log_write(LK_LOG_WARN, __VA_ARGS__)
 #define lk_error(...) lk_log_write(LK_LOG_ERROR, __VA_ARGS__)
-/* Logs and exits with status 1: for a lost required resource ("crash, don't limp"). */
+/* Logs and exits at once with status 1 (_exit: no atexit handlers): for a lost required
+   resource ("crash, don't limp"). */
 void lk_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif
