@@ -1,0 +1,315 @@
+/*  store_map — lk_* structs ↔ statement parameters and rows (see store_map.h).
+
+    Both backends bind and read the same columns in the same order, so this mapping exists
+    once. Required text columns are NOT NULL in the schema: a missing string is stored as ""
+    rather than failing the batch over a field the codec let through.
+*/
+#include "store_map.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_json.h"
+
+void store_map_json_clear(store_map_json_t *json)
+{
+    free(json->first);
+    free(json->second);
+    json->first = NULL;
+    json->second = NULL;
+}
+
+bool store_map_utf8_valid(const char *text)
+{
+    if (!text)
+        return true;
+    const unsigned char *byte = (const unsigned char *)text;
+    while (*byte) {
+        unsigned char lead = *byte;
+        size_t extra;
+        unsigned int code;
+        if (lead < 0x80) {
+            byte++;
+            continue;
+        }
+        if (lead >= 0xc2 && lead <= 0xdf) {
+            extra = 1;
+            code = lead & 0x1f;
+        } else if (lead >= 0xe0 && lead <= 0xef) {
+            extra = 2;
+            code = lead & 0x0f;
+        } else if (lead >= 0xf0 && lead <= 0xf4) {
+            extra = 3;
+            code = lead & 0x07;
+        } else
+            return false;
+        for (size_t index = 1; index <= extra; index++) {
+            if ((byte[index] & 0xc0) != 0x80)
+                return false;
+            code = (code << 6) | (byte[index] & 0x3f);
+        }
+        /* overlong forms, surrogates and code points past U+10FFFF */
+        if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) || code > 0x10ffff ||
+            (code >= 0xd800 && code <= 0xdfff))
+            return false;
+        byte += extra + 1;
+    }
+    return true;
+}
+
+char *store_map_labels_json(const lk_labels_t *labels)
+{
+    for (size_t index = 0; index < labels->count; index++)
+        if (!store_map_utf8_valid(labels->items[index].name) ||
+            !store_map_utf8_valid(labels->items[index].value))
+            return NULL;
+    json_t *object = lk_json_labels(labels);
+    if (!object)
+        return NULL;
+    char *text = json_dumps(object, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(object);
+    return text;
+}
+
+int store_map_labels_parse(const char *text, lk_labels_t *labels)
+{
+    memset(labels, 0, sizeof(*labels));
+    if (!text)
+        return 0;
+    json_t *object = json_loads(text, 0, NULL);
+    if (!json_is_object(object)) {
+        json_decref(object);
+        return -1;
+    }
+    const char *name;
+    json_t *value;
+    int rc = 0;
+    json_object_foreach(object, name, value)
+    {
+        if (!json_is_string(value) || lk_labels_set(labels, name, json_string_value(value))) {
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(object);
+    if (rc)
+        lk_labels_clear(labels);
+    return rc;
+}
+
+/* Text parameter for a NOT NULL column: "" stands in for a missing string. */
+static store_param_t s_required(const char *text)
+{
+    return store_param_text(text ? text : "");
+}
+
+/* Integer parameter for an optional time: NULL when unset (0). */
+static store_param_t s_time(int64_t epoch_ms)
+{
+    return epoch_ms ? store_param_int(epoch_ms) : store_param_null();
+}
+
+int store_map_incident_params(const lk_incident_t *incident, store_param_t *params,
+                              store_map_json_t *json)
+{
+    memset(json, 0, sizeof(*json));
+    json->first = store_map_labels_json(&incident->group_labels);
+    if (!json->first)
+        return -1;
+    store_param_t values[STORE_INCIDENT_PARAMS] = {
+        store_param_text(incident->id),
+        store_param_text(incident->tenant_id),
+        s_required(incident->group_key),
+        s_required(incident->title),
+        s_required(incident->summary),
+        store_param_text(incident->acknowledged_by),
+        store_param_text(incident->resolved_by),
+        store_param_text(json->first),
+        store_param_text(lk_severity_name(incident->severity)),
+        store_param_text(lk_incident_status_name(incident->status)),
+        store_param_int(incident->alert_count),
+        store_param_int(incident->firing_count),
+        store_param_int(incident->reopen_count),
+        store_param_int((int64_t)incident->version),
+        store_param_int(incident->created_at_ms),
+        store_param_int(incident->updated_at_ms),
+        s_time(incident->acknowledged_at_ms),
+        s_time(incident->resolved_at_ms),
+    };
+    memcpy(params, values, sizeof(values));
+    return 0;
+}
+
+int store_map_alert_params(const lk_alert_t *alert, store_param_t *params, store_map_json_t *json)
+{
+    memset(json, 0, sizeof(*json));
+    json->first = store_map_labels_json(&alert->labels);
+    json->second = store_map_labels_json(&alert->annotations);
+    if (!json->first || !json->second) {
+        store_map_json_clear(json);
+        return -1;
+    }
+    store_param_t values[STORE_ALERT_PARAMS] = {
+        store_param_text(alert->tenant_id),
+        store_param_text(alert->incident_id),
+        store_param_text(alert->fingerprint),
+        s_required(alert->source),
+        s_required(alert->name),
+        store_param_text(alert->query),
+        store_param_text(alert->dedup_key),
+        store_param_text(alert->generator_url),
+        store_param_text(json->first),
+        store_param_text(json->second),
+        store_param_text(lk_severity_name(alert->severity)),
+        store_param_text(lk_alert_status_name(alert->status)),
+        alert->has_value ? store_param_real(alert->value) : store_param_null(),
+        alert->has_threshold ? store_param_real(alert->threshold) : store_param_null(),
+        store_param_int(alert->starts_at_ms),
+        s_time(alert->ends_at_ms),
+        store_param_int(alert->updated_at_ms),
+    };
+    memcpy(params, values, sizeof(values));
+    return 0;
+}
+
+void store_map_event_params(const lk_event_t *event, uint64_t sequence, const void *blob,
+                            size_t blob_size, store_param_t *params)
+{
+    store_param_t values[STORE_EVENT_PARAMS] = {
+        store_param_int((int64_t)sequence),
+        store_param_text(event->event_id),
+        store_param_text(event->tenant_id),
+        store_param_text(event->incident_id),
+        s_required(event->type),
+        s_required(event->actor),
+        store_param_text(event->note),
+        store_param_text(event->fingerprint),
+        store_param_int(event->at_ms),
+        store_param_blob(blob, blob_size),
+    };
+    memcpy(params, values, sizeof(values));
+}
+
+/* Copies a column into a fixed buffer; false when it does not fit. */
+static bool s_copy_fixed(store_rows_t *rows, int column, char *buffer, size_t size)
+{
+    const char *text = store_rows_text(rows, column);
+    if (!text)
+        text = "";
+    size_t length = strlen(text);
+    if (length >= size)
+        return false;
+    memcpy(buffer, text, length + 1);
+    return true;
+}
+
+/* Duplicates a nullable text column into *out. Returns false only on OOM. */
+static bool s_dup(store_rows_t *rows, int column, char **out)
+{
+    const char *text = store_rows_text(rows, column);
+    *out = NULL;
+    if (!text)
+        return true;
+    *out = strdup(text);
+    return *out != NULL;
+}
+
+int store_map_read_incident(store_rows_t *rows, int first, lk_incident_t *out, char *err,
+                            size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    const char *problem = NULL;
+    const char *severity = store_rows_text(rows, first + 8);
+    const char *status = store_rows_text(rows, first + 9);
+    if (!s_copy_fixed(rows, first + 0, out->id, sizeof(out->id)) ||
+        !s_copy_fixed(rows, first + 1, out->tenant_id, sizeof(out->tenant_id)))
+        problem = "id";
+    else if (!s_dup(rows, first + 2, &out->group_key) || !s_dup(rows, first + 3, &out->title) ||
+             !s_dup(rows, first + 4, &out->summary) ||
+             !s_dup(rows, first + 5, &out->acknowledged_by) ||
+             !s_dup(rows, first + 6, &out->resolved_by))
+        problem = "out of memory";
+    else if (store_map_labels_parse(store_rows_text(rows, first + 7), &out->group_labels))
+        problem = "group_labels";
+    else if (!lk_severity_parse(severity ? severity : "", &out->severity))
+        problem = "severity";
+    else if (!lk_incident_status_parse(status ? status : "", &out->status))
+        problem = "status";
+    if (problem) {
+        snprintf(err, err_size, "stored incident %s: bad %s", out->id, problem);
+        lk_incident_clear(out);
+        return -1;
+    }
+    out->alert_count = (uint32_t)store_rows_int(rows, first + 10);
+    out->firing_count = (uint32_t)store_rows_int(rows, first + 11);
+    out->reopen_count = (uint32_t)store_rows_int(rows, first + 12);
+    out->version = (uint64_t)store_rows_int(rows, first + 13);
+    out->created_at_ms = store_rows_int(rows, first + 14);
+    out->updated_at_ms = store_rows_int(rows, first + 15);
+    out->acknowledged_at_ms = store_rows_int(rows, first + 16);
+    out->resolved_at_ms = store_rows_int(rows, first + 17);
+    return 0;
+}
+
+int store_map_read_alert(store_rows_t *rows, int first, lk_alert_t *out, char *err, size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    const char *problem = NULL;
+    const char *severity = store_rows_text(rows, first + 10);
+    const char *status = store_rows_text(rows, first + 11);
+    if (!s_copy_fixed(rows, first + 0, out->tenant_id, sizeof(out->tenant_id)) ||
+        !s_copy_fixed(rows, first + 1, out->incident_id, sizeof(out->incident_id)) ||
+        !s_copy_fixed(rows, first + 2, out->fingerprint, sizeof(out->fingerprint)))
+        problem = "id";
+    else if (!s_dup(rows, first + 3, &out->source) || !s_dup(rows, first + 4, &out->name) ||
+             !s_dup(rows, first + 5, &out->query) || !s_dup(rows, first + 6, &out->dedup_key) ||
+             !s_dup(rows, first + 7, &out->generator_url))
+        problem = "out of memory";
+    else if (store_map_labels_parse(store_rows_text(rows, first + 8), &out->labels))
+        problem = "labels";
+    else if (store_map_labels_parse(store_rows_text(rows, first + 9), &out->annotations))
+        problem = "annotations";
+    else if (!lk_severity_parse(severity ? severity : "", &out->severity))
+        problem = "severity";
+    else if (!lk_alert_status_parse(status ? status : "", &out->status))
+        problem = "status";
+    if (problem) {
+        snprintf(err, err_size, "stored alert %s of incident %s: bad %s", out->fingerprint,
+                 out->incident_id, problem);
+        lk_alert_clear(out);
+        return -1;
+    }
+    out->has_value = !store_rows_null(rows, first + 12);
+    out->value = out->has_value ? store_rows_real(rows, first + 12) : 0;
+    out->has_threshold = !store_rows_null(rows, first + 13);
+    out->threshold = out->has_threshold ? store_rows_real(rows, first + 13) : 0;
+    out->starts_at_ms = store_rows_int(rows, first + 14);
+    out->ends_at_ms = store_rows_int(rows, first + 15);
+    out->updated_at_ms = store_rows_int(rows, first + 16);
+    return 0;
+}
+
+int store_map_read_event(store_rows_t *rows, int first, lk_event_t *out, char *err, size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    const char *problem = NULL;
+    if (!s_copy_fixed(rows, first + 1, out->event_id, sizeof(out->event_id)) ||
+        !s_copy_fixed(rows, first + 2, out->tenant_id, sizeof(out->tenant_id)) ||
+        !s_copy_fixed(rows, first + 3, out->incident_id, sizeof(out->incident_id)))
+        problem = "id";
+    else if (!s_dup(rows, first + 4, &out->type) || !s_dup(rows, first + 5, &out->actor) ||
+             !s_dup(rows, first + 6, &out->note) || !s_dup(rows, first + 7, &out->fingerprint))
+        problem = "out of memory";
+    if (problem) {
+        snprintf(err, err_size, "stored event %" PRId64 ": bad %s", store_rows_int(rows, first + 0),
+                 problem);
+        lk_event_clear(out);
+        return -1;
+    }
+    out->sequence = (uint64_t)store_rows_int(rows, first + 0);
+    out->at_ms = store_rows_int(rows, first + 8);
+    return 0;
+}

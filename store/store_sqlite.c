@@ -1,0 +1,436 @@
+/*  store_sqlite — the embedded SQLite backend of store_db ("sqlite:PATH").
+
+    The file (and its parent directory) is created when missing. The writer connection runs
+    in WAL mode with synchronous=FULL: store acknowledges a batch only after COMMIT, so a
+    commit must survive power loss, and group commit amortises the fsync over many batches.
+    WAL lets the query connection read a consistent snapshot while the writer commits.
+    Prepared statements are cached per connection, keyed by their SQL text.
+
+    Errors that mean the database itself is unusable (I/O, corruption, full disk, locked by
+    another writer past busy_timeout) are STORE_DB_LOST; everything else is STORE_DB_ERROR.
+*/
+#include "store_db.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define S_BUSY_TIMEOUT_MS 5000
+#define S_CACHE_SIZE      48
+
+typedef struct {
+    char *sql;
+    sqlite3_stmt *stmt;
+    bool in_use; /* a rows cursor is iterating it */
+} s_cached_t;
+
+typedef struct {
+    sqlite3 *handle;
+    s_cached_t cache[S_CACHE_SIZE];
+    size_t cache_next; /* round-robin eviction slot */
+    char error[512];
+} s_conn_t;
+
+typedef struct {
+    s_conn_t *conn;
+    sqlite3_stmt *stmt;
+    s_cached_t *cached; /* NULL when the statement is not cached */
+} s_rows_t;
+
+/* Maps an SQLite result code to STORE_DB_ERROR or STORE_DB_LOST. */
+static int s_classify(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOTADB:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOMEM:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_READONLY:
+        return STORE_DB_LOST;
+    default:
+        return STORE_DB_ERROR;
+    }
+}
+
+/* Records the connection's current error message; returns the classified code. */
+static int s_fail(s_conn_t *conn, int code)
+{
+    snprintf(conn->error, sizeof(conn->error), "%s (sqlite %d)", sqlite3_errmsg(conn->handle),
+             sqlite3_extended_errcode(conn->handle));
+    return s_classify(code);
+}
+
+/* Creates every missing directory of path's parent, like mkdir -p. Returns 0 or -1. */
+static int s_make_parent_dirs(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -1;
+    char *slash = strrchr(copy, '/');
+    int rc = 0;
+    if (slash && slash != copy) {
+        *slash = '\0';
+        for (char *cursor = copy + 1; rc == 0; cursor++) {
+            bool end = *cursor == '\0';
+            if (*cursor == '/' || end) {
+                char saved = *cursor;
+                *cursor = '\0';
+                if (mkdir(copy, 0750) != 0 && errno != EEXIST)
+                    rc = -1;
+                *cursor = saved;
+            }
+            if (end)
+                break;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* Runs a constant pragma, returning an SQLite code. */
+static int s_pragma(sqlite3 *handle, const char *sql)
+{
+    return sqlite3_exec(handle, sql, NULL, NULL, NULL);
+}
+
+static void s_close(void *connection)
+{
+    s_conn_t *conn = connection;
+    if (!conn)
+        return;
+    for (size_t index = 0; index < S_CACHE_SIZE; index++) {
+        sqlite3_finalize(conn->cache[index].stmt);
+        free(conn->cache[index].sql);
+    }
+    sqlite3_close_v2(conn->handle);
+    free(conn);
+}
+
+static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
+{
+    const char *path = url + strlen("sqlite:");
+    /* sqlite:///abs/path and sqlite://rel/path are accepted as URL spellings of sqlite:PATH */
+    if (strncmp(path, "//", 2) == 0)
+        path += 2;
+    if (*path == '\0' || strcmp(path, ":memory:") == 0) {
+        snprintf(err, err_size, "sqlite: a file path is required (got \"%s\")", path);
+        return NULL;
+    }
+    if (!read_only && s_make_parent_dirs(path) != 0) {
+        snprintf(err, err_size, "sqlite: cannot create the directory of %s: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    s_conn_t *conn = calloc(1, sizeof(*conn));
+    if (!conn) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int code = sqlite3_open_v2(path, &conn->handle, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (code == SQLITE_OK)
+        code = sqlite3_busy_timeout(conn->handle, S_BUSY_TIMEOUT_MS);
+    if (code == SQLITE_OK && !read_only)
+        code = s_pragma(conn->handle, "PRAGMA journal_mode=WAL");
+    if (code == SQLITE_OK && !read_only)
+        code = s_pragma(conn->handle, "PRAGMA synchronous=FULL");
+    if (code == SQLITE_OK)
+        code = s_pragma(conn->handle, "PRAGMA foreign_keys=ON");
+    if (code != SQLITE_OK) {
+        snprintf(err, err_size, "sqlite: cannot open %s: %s", path,
+                 conn->handle ? sqlite3_errmsg(conn->handle) : sqlite3_errstr(code));
+        s_close(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static int s_run_script(void *connection, const char *sql)
+{
+    s_conn_t *conn = connection;
+    int code = sqlite3_exec(conn->handle, sql, NULL, NULL, NULL);
+    return code == SQLITE_OK ? STORE_DB_OK : s_fail(conn, code);
+}
+
+/* Returns a prepared statement for sql from the cache (preparing and caching it when
+   missing), reset and unbound. *cached_p is its cache slot. */
+static int s_prepare(s_conn_t *conn, const char *sql, sqlite3_stmt **stmt_p, s_cached_t **cached_p)
+{
+    for (size_t index = 0; index < S_CACHE_SIZE; index++) {
+        s_cached_t *cached = &conn->cache[index];
+        if (cached->sql && !cached->in_use && strcmp(cached->sql, sql) == 0) {
+            *stmt_p = cached->stmt;
+            *cached_p = cached;
+            return STORE_DB_OK;
+        }
+    }
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(conn->handle, sql, -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return s_fail(conn, code);
+    /* evict round-robin, skipping a slot whose statement is being iterated */
+    s_cached_t *slot = NULL;
+    for (size_t tries = 0; tries < S_CACHE_SIZE && !slot; tries++) {
+        s_cached_t *candidate = &conn->cache[conn->cache_next];
+        conn->cache_next = (conn->cache_next + 1) % S_CACHE_SIZE;
+        if (!candidate->in_use)
+            slot = candidate;
+    }
+    char *copy = slot ? strdup(sql) : NULL;
+    if (!copy) {
+        /* no free slot: use it uncached */
+        *stmt_p = stmt;
+        *cached_p = NULL;
+        return STORE_DB_OK;
+    }
+    sqlite3_finalize(slot->stmt);
+    free(slot->sql);
+    slot->sql = copy;
+    slot->stmt = stmt;
+    *stmt_p = stmt;
+    *cached_p = slot;
+    return STORE_DB_OK;
+}
+
+/* Returns the statement to the cache (or finalises an uncached one). */
+static void s_release(sqlite3_stmt *stmt, s_cached_t *cached)
+{
+    if (cached) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        cached->in_use = false;
+    } else
+        sqlite3_finalize(stmt);
+}
+
+static int s_bind(s_conn_t *conn, sqlite3_stmt *stmt, const store_param_t *params, int param_count)
+{
+    for (int index = 0; index < param_count; index++) {
+        const store_param_t *param = &params[index];
+        int code = SQLITE_OK;
+        switch (param->type) {
+        case STORE_PARAM_NULL:
+            code = sqlite3_bind_null(stmt, index + 1);
+            break;
+        case STORE_PARAM_TEXT:
+            code = sqlite3_bind_text(stmt, index + 1, param->text, -1, SQLITE_STATIC);
+            break;
+        case STORE_PARAM_INT:
+            code = sqlite3_bind_int64(stmt, index + 1, param->integer);
+            break;
+        case STORE_PARAM_REAL:
+            code = sqlite3_bind_double(stmt, index + 1, param->real);
+            break;
+        case STORE_PARAM_BLOB:
+            code =
+                sqlite3_bind_blob64(stmt, index + 1, param->blob, param->blob_size, SQLITE_STATIC);
+            break;
+        }
+        if (code != SQLITE_OK)
+            return s_fail(conn, code);
+    }
+    return STORE_DB_OK;
+}
+
+/* Prepares and binds; on success the statement is marked in use. */
+static int s_start(s_conn_t *conn, const char *sql, const store_param_t *params, int param_count,
+                   sqlite3_stmt **stmt_p, s_cached_t **cached_p)
+{
+    int rc = s_prepare(conn, sql, stmt_p, cached_p);
+    if (rc != STORE_DB_OK)
+        return rc;
+    if (*cached_p)
+        (*cached_p)->in_use = true;
+    rc = s_bind(conn, *stmt_p, params, param_count);
+    if (rc != STORE_DB_OK)
+        s_release(*stmt_p, *cached_p);
+    return rc;
+}
+
+static int s_exec(void *connection, const char *sql, const store_param_t *params, int param_count,
+                  int64_t *changes)
+{
+    s_conn_t *conn = connection;
+    sqlite3_stmt *stmt;
+    s_cached_t *cached;
+    int rc = s_start(conn, sql, params, param_count, &stmt, &cached);
+    if (rc != STORE_DB_OK)
+        return rc;
+    int code;
+    while ((code = sqlite3_step(stmt)) == SQLITE_ROW)
+        ;
+    rc = code == SQLITE_DONE ? STORE_DB_OK : s_fail(conn, code);
+    if (rc == STORE_DB_OK && changes)
+        *changes = sqlite3_changes64(conn->handle);
+    s_release(stmt, cached);
+    return rc;
+}
+
+static int s_query(void *connection, const char *sql, const store_param_t *params, int param_count,
+                   void **rows_p)
+{
+    s_conn_t *conn = connection;
+    s_rows_t *rows = calloc(1, sizeof(*rows));
+    if (!rows) {
+        snprintf(conn->error, sizeof(conn->error), "out of memory");
+        return STORE_DB_ERROR;
+    }
+    int rc = s_start(conn, sql, params, param_count, &rows->stmt, &rows->cached);
+    if (rc != STORE_DB_OK) {
+        free(rows);
+        return rc;
+    }
+    rows->conn = conn;
+    *rows_p = rows;
+    return STORE_DB_OK;
+}
+
+static int s_rows_next(void *rows_ptr)
+{
+    s_rows_t *rows = rows_ptr;
+    int code = sqlite3_step(rows->stmt);
+    if (code == SQLITE_ROW)
+        return 1;
+    if (code == SQLITE_DONE)
+        return 0;
+    return s_fail(rows->conn, code);
+}
+
+static bool s_rows_null(void *rows_ptr, int column)
+{
+    s_rows_t *rows = rows_ptr;
+    return sqlite3_column_type(rows->stmt, column) == SQLITE_NULL;
+}
+
+static int64_t s_rows_int(void *rows_ptr, int column)
+{
+    s_rows_t *rows = rows_ptr;
+    return sqlite3_column_int64(rows->stmt, column);
+}
+
+static double s_rows_real(void *rows_ptr, int column)
+{
+    s_rows_t *rows = rows_ptr;
+    return sqlite3_column_double(rows->stmt, column);
+}
+
+static const char *s_rows_text(void *rows_ptr, int column)
+{
+    s_rows_t *rows = rows_ptr;
+    return (const char *)sqlite3_column_text(rows->stmt, column);
+}
+
+static const void *s_rows_blob(void *rows_ptr, int column, size_t *size)
+{
+    s_rows_t *rows = rows_ptr;
+    const void *blob = sqlite3_column_blob(rows->stmt, column);
+    *size = (size_t)sqlite3_column_bytes(rows->stmt, column);
+    return blob;
+}
+
+static void s_rows_destroy(void *rows_ptr)
+{
+    s_rows_t *rows = rows_ptr;
+    if (!rows)
+        return;
+    s_release(rows->stmt, rows->cached);
+    free(rows);
+}
+
+static const char *s_error(void *connection)
+{
+    s_conn_t *conn = connection;
+    return conn->error;
+}
+
+/* Writers take the write lock at BEGIN so a busy database shows up there, not mid-batch. */
+static const store_dialect_t s_dialect = {
+    .begin_write = "BEGIN IMMEDIATE",
+    .begin_read = "BEGIN DEFERRED",
+    .commit = "COMMIT",
+    .rollback = "ROLLBACK",
+    .migrate_lock = NULL,
+    .writer_lock = NULL, /* the store runs next to its file; one writer per file */
+    .migrations_table = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                        "applied_at INTEGER NOT NULL) STRICT",
+    .migration_applied = "SELECT 1 FROM schema_migrations WHERE version = ?1",
+    .migration_record =
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+    .max_sequence = "SELECT COALESCE(MAX(sequence), 0) FROM events",
+    .upsert_incident =
+        "INSERT INTO incidents (" STORE_INCIDENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+        "ON CONFLICT (id) DO UPDATE SET group_key = excluded.group_key, "
+        "title = excluded.title, summary = excluded.summary, "
+        "acknowledged_by = excluded.acknowledged_by, resolved_by = excluded.resolved_by, "
+        "group_labels = excluded.group_labels, severity = excluded.severity, "
+        "status = excluded.status, alert_count = excluded.alert_count, "
+        "firing_count = excluded.firing_count, reopen_count = excluded.reopen_count, "
+        "version = excluded.version, created_at = excluded.created_at, "
+        "updated_at = excluded.updated_at, acknowledged_at = excluded.acknowledged_at, "
+        "resolved_at = excluded.resolved_at "
+        "WHERE excluded.version >= incidents.version "
+        "AND excluded.tenant_id = incidents.tenant_id",
+    .upsert_alert =
+        "INSERT INTO alerts (" STORE_ALERT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+        "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET "
+        "source = excluded.source, name = excluded.name, query = excluded.query, "
+        "dedup_key = excluded.dedup_key, generator_url = excluded.generator_url, "
+        "labels = excluded.labels, annotations = excluded.annotations, "
+        "severity = excluded.severity, status = excluded.status, value = excluded.value, "
+        "threshold = excluded.threshold, starts_at = excluded.starts_at, "
+        "ends_at = excluded.ends_at, updated_at = excluded.updated_at "
+        "WHERE excluded.updated_at >= alerts.updated_at",
+    .insert_event = "INSERT INTO events (" STORE_EVENT_COLUMNS ", incident) VALUES (?1, ?2, "
+                    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (event_id) DO NOTHING",
+    .select_incident =
+        "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE tenant_id = ?1 AND id = ?2",
+    .select_incident_alerts = "SELECT " STORE_ALERT_COLUMNS " FROM alerts WHERE tenant_id = ?1 "
+                              "AND incident_id = ?2 ORDER BY starts_at, fingerprint LIMIT ?3",
+    .select_incident_events = "SELECT " STORE_EVENT_COLUMNS " FROM events WHERE tenant_id = ?1 "
+                              "AND incident_id = ?2 ORDER BY sequence LIMIT ?3",
+    .snapshot_incidents = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents "
+                          "WHERE status <> 'closed' AND id > ?1 ORDER BY id LIMIT ?2",
+    .snapshot_alerts = "SELECT " STORE_ALERT_COLUMNS " FROM alerts WHERE incident_id IN "
+                       "(SELECT value FROM json_each(?1)) ORDER BY incident_id, fingerprint",
+    .events_after = "SELECT " STORE_EVENT_COLUMNS ", incident FROM events "
+                    "WHERE sequence > ?1 ORDER BY sequence LIMIT ?2",
+    .events_after_tenant = "SELECT " STORE_EVENT_COLUMNS ", incident FROM events "
+                           "WHERE tenant_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3",
+    .list_select = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE tenant_id = ?%d",
+    .list_status = " AND status IN (?%d, ?%d, ?%d, ?%d)",
+    .list_severity = " AND severity IN (?%d, ?%d, ?%d, ?%d)",
+    .list_since = " AND created_at >= ?%d",
+    .list_until = " AND created_at < ?%d",
+    .list_label = " AND json_extract(group_labels, '$.\"' || ?%d || '\"') = ?%d",
+    .list_cursor = " AND (created_at, id) < (?%d, ?%d)",
+    .list_order = " ORDER BY created_at DESC, id DESC LIMIT ?%d",
+};
+
+const store_backend_t store_backend_sqlite = {
+    .name = "sqlite",
+    .dialect = &s_dialect,
+    .open = s_open,
+    .close = s_close,
+    .run_script = s_run_script,
+    .exec = s_exec,
+    .query = s_query,
+    .rows_next = s_rows_next,
+    .rows_null = s_rows_null,
+    .rows_int = s_rows_int,
+    .rows_real = s_rows_real,
+    .rows_text = s_rows_text,
+    .rows_blob = s_rows_blob,
+    .rows_destroy = s_rows_destroy,
+    .error = s_error,
+};

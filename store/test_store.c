@@ -1,0 +1,1303 @@
+/*  test_store — the store test-suite, run against one backend per invocation:
+        test_store sqlite      a fresh SQLite file under $TMPDIR per test
+        test_store postgres    a fresh schema per test in LOOKOUT_TEST_PG_URL (required)
+    Each test starts store_actor in-process on inproc:// endpoints and drives it through
+    DEALER/SUB sockets, synchronising on replies only.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <czmq.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_log.h"
+#include "lk_msg.h"
+#include "lk_sock.h"
+#include "lk_uuid.h"
+#include "store.h"
+#include "store_db.h"
+#include "store_writer.h"
+
+#define RECV_TIMEOUT_MS 20000
+
+static bool s_postgres;           /* which backend this run tests */
+static const char *s_pg_base_url; /* LOOKOUT_TEST_PG_URL */
+static int s_counter;             /* makes endpoints and database names unique */
+
+typedef struct {
+    char url[2048];
+    char sqlite_dir[512];
+    char pg_schema[64];
+    char mutation_endpoint[64];
+    char query_endpoint[64];
+    char events_endpoint[64];
+    store_config_t config;
+    zactor_t *actor;
+    zsock_t *mutations; /* DEALER */
+    zsock_t *queries;   /* DEALER */
+    zsock_t *events;    /* SUB */
+    uint64_t next_req;
+} fixture_t;
+
+static const char *TENANT_A = "aaaaaaaa-0000-4000-8000-000000000001";
+static const char *TENANT_B = "bbbbbbbb-0000-4000-8000-000000000002";
+
+/* ---- database lifecycle --------------------------------------------------------------- */
+
+static void s_pg_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Runs one statement on the PostgreSQL test server (test set-up only: names are ours). */
+static void s_pg_admin(const char *sql)
+{
+    PGconn *conn = PQconnectdb(s_pg_base_url);
+    if (PQstatus(conn) != CONNECTION_OK)
+        fail_msg("cannot connect to LOOKOUT_TEST_PG_URL: %s", PQerrorMessage(conn));
+    PQsetNoticeProcessor(conn, s_pg_quiet, NULL);
+    PGresult *result = PQexec(conn, sql);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(conn));
+    PQclear(result);
+    PQfinish(conn);
+}
+
+static void s_database_create(fixture_t *f)
+{
+    if (s_postgres) {
+        snprintf(f->pg_schema, sizeof(f->pg_schema), "store_test_%d_%d", (int)getpid(), s_counter);
+        char sql[256];
+        snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->pg_schema);
+        s_pg_admin(sql);
+        snprintf(f->url, sizeof(f->url), "%s%soptions=-csearch_path%%3D%s", s_pg_base_url,
+                 strchr(s_pg_base_url, '?') ? "&" : "?", f->pg_schema);
+    } else {
+        const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir;
+        snprintf(f->sqlite_dir, sizeof(f->sqlite_dir), "%s/store_test_XXXXXX", tmp);
+        assert_non_null(mkdtemp(f->sqlite_dir));
+        /* a missing parent directory must be created by store */
+        snprintf(f->url, sizeof(f->url), "sqlite:%s/data/lookout.db", f->sqlite_dir);
+    }
+}
+
+static void s_database_drop(fixture_t *f)
+{
+    if (s_postgres) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", f->pg_schema);
+        s_pg_admin(sql);
+    } else {
+        char command[1024];
+        snprintf(command, sizeof(command), "rm -rf '%s'", f->sqlite_dir);
+        assert_int_equal(system(command), 0);
+    }
+}
+
+/* ---- actor lifecycle ------------------------------------------------------------------ */
+
+static void s_actor_start(fixture_t *f)
+{
+    f->actor = zactor_new(store_actor, &f->config);
+    assert_non_null(f->actor);
+    f->mutations = zsock_new_dealer(f->mutation_endpoint);
+    f->queries = zsock_new_dealer(f->query_endpoint);
+    f->events = zsock_new_sub(f->events_endpoint, "");
+    assert_non_null(f->mutations);
+    assert_non_null(f->queries);
+    assert_non_null(f->events);
+    zsock_set_rcvtimeo(f->mutations, RECV_TIMEOUT_MS);
+    zsock_set_rcvtimeo(f->queries, RECV_TIMEOUT_MS);
+    zsock_set_rcvtimeo(f->events, RECV_TIMEOUT_MS);
+}
+
+static void s_actor_stop(fixture_t *f)
+{
+    zsock_destroy(&f->events);
+    zsock_destroy(&f->queries);
+    zsock_destroy(&f->mutations);
+    zactor_destroy(&f->actor);
+}
+
+static int s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    s_counter++;
+    s_database_create(f);
+    snprintf(f->mutation_endpoint, sizeof(f->mutation_endpoint), "inproc://store-mut-%d",
+             s_counter);
+    snprintf(f->query_endpoint, sizeof(f->query_endpoint), "inproc://store-query-%d", s_counter);
+    snprintf(f->events_endpoint, sizeof(f->events_endpoint), "inproc://store-events-%d", s_counter);
+    f->config.database_url = f->url;
+    f->config.mutation_endpoint = f->mutation_endpoint;
+    f->config.query_endpoint = f->query_endpoint;
+    f->config.events_endpoint = f->events_endpoint;
+    f->config.tap_endpoint = NULL;
+    f->config.batch_max = 64;
+    f->next_req = 1;
+    s_actor_start(f);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    s_actor_stop(f);
+    s_database_drop(f);
+    free(f);
+    return 0;
+}
+
+/* ---- building batches ----------------------------------------------------------------- */
+
+static char *s_strdup_printf(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    char *text = zsys_vprintf(format, args);
+    va_end(args);
+    assert_non_null(text);
+    return text;
+}
+
+/* A complete incident; free with lk_incident_clear. team may be NULL. */
+static void s_incident(lk_incident_t *incident, const char *tenant, const char *id,
+                       uint64_t version, int64_t created_at_ms, lk_incident_status_t status,
+                       lk_severity_t severity, const char *alertname, const char *team)
+{
+    memset(incident, 0, sizeof(*incident));
+    snprintf(incident->id, sizeof(incident->id), "%s", id);
+    snprintf(incident->tenant_id, sizeof(incident->tenant_id), "%s", tenant);
+    incident->group_key = s_strdup_printf("{}:{alertname=\"%s\"}", alertname);
+    incident->title = s_strdup_printf("%s v%" PRIu64, alertname, version);
+    incident->summary = s_strdup_printf("summary of %s", alertname);
+    assert_int_equal(lk_labels_set(&incident->group_labels, "alertname", alertname), 0);
+    if (team)
+        assert_int_equal(lk_labels_set(&incident->group_labels, "team", team), 0);
+    incident->severity = severity;
+    incident->status = status;
+    incident->alert_count = 2;
+    incident->firing_count = status == LK_INCIDENT_TRIGGERED ? 2 : 0;
+    incident->version = version;
+    incident->created_at_ms = created_at_ms;
+    incident->updated_at_ms = created_at_ms + (int64_t)version;
+    if (status == LK_INCIDENT_ACKNOWLEDGED) {
+        incident->acknowledged_at_ms = created_at_ms + 5;
+        incident->acknowledged_by = strdup("alice");
+    }
+    if (status >= LK_INCIDENT_RESOLVED)
+        incident->resolved_at_ms = created_at_ms + 9;
+}
+
+static void s_alert(lk_alert_t *alert, const lk_incident_t *incident, const char *fingerprint,
+                    int64_t updated_at_ms, const char *instance)
+{
+    memset(alert, 0, sizeof(*alert));
+    snprintf(alert->tenant_id, sizeof(alert->tenant_id), "%s", incident->tenant_id);
+    snprintf(alert->incident_id, sizeof(alert->incident_id), "%s", incident->id);
+    snprintf(alert->fingerprint, sizeof(alert->fingerprint), "%s", fingerprint);
+    alert->source = strdup("prometheus");
+    alert->name = strdup(lk_labels_get(&incident->group_labels, "alertname"));
+    alert->query = strdup("rate(x[5m]) > 0.9");
+    alert->generator_url = NULL;
+    assert_int_equal(lk_labels_set(&alert->labels, "alertname", alert->name), 0);
+    assert_int_equal(lk_labels_set(&alert->labels, "instance", instance), 0);
+    assert_int_equal(lk_labels_set(&alert->annotations, "summary", "it \"broke\" \xc3\xa9"), 0);
+    alert->severity = incident->severity;
+    alert->status = LK_ALERT_FIRING;
+    alert->has_value = true;
+    alert->value = 0.1 + 0.2; /* not representable exactly: must round-trip bit for bit */
+    alert->starts_at_ms = incident->created_at_ms;
+    alert->updated_at_ms = updated_at_ms;
+}
+
+static void s_event(lk_event_t *event, const lk_incident_t *incident, const char *type,
+                    int64_t at_ms)
+{
+    memset(event, 0, sizeof(*event));
+    lk_uuid7(event->event_id);
+    snprintf(event->tenant_id, sizeof(event->tenant_id), "%s", incident->tenant_id);
+    snprintf(event->incident_id, sizeof(event->incident_id), "%s", incident->id);
+    event->type = strdup(type);
+    event->actor = strdup("lookout");
+    event->at_ms = at_ms;
+}
+
+static void s_batch_init(lk_msg_t *batch, uint64_t req)
+{
+    lk_msg_init(batch, LK_MSG_MUTATION_BATCH);
+    batch->req = req;
+}
+
+/* Adds a copy of incident (and clears the original). */
+static void s_add_incident(lk_msg_t *batch, lk_incident_t *incident)
+{
+    assert_int_equal(lk_msg_add_incident(batch, incident), 0);
+    lk_incident_clear(incident);
+}
+
+static void s_add_alert(lk_msg_t *batch, lk_alert_t *alert)
+{
+    assert_int_equal(lk_msg_add_alert(batch, alert), 0);
+    lk_alert_clear(alert);
+}
+
+static void s_add_event(lk_msg_t *batch, lk_event_t *event)
+{
+    assert_int_equal(lk_msg_add_event(batch, event), 0);
+    lk_event_clear(event);
+}
+
+/* ---- talking to the actor ------------------------------------------------------------- */
+
+static void s_send_batch(fixture_t *f, const lk_msg_t *batch)
+{
+    assert_int_equal(lk_sock_send(f->mutations, NULL, batch, NULL, NULL), 0);
+}
+
+/* Receives the next ack, checks its req and status. */
+static void s_expect_ack(fixture_t *f, uint64_t req, lk_status_t status)
+{
+    lk_msg_t ack;
+    assert_int_equal(lk_sock_recv(f->mutations, NULL, &ack, NULL, NULL), 0);
+    assert_int_equal(ack.type, LK_MSG_MUTATION_ACK);
+    assert_int_equal(ack.req, req);
+    if (ack.status != status)
+        fail_msg("batch %" PRIu64 ": status %s (%s), expected %s", req, lk_status_name(ack.status),
+                 ack.error ? ack.error : "", lk_status_name(status));
+    if (status != LK_STATUS_OK)
+        assert_non_null(ack.error);
+    lk_msg_clear(&ack);
+}
+
+/* Sends a batch, expects an ok ack, clears the batch. */
+static void s_apply(fixture_t *f, lk_msg_t *batch)
+{
+    s_send_batch(f, batch);
+    s_expect_ack(f, batch->req, LK_STATUS_OK);
+    lk_msg_clear(batch);
+}
+
+static void s_query_init(fixture_t *f, lk_msg_t *query, lk_query_kind_t kind, const char *tenant)
+{
+    lk_msg_init(query, LK_MSG_QUERY);
+    query->req = f->next_req++;
+    query->query.kind = kind;
+    if (tenant)
+        snprintf(query->tenant_id, sizeof(query->tenant_id), "%s", tenant);
+}
+
+/* Sends query (cleared afterwards) and receives its reply. */
+static void s_ask(fixture_t *f, lk_msg_t *query, lk_msg_t *reply)
+{
+    uint64_t req = query->req;
+    assert_int_equal(lk_sock_send(f->queries, NULL, query, NULL, NULL), 0);
+    lk_msg_clear(query);
+    assert_int_equal(lk_sock_recv(f->queries, NULL, reply, NULL, NULL), 0);
+    assert_int_equal(reply->type, LK_MSG_QUERY_REPLY);
+    assert_int_equal(reply->req, req);
+}
+
+static void s_ask_ok(fixture_t *f, lk_msg_t *query, lk_msg_t *reply)
+{
+    s_ask(f, query, reply);
+    if (reply->status != LK_STATUS_OK)
+        fail_msg("query failed: %s: %s", lk_status_name(reply->status),
+                 reply->error ? reply->error : "");
+}
+
+/* get_incident; returns the reply's status. */
+static lk_status_t s_get(fixture_t *f, const char *tenant, const char *id, lk_msg_t *reply)
+{
+    lk_msg_t query;
+    s_query_init(f, &query, LK_QUERY_GET_INCIDENT, tenant);
+    snprintf(query.query.incident_id, sizeof(query.query.incident_id), "%s", id);
+    s_ask(f, &query, reply);
+    return reply->status;
+}
+
+/* events after a sequence (any tenant). */
+static void s_events_after(fixture_t *f, uint64_t after, uint32_t limit, lk_msg_t *reply)
+{
+    lk_msg_t query;
+    s_query_init(f, &query, LK_QUERY_EVENTS, NULL);
+    query.query.after_sequence = after;
+    query.query.limit = limit;
+    s_ask_ok(f, &query, reply);
+    assert_int_equal(reply->event_count, reply->incident_count);
+}
+
+/* One batch creating an incident (version 1) with two alerts and two events. */
+static void s_simple_batch(lk_msg_t *batch, uint64_t req, const char *tenant, const char *id,
+                           int64_t created_at_ms)
+{
+    s_batch_init(batch, req);
+    lk_incident_t incident;
+    s_incident(&incident, tenant, id, 1, created_at_ms, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR,
+               "HighCPU", "db");
+    lk_alert_t alert;
+    s_alert(&alert, &incident, "00000000000000a1", created_at_ms, "host-1");
+    s_add_alert(batch, &alert);
+    s_alert(&alert, &incident, "00000000000000a2", created_at_ms, "host-2");
+    s_add_alert(batch, &alert);
+    lk_event_t event;
+    s_event(&event, &incident, "incident_triggered", created_at_ms);
+    s_add_event(batch, &event);
+    s_event(&event, &incident, "alert_added", created_at_ms);
+    s_add_event(batch, &event);
+    s_add_incident(batch, &incident);
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+/* Opening and migrating a migrated database changes nothing; a restarted actor keeps the
+   data and continues the sequence. */
+static void test_migrations_idempotent(void **state)
+{
+    fixture_t *f = *state;
+    char err[512];
+    for (int round = 0; round < 2; round++) {
+        store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
+        if (!db)
+            fail_msg("open: %s", err);
+        assert_int_equal(store_db_migrate(db), STORE_DB_OK);
+        int64_t count = -1;
+        assert_int_equal(
+            store_db_query_int(db, "SELECT COUNT(*) FROM schema_migrations", NULL, 0, &count),
+            STORE_DB_OK);
+        assert_int_equal(count, (int64_t)store_db_migration_count(db));
+        assert_true(count >= 1);
+        assert_int_equal(store_db_query_int(db, "SELECT COUNT(*) FROM incidents", NULL, 0, &count),
+                         STORE_DB_OK);
+        assert_int_equal(count, 0);
+        store_db_destroy(&db);
+        assert_null(db);
+    }
+
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch;
+    s_simple_batch(&batch, 1, TENANT_A, id, 1000);
+    s_apply(f, &batch);
+    s_actor_stop(f);
+    s_actor_start(f);
+
+    lk_msg_t reply;
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.incident_count, 1);
+    assert_int_equal(reply.alert_count, 2);
+    assert_int_equal(reply.event_count, 2);
+    lk_msg_clear(&reply);
+
+    /* the sequence continues after the restart */
+    s_batch_init(&batch, 2);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 2, 1000, LK_INCIDENT_ACKNOWLEDGED, LK_SEV_ERROR, "HighCPU",
+               "db");
+    lk_event_t event;
+    s_event(&event, &incident, "incident_acknowledged", 2000);
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+    s_events_after(f, 0, 0, &reply);
+    assert_int_equal(reply.event_count, 3);
+    for (size_t index = 0; index < 3; index++)
+        assert_int_equal(reply.events[index].sequence, index + 1);
+    lk_msg_clear(&reply);
+}
+
+/* Applying a batch twice has the effect of once. */
+static void test_apply_twice(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch, copy;
+    s_simple_batch(&batch, 7, TENANT_A, id, 5000);
+    /* the same batch re-sent (same event ids), as correlate does after a timeout */
+    s_batch_init(&copy, 7);
+    for (size_t index = 0; index < batch.incident_count; index++)
+        assert_int_equal(lk_msg_add_incident(&copy, &batch.incidents[index]), 0);
+    for (size_t index = 0; index < batch.alert_count; index++)
+        assert_int_equal(lk_msg_add_alert(&copy, &batch.alerts[index]), 0);
+    for (size_t index = 0; index < batch.event_count; index++)
+        assert_int_equal(lk_msg_add_event(&copy, &batch.events[index]), 0);
+
+    s_apply(f, &batch);
+    /* published once */
+    lk_msg_t published;
+    for (uint64_t sequence = 1; sequence <= 2; sequence++) {
+        assert_int_equal(lk_sock_recv(f->events, NULL, &published, NULL, NULL), 0);
+        assert_int_equal(published.type, LK_MSG_EVENT);
+        assert_int_equal(published.event_count, 1);
+        assert_int_equal(published.events[0].sequence, sequence);
+        lk_msg_clear(&published);
+    }
+    s_apply(f, &copy);
+
+    lk_msg_t reply;
+    s_events_after(f, 0, 0, &reply);
+    assert_int_equal(reply.event_count, 2);
+    assert_int_equal(reply.events[0].sequence, 1);
+    assert_int_equal(reply.events[1].sequence, 2);
+    assert_string_equal(reply.events[0].type, "incident_triggered");
+    lk_msg_clear(&reply);
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.incidents[0].version, 1);
+    assert_int_equal(reply.alert_count, 2);
+    assert_int_equal(reply.event_count, 2);
+    lk_msg_clear(&reply);
+
+    /* a new change gets the next sequence; the re-send published nothing in between */
+    s_batch_init(&batch, 8);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 2, 5000, LK_INCIDENT_RESOLVED, LK_SEV_ERROR, "HighCPU",
+               "db");
+    lk_event_t event;
+    s_event(&event, &incident, "incident_resolved", 9000);
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+    assert_int_equal(lk_sock_recv(f->events, NULL, &published, NULL, NULL), 0);
+    assert_int_equal(published.events[0].sequence, 3);
+    assert_string_equal(published.tenant_id, TENANT_A);
+    assert_int_equal(published.incident_count, 1);
+    assert_int_equal(published.incidents[0].version, 2);
+    assert_int_equal(published.incidents[0].status, LK_INCIDENT_RESOLVED);
+    lk_msg_clear(&published);
+}
+
+/* An older incident version or an older alert state never overwrites a newer one. */
+static void test_version_guard(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch;
+    lk_incident_t incident;
+    lk_alert_t alert;
+
+    s_batch_init(&batch, 1);
+    s_incident(&incident, TENANT_A, id, 3, 1000, LK_INCIDENT_ACKNOWLEDGED, LK_SEV_CRITICAL,
+               "DiskFull", NULL);
+    s_alert(&alert, &incident, "00000000000000b1", 3000, "new");
+    s_add_alert(&batch, &alert);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+
+    s_batch_init(&batch, 2);
+    s_incident(&incident, TENANT_A, id, 2, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_INFO, "DiskFull",
+               NULL);
+    s_alert(&alert, &incident, "00000000000000b1", 2000, "old");
+    s_add_alert(&batch, &alert);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+
+    lk_msg_t reply;
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.incidents[0].version, 3);
+    assert_int_equal(reply.incidents[0].status, LK_INCIDENT_ACKNOWLEDGED);
+    assert_int_equal(reply.incidents[0].severity, LK_SEV_CRITICAL);
+    assert_string_equal(reply.incidents[0].acknowledged_by, "alice");
+    assert_string_equal(reply.incidents[0].title, "DiskFull v3");
+    assert_int_equal(reply.alert_count, 1);
+    assert_string_equal(lk_labels_get(&reply.alerts[0].labels, "instance"), "new");
+    assert_int_equal(reply.alerts[0].updated_at_ms, 3000);
+    lk_msg_clear(&reply);
+
+    /* an equal or newer version does apply */
+    s_batch_init(&batch, 3);
+    s_incident(&incident, TENANT_A, id, 4, 1000, LK_INCIDENT_CLOSED, LK_SEV_CRITICAL, "DiskFull",
+               NULL);
+    s_alert(&alert, &incident, "00000000000000b1", 3000, "same-time");
+    s_add_alert(&batch, &alert);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.incidents[0].version, 4);
+    assert_int_equal(reply.incidents[0].status, LK_INCIDENT_CLOSED);
+    assert_int_equal(reply.incidents[0].resolved_at_ms, 1009);
+    assert_string_equal(lk_labels_get(&reply.alerts[0].labels, "instance"), "same-time");
+    lk_msg_clear(&reply);
+}
+
+/* Every field survives the round trip through the database. */
+static void test_round_trip(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch;
+    s_batch_init(&batch, 1);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_B, id, 5, 1732262400000, LK_INCIDENT_ACKNOWLEDGED, LK_SEV_WARNING,
+               "Latency", "web");
+    incident.reopen_count = 2;
+    lk_incident_t expected;
+    assert_int_equal(lk_incident_copy(&expected, &incident), 0);
+    lk_alert_t alert;
+    s_alert(&alert, &incident, "0123456789abcdef", 1732262400500, "h\xc3\xa9");
+    alert.dedup_key = strdup("dedup-1");
+    alert.has_threshold = true;
+    alert.threshold = -1e300;
+    alert.ends_at_ms = 1732262409999;
+    lk_alert_t expected_alert;
+    assert_int_equal(lk_alert_copy(&expected_alert, &alert), 0);
+    s_add_alert(&batch, &alert);
+    lk_event_t event;
+    s_event(&event, &incident, "incident_acknowledged", 1732262401234);
+    event.note = strdup("looking");
+    event.fingerprint = strdup("0123456789abcdef");
+    free(event.actor);
+    event.actor = strdup("alice");
+    lk_event_t expected_event;
+    assert_int_equal(lk_event_copy(&expected_event, &event), 0);
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+
+    lk_msg_t reply;
+    assert_int_equal(s_get(f, TENANT_B, id, &reply), LK_STATUS_OK);
+    const lk_incident_t *got = &reply.incidents[0];
+    assert_string_equal(got->id, expected.id);
+    assert_string_equal(got->tenant_id, expected.tenant_id);
+    assert_string_equal(got->group_key, expected.group_key);
+    assert_string_equal(got->title, expected.title);
+    assert_string_equal(got->summary, expected.summary);
+    assert_string_equal(got->acknowledged_by, "alice");
+    assert_null(got->resolved_by);
+    assert_true(lk_labels_equal(&got->group_labels, &expected.group_labels));
+    assert_int_equal(got->severity, expected.severity);
+    assert_int_equal(got->status, expected.status);
+    assert_int_equal(got->alert_count, expected.alert_count);
+    assert_int_equal(got->firing_count, expected.firing_count);
+    assert_int_equal(got->reopen_count, 2);
+    assert_int_equal(got->version, 5);
+    assert_int_equal(got->created_at_ms, expected.created_at_ms);
+    assert_int_equal(got->updated_at_ms, expected.updated_at_ms);
+    assert_int_equal(got->acknowledged_at_ms, expected.acknowledged_at_ms);
+    assert_int_equal(got->resolved_at_ms, 0);
+
+    const lk_alert_t *got_alert = &reply.alerts[0];
+    assert_string_equal(got_alert->fingerprint, "0123456789abcdef");
+    assert_string_equal(got_alert->incident_id, id);
+    assert_string_equal(got_alert->source, "prometheus");
+    assert_string_equal(got_alert->name, "Latency");
+    assert_string_equal(got_alert->query, expected_alert.query);
+    assert_string_equal(got_alert->dedup_key, "dedup-1");
+    assert_null(got_alert->generator_url);
+    assert_true(lk_labels_equal(&got_alert->labels, &expected_alert.labels));
+    assert_true(lk_labels_equal(&got_alert->annotations, &expected_alert.annotations));
+    assert_int_equal(got_alert->severity, LK_SEV_WARNING);
+    assert_int_equal(got_alert->status, LK_ALERT_FIRING);
+    assert_true(got_alert->has_value && got_alert->value == expected_alert.value);
+    assert_true(got_alert->has_threshold && got_alert->threshold == -1e300);
+    assert_int_equal(got_alert->starts_at_ms, expected_alert.starts_at_ms);
+    assert_int_equal(got_alert->ends_at_ms, 1732262409999);
+    assert_int_equal(got_alert->updated_at_ms, 1732262400500);
+
+    const lk_event_t *got_event = &reply.events[0];
+    assert_int_equal(got_event->sequence, 1);
+    assert_string_equal(got_event->event_id, expected_event.event_id);
+    assert_string_equal(got_event->incident_id, id);
+    assert_string_equal(got_event->tenant_id, TENANT_B);
+    assert_string_equal(got_event->type, "incident_acknowledged");
+    assert_string_equal(got_event->actor, "alice");
+    assert_string_equal(got_event->note, "looking");
+    assert_string_equal(got_event->fingerprint, "0123456789abcdef");
+    assert_int_equal(got_event->at_ms, 1732262401234);
+    lk_msg_clear(&reply);
+    lk_incident_clear(&expected);
+    lk_alert_clear(&expected_alert);
+    lk_event_clear(&expected_event);
+}
+
+/* get_incident: tenant-scoped, with its alerts and its timeline oldest first. */
+static void test_get_incident(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1], other[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_uuid7(other);
+    lk_msg_t batch;
+    s_simple_batch(&batch, 1, TENANT_A, other, 100); /* noise: another incident */
+    s_apply(f, &batch);
+    s_simple_batch(&batch, 2, TENANT_A, id, 200);
+    s_apply(f, &batch);
+    s_batch_init(&batch, 3);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 2, 200, LK_INCIDENT_RESOLVED, LK_SEV_ERROR, "HighCPU",
+               "db");
+    lk_event_t event;
+    s_event(&event, &incident, "incident_resolved", 900);
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+
+    lk_msg_t reply;
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.incident_count, 1);
+    assert_string_equal(reply.incidents[0].id, id);
+    assert_int_equal(reply.alert_count, 2);
+    for (size_t index = 0; index < reply.alert_count; index++)
+        assert_string_equal(reply.alerts[index].incident_id, id);
+    assert_int_equal(reply.event_count, 3);
+    assert_string_equal(reply.events[0].type, "incident_triggered");
+    assert_string_equal(reply.events[1].type, "alert_added");
+    assert_string_equal(reply.events[2].type, "incident_resolved");
+    assert_int_equal(reply.events[0].sequence, 3);
+    assert_int_equal(reply.events[2].sequence, 5);
+    lk_msg_clear(&reply);
+
+    /* upper-case spelling of the same ids finds it */
+    char upper[LK_UUID_STR_LEN + 1];
+    for (size_t index = 0; index <= LK_UUID_STR_LEN; index++)
+        upper[index] = (char)toupper((unsigned char)id[index]);
+    assert_int_equal(s_get(f, TENANT_A, upper, &reply), LK_STATUS_OK);
+    lk_msg_clear(&reply);
+
+    /* another tenant's incident is not found, exactly like a missing one */
+    assert_int_equal(s_get(f, TENANT_B, id, &reply), LK_STATUS_NOT_FOUND);
+    assert_int_equal(reply.incident_count, 0);
+    assert_int_equal(reply.alert_count, 0);
+    lk_msg_clear(&reply);
+    char missing[LK_UUID_STR_LEN + 1];
+    lk_uuid7(missing);
+    assert_int_equal(s_get(f, TENANT_A, missing, &reply), LK_STATUS_NOT_FOUND);
+    lk_msg_clear(&reply);
+    assert_int_equal(s_get(f, NULL, id, &reply), LK_STATUS_INVALID);
+    lk_msg_clear(&reply);
+}
+
+/* ---- listing ----------------------------------------------------------------------------- */
+
+#define LIST_A 150
+#define LIST_B 100
+
+typedef struct {
+    char id[LK_UUID_STR_LEN + 1];
+    const char *tenant;
+    int64_t created_at_ms;
+    lk_incident_status_t status;
+    lk_severity_t severity;
+    char alertname[16];
+    const char *team;
+} listed_t;
+
+/* Creates LIST_A + LIST_B incidents in batches of 25, all sent before any ack is read (so
+   the actor folds several into one transaction), acks checked in order. */
+static listed_t *s_create_listing(fixture_t *f)
+{
+    listed_t *all = calloc(LIST_A + LIST_B, sizeof(*all));
+    assert_non_null(all);
+    for (int index = 0; index < LIST_A + LIST_B; index++) {
+        listed_t *item = &all[index];
+        lk_uuid7(item->id);
+        item->tenant = index < LIST_A ? TENANT_A : TENANT_B;
+        /* three incidents share each created_at: the id breaks the tie */
+        item->created_at_ms = 1700000000000 + (int64_t)(index / 3) * 1000;
+        item->status = (lk_incident_status_t)(index % 4);
+        item->severity = (lk_severity_t)((index / 4) % 4);
+        snprintf(item->alertname, sizeof(item->alertname), "Alert%d", index % 5);
+        item->team = index % 2 ? "db" : "web";
+    }
+    int batches = (LIST_A + LIST_B) / 25;
+    for (int number = 0; number < batches; number++) {
+        lk_msg_t batch;
+        s_batch_init(&batch, 100 + (uint64_t)number);
+        for (int index = number * 25; index < (number + 1) * 25; index++) {
+            listed_t *item = &all[index];
+            lk_incident_t incident;
+            s_incident(&incident, item->tenant, item->id, 1, item->created_at_ms, item->status,
+                       item->severity, item->alertname, item->team);
+            lk_event_t event;
+            s_event(&event, &incident, "incident_triggered", item->created_at_ms);
+            s_add_event(&batch, &event);
+            s_add_incident(&batch, &incident);
+        }
+        s_send_batch(f, &batch);
+        lk_msg_clear(&batch);
+    }
+    for (int number = 0; number < batches; number++)
+        s_expect_ack(f, 100 + (uint64_t)number, LK_STATUS_OK);
+    return all;
+}
+
+typedef bool(listed_filter_fn)(const listed_t *item);
+
+/* Pages through list_incidents with the filters of template (tenant, status_mask,
+   severity_min, since, until, labels) and checks the union against filter: every
+   expected incident exactly once, newest first, pages never overlapping. */
+static void s_check_listing(fixture_t *f, const listed_t *all, const lk_msg_t *template,
+                            uint32_t limit, listed_filter_fn *filter)
+{
+    size_t expected = 0;
+    for (int index = 0; index < LIST_A + LIST_B; index++)
+        if (strcmp(all[index].tenant, template->tenant_id) == 0 && filter(&all[index]))
+            expected++;
+    bool *seen = calloc(LIST_A + LIST_B, sizeof(bool));
+    assert_non_null(seen);
+    size_t total = 0;
+    int64_t last_created = INT64_MAX;
+    char last_id[LK_UUID_STR_LEN + 1] = "~";
+    char *cursor = NULL;
+    int pages = 0;
+    do {
+        lk_msg_t query;
+        s_query_init(f, &query, LK_QUERY_LIST_INCIDENTS, template->tenant_id);
+        query.query.status_mask = template->query.status_mask;
+        query.query.severity_min = template->query.severity_min;
+        query.query.since_ms = template->query.since_ms;
+        query.query.until_ms = template->query.until_ms;
+        assert_int_equal(lk_labels_copy(&query.query.labels, &template->query.labels), 0);
+        query.query.limit = limit;
+        query.query.cursor = cursor;
+        cursor = NULL;
+        lk_msg_t reply;
+        s_ask_ok(f, &query, &reply);
+        pages++;
+        assert_true(reply.incident_count <= (limit ? limit : 100));
+        for (size_t index = 0; index < reply.incident_count; index++) {
+            const lk_incident_t *got = &reply.incidents[index];
+            assert_string_equal(got->tenant_id, template->tenant_id);
+            /* strictly newest first: (created_at, id) descending, across pages too */
+            assert_true(got->created_at_ms < last_created ||
+                        (got->created_at_ms == last_created && strcmp(got->id, last_id) < 0));
+            last_created = got->created_at_ms;
+            snprintf(last_id, sizeof(last_id), "%s", got->id);
+            int found = -1;
+            for (int item = 0; item < LIST_A + LIST_B; item++)
+                if (strcmp(all[item].id, got->id) == 0)
+                    found = item;
+            assert_true(found >= 0);
+            assert_false(seen[found]);
+            seen[found] = true;
+            assert_true(filter(&all[found]));
+            total++;
+        }
+        if (reply.next_cursor) {
+            assert_int_equal(reply.incident_count, limit ? limit : 100);
+            cursor = strdup(reply.next_cursor);
+        }
+        lk_msg_clear(&reply);
+    } while (cursor && pages < 1000);
+    assert_int_equal(total, expected);
+    free(seen);
+}
+
+static bool s_any(const listed_t *item)
+{
+    (void)item;
+    return true;
+}
+
+static bool s_triggered_or_resolved(const listed_t *item)
+{
+    return item->status == LK_INCIDENT_TRIGGERED || item->status == LK_INCIDENT_RESOLVED;
+}
+
+static bool s_error_or_worse(const listed_t *item)
+{
+    return item->severity >= LK_SEV_ERROR;
+}
+
+static bool s_in_window(const listed_t *item)
+{
+    return item->created_at_ms >= 1700000010000 && item->created_at_ms < 1700000030000;
+}
+
+static bool s_alert2_db(const listed_t *item)
+{
+    return strcmp(item->alertname, "Alert2") == 0 && strcmp(item->team, "db") == 0;
+}
+
+static bool s_combined(const listed_t *item)
+{
+    return item->status == LK_INCIDENT_ACKNOWLEDGED && item->severity >= LK_SEV_WARNING &&
+           strcmp(item->team, "web") == 0 && item->created_at_ms >= 1700000005000;
+}
+
+static void test_list_incidents(void **state)
+{
+    fixture_t *f = *state;
+    listed_t *all = s_create_listing(f);
+    lk_msg_t template;
+    lk_msg_init(&template, LK_MSG_QUERY);
+
+    /* tenant isolation and plain pagination, several page sizes */
+    snprintf(template.tenant_id, sizeof(template.tenant_id), "%s", TENANT_A);
+    s_check_listing(f, all, &template, 40, s_any);
+    s_check_listing(f, all, &template, 0, s_any); /* default 100 */
+    s_check_listing(f, all, &template, 150, s_any);
+    s_check_listing(f, all, &template, 1, s_any);
+    snprintf(template.tenant_id, sizeof(template.tenant_id), "%s", TENANT_B);
+    s_check_listing(f, all, &template, 33, s_any);
+    s_check_listing(f, all, &template, 100, s_any);
+
+    /* filters */
+    template.query.status_mask = (1u << LK_INCIDENT_TRIGGERED) | (1u << LK_INCIDENT_RESOLVED);
+    s_check_listing(f, all, &template, 17, s_triggered_or_resolved);
+    template.query.status_mask = 0;
+    snprintf(template.tenant_id, sizeof(template.tenant_id), "%s", TENANT_A);
+    template.query.severity_min = LK_SEV_ERROR;
+    s_check_listing(f, all, &template, 20, s_error_or_worse);
+    template.query.severity_min = -1;
+    template.query.since_ms = 1700000010000;
+    template.query.until_ms = 1700000030000;
+    s_check_listing(f, all, &template, 7, s_in_window);
+    template.query.since_ms = template.query.until_ms = 0;
+    assert_int_equal(lk_labels_set(&template.query.labels, "alertname", "Alert2"), 0);
+    assert_int_equal(lk_labels_set(&template.query.labels, "team", "db"), 0);
+    s_check_listing(f, all, &template, 4, s_alert2_db);
+    lk_labels_clear(&template.query.labels);
+    assert_int_equal(lk_labels_set(&template.query.labels, "team", "web"), 0);
+    template.query.status_mask = 1u << LK_INCIDENT_ACKNOWLEDGED;
+    template.query.severity_min = LK_SEV_WARNING;
+    template.query.since_ms = 1700000005000;
+    s_check_listing(f, all, &template, 3, s_combined);
+    lk_msg_clear(&template);
+
+    /* a label nobody has matches nothing */
+    lk_msg_t query, reply;
+    s_query_init(f, &query, LK_QUERY_LIST_INCIDENTS, TENANT_A);
+    assert_int_equal(lk_labels_set(&query.query.labels, "nope", "x"), 0);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.incident_count, 0);
+    assert_null(reply.next_cursor);
+    lk_msg_clear(&reply);
+
+    /* limit is capped at 500 */
+    s_query_init(f, &query, LK_QUERY_LIST_INCIDENTS, TENANT_A);
+    query.query.limit = 100000;
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.incident_count, LIST_A);
+    assert_null(reply.next_cursor);
+    lk_msg_clear(&reply);
+
+    /* bad cursors and bad filters are invalid, not errors */
+    const char *bad_cursors[] = {"abc",
+                                 "123",
+                                 "_0190f000-0000-7000-8000-000000000000",
+                                 "-5_0190f000-0000-7000-8000-000000000000",
+                                 "0123_0190f000-0000-7000-8000-000000000000",
+                                 "99999999999999999999_0190f000-0000-7000-8000-000000000000",
+                                 "123_0190f000-0000-7000-8000-00000000000",
+                                 "123_0190f000-0000-7000-8000-000000000000x",
+                                 "123_0190f000'0000-7000-8000-000000000000",
+                                 "1 2_0190f000-0000-7000-8000-000000000000"};
+    for (size_t index = 0; index < sizeof(bad_cursors) / sizeof(bad_cursors[0]); index++) {
+        s_query_init(f, &query, LK_QUERY_LIST_INCIDENTS, TENANT_A);
+        query.query.cursor = strdup(bad_cursors[index]);
+        s_ask(f, &query, &reply);
+        if (reply.status != LK_STATUS_INVALID)
+            fail_msg("cursor \"%s\" accepted", bad_cursors[index]);
+        lk_msg_clear(&reply);
+    }
+    s_query_init(f, &query, LK_QUERY_LIST_INCIDENTS, TENANT_A);
+    assert_int_equal(lk_labels_set(&query.query.labels, "bad\"name", "x"), 0);
+    s_ask(f, &query, &reply);
+    assert_int_equal(reply.status, LK_STATUS_INVALID);
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_LIST_INCIDENTS, NULL);
+    s_ask(f, &query, &reply);
+    assert_int_equal(reply.status, LK_STATUS_INVALID);
+    lk_msg_clear(&reply);
+    free(all);
+}
+
+/* ---- snapshot ---------------------------------------------------------------------------- */
+
+#define SNAP_TENANTS 4
+#define SNAP_PER     12
+#define SNAP_CLOSED  3 /* of each tenant's incidents */
+
+static void test_snapshot(void **state)
+{
+    fixture_t *f = *state;
+    /* tenants covering both shards of 2 */
+    char tenants[SNAP_TENANTS][LK_UUID_STR_LEN + 1];
+    int count = 0;
+    bool shard_seen[2] = {false, false};
+    for (int tries = 0; tries < 1000 && count < SNAP_TENANTS; tries++) {
+        char candidate[LK_UUID_STR_LEN + 1];
+        lk_uuid7(candidate);
+        uint32_t shard = lk_shard_of(candidate, 2);
+        bool need_other = count == SNAP_TENANTS - 1 && !(shard_seen[0] && shard_seen[1]);
+        if (need_other && shard_seen[shard])
+            continue;
+        shard_seen[shard] = true;
+        memcpy(tenants[count++], candidate, sizeof(candidate));
+    }
+    assert_int_equal(count, SNAP_TENANTS);
+    assert_true(shard_seen[0] && shard_seen[1]);
+
+    char ids[SNAP_TENANTS * SNAP_PER][LK_UUID_STR_LEN + 1];
+    for (int tenant = 0; tenant < SNAP_TENANTS; tenant++) {
+        lk_msg_t batch;
+        s_batch_init(&batch, (uint64_t)tenant + 1);
+        for (int index = 0; index < SNAP_PER; index++) {
+            char *id = ids[tenant * SNAP_PER + index];
+            lk_uuid7(id);
+            lk_incident_t incident;
+            s_incident(&incident, tenants[tenant], id, 1, 1000 + index,
+                       index < SNAP_CLOSED ? LK_INCIDENT_CLOSED : (lk_incident_status_t)(index % 3),
+                       LK_SEV_WARNING, "Snap", NULL);
+            lk_alert_t alert;
+            s_alert(&alert, &incident, "00000000000000c1", 1000, "one");
+            s_add_alert(&batch, &alert);
+            s_alert(&alert, &incident, "00000000000000c2", 1000, "two");
+            s_add_alert(&batch, &alert);
+            s_add_incident(&batch, &incident);
+        }
+        s_apply(f, &batch);
+    }
+
+    bool seen[SNAP_TENANTS * SNAP_PER] = {false};
+    size_t total = 0;
+    const uint32_t shard_counts[] = {2, 1};
+    for (size_t round = 0; round < 2; round++) {
+        uint32_t shards = shard_counts[round];
+        memset(seen, 0, sizeof(seen));
+        total = 0;
+        for (uint32_t shard = 0; shard < shards; shard++) {
+            char *cursor = NULL;
+            int pages = 0;
+            do {
+                lk_msg_t query, reply;
+                s_query_init(f, &query, LK_QUERY_SNAPSHOT, NULL);
+                query.query.shard_count = shards;
+                query.query.shard_index = shard;
+                query.query.limit = 7;
+                query.query.cursor = cursor;
+                cursor = NULL;
+                s_ask_ok(f, &query, &reply);
+                pages++;
+                assert_true(reply.incident_count <= 7);
+                assert_int_equal(reply.alert_count, 2 * reply.incident_count);
+                for (size_t index = 0; index < reply.incident_count; index++) {
+                    const lk_incident_t *got = &reply.incidents[index];
+                    assert_int_not_equal(got->status, LK_INCIDENT_CLOSED);
+                    if (shards > 1)
+                        assert_int_equal(lk_shard_of(got->tenant_id, shards), shard);
+                    int found = -1;
+                    for (int item = 0; item < SNAP_TENANTS * SNAP_PER; item++)
+                        if (strcmp(ids[item], got->id) == 0)
+                            found = item;
+                    assert_true(found >= 0);
+                    assert_false(seen[found]);
+                    seen[found] = true;
+                    total++;
+                    if (index > 0)
+                        assert_true(strcmp(reply.incidents[index - 1].id, got->id) < 0);
+                }
+                for (size_t index = 0; index < reply.alert_count; index++) {
+                    bool in_page = false;
+                    for (size_t item = 0; item < reply.incident_count; item++)
+                        in_page |=
+                            strcmp(reply.alerts[index].incident_id, reply.incidents[item].id) == 0;
+                    assert_true(in_page);
+                }
+                if (reply.next_cursor)
+                    cursor = strdup(reply.next_cursor);
+                lk_msg_clear(&reply);
+            } while (cursor && pages < 100);
+        }
+        assert_int_equal(total, SNAP_TENANTS * (SNAP_PER - SNAP_CLOSED));
+    }
+
+    lk_msg_t query, reply;
+    s_query_init(f, &query, LK_QUERY_SNAPSHOT, NULL);
+    query.query.cursor = strdup("1700000000000_0190f000-0000-7000-8000-000000000000");
+    s_ask(f, &query, &reply);
+    assert_int_equal(reply.status, LK_STATUS_INVALID);
+    lk_msg_clear(&reply);
+    /* default page size takes everything here; no next page */
+    s_query_init(f, &query, LK_QUERY_SNAPSHOT, NULL);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.incident_count, SNAP_TENANTS * (SNAP_PER - SNAP_CLOSED));
+    assert_null(reply.next_cursor);
+    lk_msg_clear(&reply);
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+static void test_events_query(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1], other[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_uuid7(other);
+    lk_msg_t batch;
+    s_simple_batch(&batch, 1, TENANT_A, id, 1000); /* sequences 1, 2 with version 1 */
+    s_apply(f, &batch);
+    s_batch_init(&batch, 2);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 2, 1000, LK_INCIDENT_ACKNOWLEDGED, LK_SEV_ERROR, "HighCPU",
+               "db");
+    lk_event_t event;
+    s_event(&event, &incident, "incident_acknowledged", 2000); /* sequence 3, version 2 */
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+    s_simple_batch(&batch, 3, TENANT_B, other, 3000); /* sequences 4, 5 */
+    s_apply(f, &batch);
+
+    lk_msg_t reply;
+    s_events_after(f, 0, 0, &reply);
+    assert_int_equal(reply.event_count, 5);
+    for (size_t index = 0; index < 5; index++) {
+        assert_int_equal(reply.events[index].sequence, index + 1);
+        assert_string_equal(reply.incidents[index].id, reply.events[index].incident_id);
+    }
+    /* each event carries the incident as of that event */
+    assert_int_equal(reply.incidents[0].version, 1);
+    assert_int_equal(reply.incidents[1].version, 1);
+    assert_int_equal(reply.incidents[2].version, 2);
+    assert_int_equal(reply.incidents[2].status, LK_INCIDENT_ACKNOWLEDGED);
+    assert_string_equal(reply.incidents[3].tenant_id, TENANT_B);
+    lk_msg_clear(&reply);
+
+    s_events_after(f, 2, 2, &reply);
+    assert_int_equal(reply.event_count, 2);
+    assert_int_equal(reply.events[0].sequence, 3);
+    assert_int_equal(reply.events[1].sequence, 4);
+    lk_msg_clear(&reply);
+    s_events_after(f, 5, 0, &reply);
+    assert_int_equal(reply.event_count, 0);
+    lk_msg_clear(&reply);
+
+    /* tenant-scoped replay */
+    lk_msg_t query;
+    s_query_init(f, &query, LK_QUERY_EVENTS, TENANT_B);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.event_count, 2);
+    assert_int_equal(reply.events[0].sequence, 4);
+    assert_string_equal(reply.events[1].tenant_id, TENANT_B);
+    lk_msg_clear(&reply);
+
+    /* live events match the stored ones */
+    for (uint64_t sequence = 1; sequence <= 5; sequence++) {
+        lk_msg_t published;
+        assert_int_equal(lk_sock_recv(f->events, NULL, &published, NULL, NULL), 0);
+        assert_int_equal(published.type, LK_MSG_EVENT);
+        assert_int_equal(published.events[0].sequence, sequence);
+        assert_int_equal(published.incident_count, 1);
+        assert_string_equal(published.incidents[0].id, published.events[0].incident_id);
+        lk_msg_clear(&published);
+    }
+}
+
+/* A batch the database refuses is acked with an error; the others in its group commit,
+   and the sequence stays gap-free. */
+static void test_failed_batch_isolated(void **state)
+{
+    fixture_t *f = *state;
+    char first[LK_UUID_STR_LEN + 1], third[LK_UUID_STR_LEN + 1];
+    lk_uuid7(first);
+    lk_uuid7(third);
+    lk_msg_t batch;
+    s_simple_batch(&batch, 1, TENANT_A, first, 1000);
+    s_send_batch(f, &batch);
+    lk_msg_clear(&batch);
+
+    /* an alert of an incident that exists nowhere: refused by the foreign key */
+    s_batch_init(&batch, 2);
+    lk_incident_t ghost;
+    char ghost_id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(ghost_id);
+    s_incident(&ghost, TENANT_A, ghost_id, 1, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_INFO, "Ghost",
+               NULL);
+    lk_alert_t alert;
+    s_alert(&alert, &ghost, "00000000000000d1", 1000, "x");
+    s_add_alert(&batch, &alert);
+    lk_event_t event;
+    s_event(&event, &ghost, "alert_added", 1000);
+    s_add_event(&batch, &event);
+    lk_incident_clear(&ghost);
+    s_send_batch(f, &batch);
+    lk_msg_clear(&batch);
+
+    s_simple_batch(&batch, 3, TENANT_A, third, 3000);
+    s_send_batch(f, &batch);
+    lk_msg_clear(&batch);
+
+    s_expect_ack(f, 1, LK_STATUS_OK);
+    s_expect_ack(f, 2, LK_STATUS_ERROR);
+    s_expect_ack(f, 3, LK_STATUS_OK);
+
+    lk_msg_t reply;
+    s_events_after(f, 0, 0, &reply);
+    assert_int_equal(reply.event_count, 4);
+    for (size_t index = 0; index < 4; index++)
+        assert_int_equal(reply.events[index].sequence, index + 1);
+    assert_string_equal(reply.events[0].incident_id, first);
+    assert_string_equal(reply.events[3].incident_id, third);
+    lk_msg_clear(&reply);
+    assert_int_equal(s_get(f, TENANT_A, ghost_id, &reply), LK_STATUS_NOT_FOUND);
+    lk_msg_clear(&reply);
+    /* published: exactly the committed events, in order */
+    for (uint64_t sequence = 1; sequence <= 4; sequence++) {
+        lk_msg_t published;
+        assert_int_equal(lk_sock_recv(f->events, NULL, &published, NULL, NULL), 0);
+        assert_int_equal(published.events[0].sequence, sequence);
+        lk_msg_clear(&published);
+    }
+}
+
+/* Content the codec lets through but a database would treat differently is refused by
+   the writer itself (both backends alike), and UUIDs are stored lower-case. Driven
+   directly (the codec already rejects most of these on the wire). */
+static void test_writer_refuses_bad_content(void **state)
+{
+    fixture_t *f = *state;
+    char err[512];
+    store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
+    if (!db)
+        fail_msg("open: %s", err);
+    int rc;
+    store_writer_t *writer = store_writer_new(db, &rc);
+    assert_non_null(writer);
+    assert_int_equal(store_writer_last_sequence(writer), 0);
+
+    char id[LK_UUID_STR_LEN + 1], upper_id[LK_UUID_STR_LEN + 1];
+    char upper_tenant[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    for (size_t index = 0; index <= LK_UUID_STR_LEN; index++) {
+        upper_id[index] = (char)toupper((unsigned char)id[index]);
+        upper_tenant[index] = (char)toupper((unsigned char)TENANT_B[index]);
+    }
+    store_writer_item_t items[4];
+    memset(items, 0, sizeof(items));
+    lk_incident_t incident;
+    s_batch_init(&items[0].msg, 1);
+    s_incident(&incident, TENANT_A, "not-a-uuid", 1, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_INFO,
+               "Bad", NULL);
+    s_add_incident(&items[0].msg, &incident);
+    s_batch_init(&items[1].msg, 2);
+    s_incident(&incident, TENANT_A, id, 1, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_INFO, "Bad", NULL);
+    free(incident.title);
+    incident.title = strdup("bad \xff utf-8");
+    s_add_incident(&items[1].msg, &incident);
+    lk_msg_init(&items[2].msg, LK_MSG_COMMAND);
+    items[2].msg.req = 3;
+    s_batch_init(&items[3].msg, 4);
+    s_incident(&incident, upper_tenant, upper_id, 1, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_INFO,
+               "Good", NULL);
+    lk_alert_t alert;
+    s_alert(&alert, &incident, "00000000000000e1", 1000, "x");
+    s_add_alert(&items[3].msg, &alert);
+    s_add_incident(&items[3].msg, &incident);
+
+    assert_int_equal(store_writer_apply(writer, items, 4), STORE_DB_OK);
+    assert_int_equal(items[0].status, LK_STATUS_INVALID);
+    assert_non_null(strstr(items[0].error, "UUID"));
+    assert_int_equal(items[1].status, LK_STATUS_INVALID);
+    assert_non_null(strstr(items[1].error, "UTF-8"));
+    assert_int_equal(items[2].status, LK_STATUS_INVALID);
+    assert_int_equal(items[3].status, LK_STATUS_OK);
+    size_t published;
+    store_writer_published(writer, &published);
+    assert_int_equal(published, 0);
+    for (size_t index = 0; index < 4; index++)
+        lk_msg_clear(&items[index].msg);
+    store_writer_destroy(&writer);
+    assert_null(writer);
+    store_db_destroy(&db);
+
+    lk_msg_t reply;
+    assert_int_equal(s_get(f, TENANT_B, id, &reply), LK_STATUS_OK);
+    assert_string_equal(reply.incidents[0].id, id);
+    assert_string_equal(reply.incidents[0].tenant_id, TENANT_B);
+    assert_int_equal(reply.alert_count, 1);
+    assert_string_equal(reply.alerts[0].incident_id, id);
+    lk_msg_clear(&reply);
+}
+
+/* Garbage on either socket is skipped; the actor keeps serving. */
+static void test_malformed_skipped(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t malformed_before = lk_sock_malformed_total();
+    assert_int_equal(zstr_send(f->mutations, "garbage"), 0);
+    assert_int_equal(zsock_send(f->mutations, "ss", "two", "frames"), 0);
+    const unsigned char truncated[] = {0x83, 0xa4, 't', 'y', 'p', 'e', 0xae, 'm'};
+    zframe_t *frame = zframe_new(truncated, sizeof(truncated));
+    assert_int_equal(zframe_send(&frame, f->mutations, 0), 0);
+    assert_int_equal(zstr_send(f->queries, "not msgpack either"), 0);
+
+    /* well-formed but the wrong type: refused cleanly, with the req echoed */
+    lk_msg_t wrong;
+    s_query_init(f, &wrong, LK_QUERY_EVENTS, NULL);
+    wrong.req = 41;
+    assert_int_equal(lk_sock_send(f->mutations, NULL, &wrong, NULL, NULL), 0);
+    lk_msg_clear(&wrong);
+    s_expect_ack(f, 41, LK_STATUS_INVALID);
+    lk_msg_init(&wrong, LK_MSG_MUTATION_BATCH);
+    wrong.req = 42;
+    lk_msg_t reply;
+    s_ask(f, &wrong, &reply);
+    assert_int_equal(reply.status, LK_STATUS_INVALID);
+    lk_msg_clear(&reply);
+
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch;
+    s_simple_batch(&batch, 43, TENANT_A, id, 1000);
+    s_apply(f, &batch);
+    assert_true(lk_sock_malformed_total() >= malformed_before + 4);
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    lk_msg_clear(&reply);
+
+    /* an empty batch is fine too */
+    s_batch_init(&batch, 44);
+    s_apply(f, &batch);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || (strcmp(argv[1], "sqlite") && strcmp(argv[1], "postgres"))) {
+        fprintf(stderr, "usage: test_store sqlite|postgres\n");
+        return 2;
+    }
+    s_postgres = strcmp(argv[1], "postgres") == 0;
+    if (s_postgres) {
+        s_pg_base_url = getenv("LOOKOUT_TEST_PG_URL");
+        if (!s_pg_base_url || !*s_pg_base_url) {
+            fprintf(stderr, "store_postgres: FAILED: LOOKOUT_TEST_PG_URL is not set; it must "
+                            "name a PostgreSQL database the test may create schemas in, e.g. "
+                            "postgresql://postgres@127.0.0.1:5432/postgres\n");
+            return 1;
+        }
+    }
+    const char *level = getenv("LOOKOUT_LOG_LEVEL");
+    lk_log_init("test_store", lk_log_level_parse(level ? level : "warn"));
+    zsys_init();
+    zsys_set_linger(0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrations_idempotent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_apply_twice, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_version_guard, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_get_incident, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_incidents, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_events_query, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_batch_isolated, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_writer_refuses_bad_content, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_skipped, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests_name(s_postgres ? "store_postgres" : "store_sqlite", tests, NULL,
+                                       NULL);
+}
