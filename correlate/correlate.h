@@ -23,7 +23,16 @@ typedef struct {
     uint32_t shard_index;
 } correlate_config_t;
 
+/* Fills config from the environment (env.example): LOOKOUT_CORRELATE_ENDPOINT,
+   LOOKOUT_STORE_ENDPOINT, LOOKOUT_STORE_QUERY_ENDPOINT, LOOKOUT_CORRELATE_TAP,
+   LOOKOUT_GROUP_BY, LOOKOUT_REOPEN_WINDOW_S, LOOKOUT_STORE_TIMEOUT_MS, and
+   LOOKOUT_CORRELATE_SHARD_COUNT (1) / LOOKOUT_CORRELATE_SHARD_INDEX (0). Strings point into
+   the environment. Exits via lk_fatal on a malformed value. */
 void correlate_config_from_env(correlate_config_t *config);
+
+/* zactor body: args is a correlate_config_t* that outlives the actor. Loads its shard from
+   store (retrying every second until store answers), binds the frontend, then signals the
+   pipe; serves until "$TERM". lk_fatal when an endpoint is unusable. */
 void correlate_actor(zsock_t *pipe, void *args);
 
 #endif

@@ -1,0 +1,855 @@
+/*  correlate — the actor around correlate_engine (see correlate.h, DESIGN §2).
+
+    Start: rebuild the engine from store's snapshot (query socket, paged, retried every second
+    until store answers), then bind the frontend ROUTER and signal ready.
+
+    Loop: requests are processed by the engine as they arrive; their mutations leave as ONE
+    mutation_batch on the store DEALER. At most one batch is in flight (stop-and-wait): while
+    store commits it, new requests accumulate in the engine's pending batch, which leaves the
+    moment the ack arrives — so the busier the pipeline, the bigger each commit (group commit
+    without a timer). A reply is held until store acknowledged the batch it is due at
+    (engine.h explains due seqs); a reply with nothing uncommitted leaves at once.
+
+    Why one in flight: when store restarts, batches queued on the dead connection are lost
+    while later ones reach the new store. Were several in flight, the ack of batch N+1 could
+    arrive although N never committed. With one, an ack always means "everything up to here",
+    and a lost batch is simply re-sent when store made no progress for store_timeout_ms
+    (batches are absolute states: applying one twice is harmless). While a batch is in flight
+    and the pending one is full, the frontend is not read: ingest's requests wait in the
+    socket queue and time out as 503 instead of growing memory. An error ack means memory and
+    database may disagree: the waiting requests fail and the engine is rebuilt from a fresh
+    snapshot.
+
+    A command for an incident memory does not hold may concern a closed one (closed incidents
+    are dropped from memory): store's query socket is asked before answering not_found.
+*/
+#include "correlate.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "engine.h"
+#include "lk_env.h"
+#include "lk_log.h"
+#include "lk_msg.h"
+#include "lk_sock.h"
+#include "lk_tap.h"
+#include "lk_time.h"
+#include "lk_uuid.h"
+
+#define S_DRAIN_MAX       256   /* requests read per wake-up */
+#define S_BATCH_ITEMS_MAX 20000 /* a full pending batch: stop reading requests */
+#define S_OUTSTANDING_ITEMS_MAX                                                                    \
+    200000                     /* unacknowledged items beyond which we answer                      \
+                                  "unavailable" instead of growing without bound */
+#define S_TICK_MS         1000 /* the housekeeping timer */
+#define S_RETRY_MS        1000 /* snapshot query retry interval */
+#define S_SNAPSHOT_PAGE   1000 /* incidents per snapshot page */
+#define S_STORE_DRAIN_MAX 1024 /* acks / query replies read per wake-up */
+
+typedef struct {
+    zframe_t *identity; /* ingest's DEALER, for the ROUTER */
+    lk_msg_t reply;
+} s_held_t;
+
+typedef struct {
+    lk_msg_t batch;
+    size_t items;
+    bool sent;
+    zlistx_t *held; /* s_held_t*: replies due at this batch */
+} s_batch_t;
+
+typedef struct {
+    uint64_t query_req;
+    zframe_t *identity;
+    lk_msg_t request;    /* the command */
+    int64_t deadline_ms; /* monotonic */
+} s_lookup_t;
+
+typedef struct {
+    const correlate_config_t *config;
+    zsock_t *pipe;
+    zsock_t *frontend;
+    zsock_t *store;
+    zsock_t *query;
+    lk_tap_t *tap;
+    zpoller_t *poller;
+    correlate_engine_t *engine;
+    zlistx_t *batches;        /* s_batch_t*: the unacknowledged batch, at most one */
+    bool frontend_paused;     /* the frontend is out of the poller (see s_frontend_throttle) */
+    zlistx_t *held;           /* s_held_t* due at the engine's pending batch */
+    zlistx_t *lookups;        /* s_lookup_t* */
+    int64_t store_timeout_ms; /* config's, or 2000 when the config leaves it 0 */
+    uint64_t committed_seq;
+    uint64_t query_req;
+    size_t outstanding_items;
+    int64_t progress_ms; /* monotonic: store's last progress (or first send after idle) */
+    bool resend_logged;
+    bool send_failed_logged;
+    bool terminated;
+} s_correlate_t;
+
+/* ---- configuration ----------------------------------------------------------------------- */
+
+void correlate_config_from_env(correlate_config_t *config)
+{
+    memset(config, 0, sizeof *config);
+    config->frontend_endpoint = lk_env_str("LOOKOUT_CORRELATE_ENDPOINT", "tcp://127.0.0.1:18104");
+    config->store_endpoint = lk_env_str("LOOKOUT_STORE_ENDPOINT", "tcp://127.0.0.1:18101");
+    config->store_query_endpoint =
+        lk_env_str("LOOKOUT_STORE_QUERY_ENDPOINT", "tcp://127.0.0.1:18102");
+    config->tap_endpoint = lk_env_str("LOOKOUT_CORRELATE_TAP", NULL);
+    config->group_by = lk_env_str("LOOKOUT_GROUP_BY", "alertname");
+    config->reopen_window_ms = lk_env_int("LOOKOUT_REOPEN_WINDOW_S", 600, 0, 365 * 86400) * 1000;
+    config->store_timeout_ms = lk_env_int("LOOKOUT_STORE_TIMEOUT_MS", 2000, 10, 3600 * 1000);
+    config->shard_count = (uint32_t)lk_env_int("LOOKOUT_CORRELATE_SHARD_COUNT", 1, 1, 4096);
+    config->shard_index = (uint32_t)lk_env_int("LOOKOUT_CORRELATE_SHARD_INDEX", 0, 0, 4095);
+    if (config->shard_index >= config->shard_count)
+        lk_fatal("correlate: LOOKOUT_CORRELATE_SHARD_INDEX (%u) must be below "
+                 "LOOKOUT_CORRELATE_SHARD_COUNT (%u)",
+                 config->shard_index, config->shard_count);
+}
+
+/* ---- replies ----------------------------------------------------------------------------- */
+
+static s_held_t *s_held_new(zframe_t *identity, lk_msg_t *reply)
+{
+    s_held_t *held = calloc(1, sizeof *held);
+    if (!held)
+        lk_fatal("correlate: out of memory");
+    held->identity = zframe_dup(identity);
+    held->reply = *reply; /* moved */
+    lk_msg_init(reply, LK_MSG_INVALID);
+    return held;
+}
+
+/* Frees a held reply; accepts NULL. */
+static void s_held_destroy(s_held_t **held_p)
+{
+    s_held_t *held = *held_p;
+    if (!held)
+        return;
+    zframe_destroy(&held->identity);
+    lk_msg_clear(&held->reply);
+    free(held);
+    *held_p = NULL;
+}
+
+/* Sends a reply to ingest. A failure means ingest went away or is flooded: it will time out
+   and answer 503, and the sender retries, so the reply is simply dropped. */
+static void s_reply_send(s_correlate_t *self, zframe_t *identity, const lk_msg_t *reply)
+{
+    if (lk_sock_send(self->frontend, identity, reply, self->tap, "correlate>ingest") != 0)
+        lk_debug("correlate: reply %" PRIu64 " to ingest dropped (peer gone or full)", reply->req);
+}
+
+/* Replaces a reply's content with a failure, keeping type, req and tenant. */
+static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *error)
+{
+    lk_msg_type_t type = reply->type;
+    uint64_t req = reply->req;
+    char tenant_id[LK_UUID_STR_LEN + 1];
+    memcpy(tenant_id, reply->tenant_id, sizeof tenant_id);
+    lk_msg_clear(reply);
+    lk_msg_init(reply, type);
+    reply->req = req;
+    memcpy(reply->tenant_id, tenant_id, sizeof tenant_id);
+    reply->status = status;
+    reply->error = strdup(error);
+}
+
+/* Answers a request at once with a failure. */
+static void s_answer_failure(s_correlate_t *self, zframe_t *identity, const lk_msg_t *request,
+                             lk_msg_type_t reply_type, lk_status_t status, const char *error)
+{
+    lk_msg_t reply;
+    lk_msg_init(&reply, reply_type);
+    reply.req = request->req;
+    memcpy(reply.tenant_id, request->tenant_id, sizeof reply.tenant_id);
+    reply.status = status;
+    reply.error = strdup(error);
+    s_reply_send(self, identity, &reply);
+    lk_msg_clear(&reply);
+}
+
+/* Sends the reply now when everything it depends on is committed, else parks it with the
+   batch it is due at (the pending one, or the oldest unacknowledged with seq >= due). */
+static void s_reply_when_committed(s_correlate_t *self, zframe_t *identity, lk_msg_t *reply,
+                                   uint64_t due_seq)
+{
+    if (due_seq <= self->committed_seq) {
+        s_reply_send(self, identity, reply);
+        lk_msg_clear(reply);
+        return;
+    }
+    zlistx_t *list = self->held;
+    for (s_batch_t *batch = zlistx_first(self->batches); batch;
+         batch = zlistx_next(self->batches)) {
+        if (batch->batch.req >= due_seq) {
+            list = batch->held;
+            break;
+        }
+    }
+    zlistx_add_end(list, s_held_new(identity, reply));
+}
+
+/* Sends and frees every reply of the list (their batch is committed). */
+static void s_held_send_all(s_correlate_t *self, zlistx_t *list)
+{
+    s_held_t *held;
+    while ((held = zlistx_detach(list, NULL))) {
+        s_reply_send(self, held->identity, &held->reply);
+        s_held_destroy(&held);
+    }
+}
+
+/* Answers every reply of the list with a failure instead, and frees them. */
+static void s_held_fail_all(s_correlate_t *self, zlistx_t *list, lk_status_t status,
+                            const char *error)
+{
+    s_held_t *held;
+    while ((held = zlistx_detach(list, NULL))) {
+        s_reply_fail(&held->reply, status, error);
+        s_reply_send(self, held->identity, &held->reply);
+        s_held_destroy(&held);
+    }
+}
+
+/* Frees every reply of the list unsent (shutting down). */
+static void s_held_drop_all(zlistx_t *list)
+{
+    s_held_t *held;
+    while ((held = zlistx_detach(list, NULL)))
+        s_held_destroy(&held);
+}
+
+/* ---- mutation batches -------------------------------------------------------------------- */
+
+static void s_batch_destroy(s_batch_t **batch_p)
+{
+    s_batch_t *batch = *batch_p;
+    if (!batch)
+        return;
+    lk_msg_clear(&batch->batch);
+    s_held_drop_all(batch->held);
+    zlistx_destroy(&batch->held);
+    free(batch);
+    *batch_p = NULL;
+}
+
+/* Sends every not-yet-sent batch in order, stopping at the first that cannot be queued
+   (HWM, no store connected): order must hold, the rest waits for the next attempt. */
+static void s_batches_flush(s_correlate_t *self)
+{
+    for (s_batch_t *batch = zlistx_first(self->batches); batch;
+         batch = zlistx_next(self->batches)) {
+        if (batch->sent)
+            continue;
+        if (lk_sock_send(self->store, NULL, &batch->batch, self->tap, "correlate>store") != 0) {
+            if (!self->send_failed_logged)
+                lk_warn("correlate: cannot queue mutation batch %" PRIu64
+                        " to store (full or not connected); will retry",
+                        batch->batch.req);
+            self->send_failed_logged = true;
+            return;
+        }
+        batch->sent = true;
+    }
+}
+
+/* Takes the engine's pending batch, if any, with the replies due at it, and sends it — only
+   when no batch is in flight (see the top of this file for why). */
+static void s_batch_take_and_send(s_correlate_t *self)
+{
+    if (zlistx_size(self->batches) > 0)
+        return;
+    s_batch_t *batch = calloc(1, sizeof *batch);
+    if (!batch)
+        lk_fatal("correlate: out of memory");
+    if (!correlate_engine_take_batch(self->engine, &batch->batch)) {
+        /* no mutation pending means nothing can be due at the pending seq */
+        assert(zlistx_size(self->held) == 0);
+        lk_msg_clear(&batch->batch);
+        free(batch);
+        return;
+    }
+    batch->items =
+        batch->batch.alert_count + batch->batch.incident_count + batch->batch.event_count;
+    batch->held = self->held;
+    self->held = zlistx_new();
+    if (!self->held)
+        lk_fatal("correlate: out of memory");
+    if (zlistx_size(self->batches) == 0)
+        self->progress_ms = lk_mono_ms();
+    zlistx_add_end(self->batches, batch);
+    self->outstanding_items += batch->items;
+    s_batches_flush(self);
+}
+
+/* Re-sends every unacknowledged batch when store made no progress for store_timeout_ms. */
+static void s_batches_check_resend(s_correlate_t *self)
+{
+    if (zlistx_size(self->batches) == 0)
+        return;
+    int64_t now_ms = lk_mono_ms();
+    if (now_ms - self->progress_ms < self->store_timeout_ms)
+        return;
+    if (!self->resend_logged) {
+        s_batch_t *head = zlistx_first(self->batches);
+        lk_warn("correlate: store has not acknowledged batch %" PRIu64 " within %" PRId64
+                " ms; re-sending %zu batches",
+                head->batch.req, self->store_timeout_ms, zlistx_size(self->batches));
+    }
+    self->resend_logged = true;
+    for (s_batch_t *batch = zlistx_first(self->batches); batch; batch = zlistx_next(self->batches))
+        batch->sent = false;
+    self->progress_ms = now_ms;
+    s_batches_flush(self);
+}
+
+/* Fails every request still waiting for a commit and forgets the unacknowledged batches. */
+static void s_fail_waiting(s_correlate_t *self, const char *error)
+{
+    s_batch_t *batch;
+    while ((batch = zlistx_detach(self->batches, NULL))) {
+        s_held_fail_all(self, batch->held, LK_STATUS_ERROR, error);
+        s_batch_destroy(&batch);
+    }
+    s_held_fail_all(self, self->held, LK_STATUS_ERROR, error);
+    self->outstanding_items = 0;
+    s_lookup_t *lookup;
+    while ((lookup = zlistx_detach(self->lookups, NULL))) {
+        s_answer_failure(self, lookup->identity, &lookup->request, LK_MSG_COMMAND_REPLY,
+                         LK_STATUS_UNAVAILABLE, "correlate is rebuilding its state");
+        zframe_destroy(&lookup->identity);
+        lk_msg_clear(&lookup->request);
+        free(lookup);
+    }
+}
+
+/* ---- pipe -------------------------------------------------------------------------------- */
+
+/* Serves one pipe command; sets terminated on "$TERM". */
+static void s_handle_pipe(s_correlate_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr(msg);
+    if (command && streq(command, "$TERM"))
+        self->terminated = true;
+    else
+        lk_warn("correlate: unknown pipe command '%s'", command ? command : "");
+    free(command);
+    zmsg_destroy(&msg);
+}
+
+/* ---- snapshot load ----------------------------------------------------------------------- */
+
+/* Builds a fresh engine from store's snapshot, paging until the last page, re-asking every
+   S_RETRY_MS while store does not answer. The new engine continues the old one's batch
+   numbering. Returns 0, or -1 when terminated meanwhile. */
+static int s_load(s_correlate_t *self)
+{
+    const correlate_config_t *config = self->config;
+    correlate_engine_t *engine = correlate_engine_new(config->group_by, config->reopen_window_ms);
+    if (self->engine) {
+        correlate_engine_set_next_seq(engine, correlate_engine_next_seq(self->engine));
+        correlate_engine_destroy(&self->engine);
+    }
+    self->engine = engine;
+
+    zpoller_t *poller = zpoller_new(self->pipe, self->query, NULL);
+    if (!poller)
+        lk_fatal("correlate: out of memory");
+    char *cursor = NULL;
+    bool warned = false;
+    size_t pages = 0;
+    int64_t started_ms = lk_mono_ms();
+    int rc = -1;
+    while (!self->terminated) {
+        lk_msg_t query;
+        lk_msg_init(&query, LK_MSG_QUERY);
+        query.req = ++self->query_req;
+        query.query.kind = LK_QUERY_SNAPSHOT;
+        query.query.shard_count = config->shard_count;
+        query.query.shard_index = config->shard_index;
+        query.query.limit = S_SNAPSHOT_PAGE;
+        query.query.cursor = cursor ? strdup(cursor) : NULL;
+        /* a send that cannot be queued is retried like an unanswered one */
+        lk_sock_send(self->query, NULL, &query, self->tap, "correlate>store");
+        uint64_t req = query.req;
+        lk_msg_clear(&query);
+
+        int64_t deadline_ms = lk_mono_ms() + S_RETRY_MS;
+        bool answered = false, page_done = false, done = false;
+        while (!self->terminated && !page_done) {
+            int64_t remaining_ms = deadline_ms - lk_mono_ms();
+            if (remaining_ms <= 0)
+                break;
+            void *which = zpoller_wait(poller, (int)remaining_ms);
+            if (which == self->pipe)
+                s_handle_pipe(self);
+            else if (which == self->query) {
+                lk_msg_t reply;
+                if (lk_sock_recv(self->query, NULL, &reply, self->tap, "correlate<store") != 0)
+                    continue;
+                if (reply.type == LK_MSG_QUERY_REPLY && reply.req == req) {
+                    answered = true;
+                    if (reply.status != LK_STATUS_OK) {
+                        if (!warned)
+                            lk_warn("correlate: snapshot query failed (%s: %s); retrying every "
+                                    "%d ms",
+                                    lk_status_name(reply.status), reply.error ? reply.error : "",
+                                    S_RETRY_MS);
+                        warned = true;
+                    } else {
+                        correlate_engine_load(engine, &reply);
+                        pages++;
+                        free(cursor);
+                        cursor = reply.next_cursor && *reply.next_cursor ? strdup(reply.next_cursor)
+                                                                         : NULL;
+                        page_done = true;
+                        done = cursor == NULL;
+                    }
+                }
+                lk_msg_clear(&reply); /* stale answers to earlier attempts land here too */
+            } else if (zpoller_terminated(poller))
+                self->terminated = true;
+        }
+        if (done) {
+            rc = 0;
+            break;
+        }
+        if (!page_done && !answered && !warned && !self->terminated) {
+            lk_warn("correlate: store query socket %s does not answer the snapshot query; "
+                    "retrying every %d ms",
+                    config->store_query_endpoint, S_RETRY_MS);
+            warned = true;
+        }
+    }
+    free(cursor);
+    zpoller_destroy(&poller);
+    if (rc == 0) {
+        size_t dropped = correlate_engine_load_finish(engine);
+        if (dropped)
+            lk_warn("correlate: snapshot had %zu alerts without a live incident; dropped", dropped);
+        lk_info("correlate: loaded %zu incidents and %zu alerts (%zu pages, %" PRId64 " ms)",
+                correlate_engine_incident_count(engine), correlate_engine_alert_count(engine),
+                pages, lk_mono_ms() - started_ms);
+    }
+    return rc;
+}
+
+/* Store rejected batch rejected_seq: memory and database may disagree. Fails the waiting
+   requests, lets store finish the later batches it already holds (so the snapshot sees
+   them), rebuilds. */
+static void s_rebuild(s_correlate_t *self, const char *reason, uint64_t rejected_seq)
+{
+    uint64_t last_sent_seq = 0;
+    size_t waiting = zlistx_size(self->held);
+    for (s_batch_t *batch = zlistx_first(self->batches); batch;
+         batch = zlistx_next(self->batches)) {
+        waiting += zlistx_size(batch->held);
+        if (batch->sent)
+            last_sent_seq = batch->batch.req;
+    }
+    lk_error("correlate: %s; failing %zu waiting requests and rebuilding from store", reason,
+             waiting);
+    s_fail_waiting(self, "store rejected a mutation; correlate is rebuilding its state");
+
+    int64_t deadline_ms = lk_mono_ms() + self->store_timeout_ms;
+    zpoller_t *poller = zpoller_new(self->pipe, self->store, NULL);
+    if (!poller)
+        lk_fatal("correlate: out of memory");
+    uint64_t heard_seq = rejected_seq; /* store answered every batch up to this one */
+    while (!self->terminated && heard_seq < last_sent_seq) {
+        int64_t remaining_ms = deadline_ms - lk_mono_ms();
+        if (remaining_ms <= 0)
+            break;
+        void *which = zpoller_wait(poller, (int)remaining_ms);
+        if (which == self->pipe)
+            s_handle_pipe(self);
+        else if (which == self->store) {
+            lk_msg_t ack;
+            if (lk_sock_recv(self->store, NULL, &ack, self->tap, "correlate<store") != 0)
+                continue;
+            if (ack.type == LK_MSG_MUTATION_ACK && ack.req > heard_seq)
+                heard_seq = ack.req;
+            lk_msg_clear(&ack);
+        } else if (zpoller_terminated(poller))
+            self->terminated = true;
+    }
+    zpoller_destroy(&poller);
+    /* nothing in the rebuilt memory refers to a batch sent so far: count them all as done,
+       so late acks of discarded batches are ignored like duplicates */
+    self->committed_seq = correlate_engine_next_seq(self->engine) - 1;
+    if (!self->terminated)
+        s_load(self);
+}
+
+/* Reads requests only while the pending batch has room or nothing is in flight. */
+static void s_frontend_throttle(s_correlate_t *self)
+{
+    if (!self->poller || !self->frontend)
+        return;
+    bool full = zlistx_size(self->batches) > 0 &&
+                correlate_engine_pending_items(self->engine) >= S_BATCH_ITEMS_MAX;
+    if (full && !self->frontend_paused)
+        zpoller_remove(self->poller, self->frontend);
+    else if (!full && self->frontend_paused)
+        zpoller_add(self->poller, self->frontend);
+    self->frontend_paused = full;
+}
+
+/* ---- store ------------------------------------------------------------------------------- */
+
+static void s_handle_ack(s_correlate_t *self, lk_msg_t *ack)
+{
+    if (ack->type != LK_MSG_MUTATION_ACK) {
+        lk_warn("correlate: unexpected %s on the store socket", lk_msg_type_name(ack->type));
+        return;
+    }
+    if (ack->req <= self->committed_seq)
+        return; /* the duplicate ack of a re-sent batch */
+    if (ack->status != LK_STATUS_OK) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "store rejected mutation batch %" PRIu64 " (%s: %s)",
+                 ack->req, lk_status_name(ack->status), ack->error ? ack->error : "");
+        s_rebuild(self, reason, ack->req);
+        return;
+    }
+    self->committed_seq = ack->req;
+    self->progress_ms = lk_mono_ms();
+    self->resend_logged = false;
+    self->send_failed_logged = false;
+    s_batch_t *batch;
+    while ((batch = zlistx_first(self->batches)) && batch->batch.req <= ack->req) {
+        zlistx_detach(self->batches, NULL);
+        self->outstanding_items -= batch->items;
+        s_held_send_all(self, batch->held);
+        s_batch_destroy(&batch);
+    }
+}
+
+/* Reads the acks store has sent (bounded), releasing replies. */
+static void s_handle_store(s_correlate_t *self)
+{
+    for (int i = 0; i < S_STORE_DRAIN_MAX && !self->terminated; i++) {
+        if (!(zsock_events(self->store) & ZMQ_POLLIN))
+            break;
+        lk_msg_t ack;
+        int rc = lk_sock_recv(self->store, NULL, &ack, self->tap, "correlate<store");
+        if (rc == -2)
+            break;
+        if (rc == 0)
+            s_handle_ack(self, &ack);
+        lk_msg_clear(&ack);
+    }
+    s_batches_flush(self);       /* a batch that could not be queued before */
+    s_batch_take_and_send(self); /* what accumulated while the last one was in flight */
+    s_frontend_throttle(self);
+}
+
+/* ---- commands about incidents memory does not hold --------------------------------------- */
+
+/* Asks store about the incident of a command memory answered not_found. Takes ownership of
+   request. */
+static void s_lookup_start(s_correlate_t *self, zframe_t *identity, lk_msg_t *request)
+{
+    lk_msg_t query;
+    lk_msg_init(&query, LK_MSG_QUERY);
+    query.req = ++self->query_req;
+    memcpy(query.tenant_id, request->tenant_id, sizeof query.tenant_id);
+    query.query.kind = LK_QUERY_GET_INCIDENT;
+    memcpy(query.query.incident_id, request->incident_id, sizeof query.query.incident_id);
+    int rc = lk_sock_send(self->query, NULL, &query, self->tap, "correlate>store");
+    lk_msg_clear(&query);
+    if (rc != 0) {
+        s_answer_failure(self, identity, request, LK_MSG_COMMAND_REPLY, LK_STATUS_UNAVAILABLE,
+                         "store query socket unavailable");
+        lk_msg_clear(request);
+        return;
+    }
+    s_lookup_t *lookup = calloc(1, sizeof *lookup);
+    if (!lookup)
+        lk_fatal("correlate: out of memory");
+    lookup->query_req = self->query_req;
+    lookup->identity = zframe_dup(identity);
+    lookup->request = *request; /* moved */
+    lk_msg_init(request, LK_MSG_INVALID);
+    lookup->deadline_ms = lk_mono_ms() + self->store_timeout_ms;
+    zlistx_add_end(self->lookups, lookup);
+}
+
+/* Answers a looked-up command: an incident store has but memory lost is closed (or closing):
+   acknowledge conflicts, resolve is an unchanged success. */
+static void s_lookup_finish(s_correlate_t *self, s_lookup_t *lookup, const lk_msg_t *answer)
+{
+    lk_msg_t reply;
+    lk_msg_init(&reply, LK_MSG_COMMAND_REPLY);
+    reply.req = lookup->request.req;
+    memcpy(reply.tenant_id, lookup->request.tenant_id, sizeof reply.tenant_id);
+    const lk_incident_t *incident = NULL;
+    if (answer && answer->status == LK_STATUS_OK && answer->incident_count > 0 &&
+        strcmp(answer->incidents[0].tenant_id, lookup->request.tenant_id) == 0 &&
+        strcmp(answer->incidents[0].id, lookup->request.incident_id) == 0)
+        incident = &answer->incidents[0];
+    if (!answer) {
+        reply.status = LK_STATUS_UNAVAILABLE;
+        reply.error = strdup("store did not answer");
+    } else if (answer->status != LK_STATUS_OK && answer->status != LK_STATUS_NOT_FOUND) {
+        reply.status = LK_STATUS_UNAVAILABLE;
+        reply.error = strdup(answer->error ? answer->error : "store query failed");
+    } else if (!incident) {
+        reply.status = LK_STATUS_NOT_FOUND;
+        reply.error = strdup("incident not found");
+    } else {
+        if (lookup->request.action == LK_ACTION_ACKNOWLEDGE) {
+            reply.status = LK_STATUS_CONFLICT;
+            reply.error = strdup("incident is closed");
+        } else
+            reply.status = LK_STATUS_OK;
+        lk_msg_add_incident(&reply, incident);
+    }
+    s_reply_send(self, lookup->identity, &reply);
+    lk_msg_clear(&reply);
+}
+
+/* Frees a lookup. */
+static void s_lookup_destroy(s_lookup_t **lookup_p)
+{
+    s_lookup_t *lookup = *lookup_p;
+    zframe_destroy(&lookup->identity);
+    lk_msg_clear(&lookup->request);
+    free(lookup);
+    *lookup_p = NULL;
+}
+
+/* Reads store's query answers and finishes the lookups they belong to. */
+static void s_handle_query(s_correlate_t *self)
+{
+    for (int i = 0; i < S_STORE_DRAIN_MAX; i++) {
+        if (!(zsock_events(self->query) & ZMQ_POLLIN))
+            break;
+        lk_msg_t answer;
+        int rc = lk_sock_recv(self->query, NULL, &answer, self->tap, "correlate<store");
+        if (rc == -2)
+            break;
+        if (rc != 0)
+            continue;
+        for (s_lookup_t *lookup = zlistx_first(self->lookups); lookup;
+             lookup = zlistx_next(self->lookups)) {
+            if (lookup->query_req == answer.req && answer.type == LK_MSG_QUERY_REPLY) {
+                zlistx_detach(self->lookups, zlistx_cursor(self->lookups));
+                s_lookup_finish(self, lookup, &answer);
+                s_lookup_destroy(&lookup);
+                break;
+            }
+        }
+        lk_msg_clear(&answer); /* late snapshot pages and timed-out lookups end here */
+    }
+}
+
+/* Answers "unavailable" to lookups store did not answer in time. */
+static void s_lookups_expire(s_correlate_t *self)
+{
+    /* every lookup gets the same timeout, so the list is in deadline order */
+    int64_t now_ms = lk_mono_ms();
+    s_lookup_t *lookup;
+    while ((lookup = zlistx_first(self->lookups)) && lookup->deadline_ms <= now_ms) {
+        zlistx_detach(self->lookups, NULL);
+        s_lookup_finish(self, lookup, NULL);
+        s_lookup_destroy(&lookup);
+    }
+}
+
+/* ---- frontend ---------------------------------------------------------------------------- */
+
+static void s_handle_request(s_correlate_t *self, zframe_t *identity, lk_msg_t *request)
+{
+    const correlate_config_t *config = self->config;
+    lk_msg_type_t reply_type;
+    if (request->type == LK_MSG_ALERT_BATCH)
+        reply_type = LK_MSG_ALERT_REPLY;
+    else if (request->type == LK_MSG_COMMAND)
+        reply_type = LK_MSG_COMMAND_REPLY;
+    else {
+        lk_warn("correlate: unexpected %s from ingest ignored", lk_msg_type_name(request->type));
+        return;
+    }
+    if (!lk_uuid_valid(request->tenant_id)) {
+        s_answer_failure(self, identity, request, reply_type, LK_STATUS_INVALID,
+                         "missing or malformed tenant");
+        return;
+    }
+    if (config->shard_count > 1 &&
+        lk_shard_of(request->tenant_id, config->shard_count) != config->shard_index) {
+        char error[128];
+        snprintf(error, sizeof error, "tenant is not served by correlate shard %u of %u",
+                 config->shard_index, config->shard_count);
+        s_answer_failure(self, identity, request, reply_type, LK_STATUS_INVALID, error);
+        return;
+    }
+    if (self->outstanding_items + correlate_engine_pending_items(self->engine) >=
+        S_OUTSTANDING_ITEMS_MAX) {
+        s_answer_failure(self, identity, request, reply_type, LK_STATUS_UNAVAILABLE,
+                         "store is not keeping up");
+        return;
+    }
+
+    lk_msg_t reply;
+    uint64_t due_seq;
+    if (request->type == LK_MSG_ALERT_BATCH)
+        due_seq = correlate_engine_alert_batch(self->engine, request, &reply, lk_now_ms());
+    else {
+        due_seq = correlate_engine_command(self->engine, request, &reply, lk_now_ms());
+        if (reply.status == LK_STATUS_NOT_FOUND) {
+            lk_msg_clear(&reply);
+            s_lookup_start(self, identity, request);
+            return;
+        }
+    }
+    s_reply_when_committed(self, identity, &reply, due_seq);
+}
+
+/* Reads up to S_DRAIN_MAX requests, then sends their mutations as one batch. */
+static void s_handle_frontend(s_correlate_t *self)
+{
+    for (int i = 0; i < S_DRAIN_MAX; i++) {
+        if (!(zsock_events(self->frontend) & ZMQ_POLLIN))
+            break;
+        zframe_t *identity = NULL;
+        lk_msg_t request;
+        int rc = lk_sock_recv(self->frontend, &identity, &request, self->tap, "correlate<ingest");
+        if (rc == -2) {
+            zframe_destroy(&identity);
+            break;
+        }
+        if (rc == 0)
+            s_handle_request(self, identity, &request);
+        lk_msg_clear(&request);
+        zframe_destroy(&identity);
+        if (correlate_engine_pending_items(self->engine) >= S_BATCH_ITEMS_MAX)
+            break;
+    }
+    s_batch_take_and_send(self);
+    s_frontend_throttle(self);
+}
+
+/* ---- actor ------------------------------------------------------------------------------- */
+
+/* The housekeeping timer: closes due incidents, expires lookups. */
+static void s_tick(s_correlate_t *self)
+{
+    size_t closed = correlate_engine_tick(self->engine, lk_now_ms());
+    if (closed)
+        lk_debug("correlate: closed %zu incidents", closed);
+    s_batch_take_and_send(self);
+    s_lookups_expire(self);
+}
+
+/* Frees the actor state; held replies are dropped unsent. */
+static void s_correlate_destroy(s_correlate_t **self_p)
+{
+    s_correlate_t *self = *self_p;
+    if (!self)
+        return;
+    s_batch_t *batch;
+    while ((batch = zlistx_detach(self->batches, NULL)))
+        s_batch_destroy(&batch);
+    zlistx_destroy(&self->batches);
+    s_held_drop_all(self->held);
+    zlistx_destroy(&self->held);
+    s_lookup_t *lookup;
+    while ((lookup = zlistx_detach(self->lookups, NULL)))
+        s_lookup_destroy(&lookup);
+    zlistx_destroy(&self->lookups);
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->frontend);
+    zsock_destroy(&self->store);
+    zsock_destroy(&self->query);
+    lk_tap_destroy(&self->tap);
+    correlate_engine_destroy(&self->engine);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Creates the actor state and its store sockets (the frontend comes after the load). */
+static s_correlate_t *s_correlate_new(zsock_t *pipe, const correlate_config_t *config)
+{
+    s_correlate_t *self = calloc(1, sizeof *self);
+    if (!self)
+        lk_fatal("correlate: out of memory");
+    self->config = config;
+    self->pipe = pipe;
+    self->store_timeout_ms = config->store_timeout_ms > 0 ? config->store_timeout_ms : 2000;
+    self->tap = lk_tap_new(config->tap_endpoint);
+    self->store = lk_sock_new(ZMQ_DEALER, config->store_endpoint);
+    self->query = lk_sock_new(ZMQ_DEALER, config->store_query_endpoint);
+    if (!self->store || !self->query)
+        lk_fatal("correlate: cannot connect to store (%s, %s)", config->store_endpoint,
+                 config->store_query_endpoint);
+    self->batches = zlistx_new();
+    self->held = zlistx_new();
+    self->lookups = zlistx_new();
+    if (!self->batches || !self->held || !self->lookups)
+        lk_fatal("correlate: out of memory");
+    return self;
+}
+
+/* See correlate.h. */
+void correlate_actor(zsock_t *pipe, void *args)
+{
+    const correlate_config_t *config = args;
+    assert(config && config->frontend_endpoint && config->store_endpoint &&
+           config->store_query_endpoint);
+    s_correlate_t *self = s_correlate_new(pipe, config);
+
+    if (s_load(self) != 0) {
+        s_correlate_destroy(&self);
+        return;
+    }
+    self->frontend = lk_sock_new(ZMQ_ROUTER, config->frontend_endpoint);
+    if (!self->frontend)
+        lk_fatal("correlate: cannot bind %s", config->frontend_endpoint);
+    /* store sockets first: acks release replies, so they go before new work */
+    self->poller = zpoller_new(pipe, self->store, self->query, self->frontend, NULL);
+    if (!self->poller)
+        lk_fatal("correlate: out of memory");
+    zsock_signal(pipe, 0);
+    lk_info("correlate: serving %s (shard %u of %u, group_by '%s', reopen window %" PRId64 " ms)",
+            config->frontend_endpoint, config->shard_index, config->shard_count,
+            config->group_by ? config->group_by : "", config->reopen_window_ms);
+
+    int64_t next_tick_ms = lk_mono_ms() + S_TICK_MS;
+    while (!self->terminated) {
+        int64_t now_ms = lk_mono_ms();
+        int64_t wake_ms = next_tick_ms;
+        if (zlistx_size(self->batches) > 0 && self->progress_ms + self->store_timeout_ms < wake_ms)
+            wake_ms = self->progress_ms + self->store_timeout_ms;
+        int timeout_ms = wake_ms > now_ms ? (int)(wake_ms - now_ms) : 0;
+
+        void *which = zpoller_wait(self->poller, timeout_ms);
+        if (which == pipe)
+            s_handle_pipe(self);
+        else if (which == self->store)
+            s_handle_store(self);
+        else if (which == self->query)
+            s_handle_query(self);
+        else if (which == self->frontend)
+            s_handle_frontend(self);
+        else if (zpoller_terminated(self->poller))
+            break;
+
+        if (lk_mono_ms() >= next_tick_ms) {
+            s_tick(self);
+            next_tick_ms = lk_mono_ms() + S_TICK_MS;
+        }
+        s_batches_check_resend(self);
+    }
+    s_correlate_destroy(&self);
+}

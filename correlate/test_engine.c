@@ -1,0 +1,758 @@
+/*  correlate_engine tests: dedup, grouping, lifecycle, commands, tenancy, due seqs, reload. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "lk_fingerprint.h"
+
+#define TENANT_A  "00000000-0000-0000-0000-0000000000aa"
+#define TENANT_B  "00000000-0000-0000-0000-0000000000bb"
+#define WINDOW_MS (10 * 60 * 1000)
+#define T0        1800000000000LL
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+/* Builds a firing alert {alertname=name, instance=instance} (+ extra label when given). */
+static void s_alert_make(lk_alert_t *alert, const char *name, const char *instance,
+                         lk_severity_t severity, lk_alert_status_t status)
+{
+    memset(alert, 0, sizeof *alert);
+    alert->source = strdup("api");
+    alert->name = strdup(name);
+    assert_int_equal(lk_labels_set(&alert->labels, "alertname", name), 0);
+    if (instance)
+        assert_int_equal(lk_labels_set(&alert->labels, "instance", instance), 0);
+    assert_int_equal(lk_labels_set(&alert->annotations, "summary", "something is wrong"), 0);
+    alert->severity = severity;
+    alert->status = status;
+    alert->starts_at_ms = T0;
+}
+
+/* Sends one alert and returns its outcome (result and due seq optional). */
+static lk_outcome_t s_send(correlate_engine_t *engine, const char *tenant, const char *name,
+                           const char *instance, lk_severity_t severity, lk_alert_status_t status,
+                           int64_t now_ms, lk_alert_result_t *result_out, uint64_t *due_out)
+{
+    lk_alert_t alert;
+    s_alert_make(&alert, name, instance, severity, status);
+    lk_alert_result_t result;
+    uint64_t due = correlate_engine_alert(engine, tenant, &alert, now_ms, &result);
+    lk_alert_clear(&alert);
+    if (result_out)
+        *result_out = result;
+    if (due_out)
+        *due_out = due;
+    return result.outcome;
+}
+
+static size_t s_count_events(const lk_msg_t *batch, const char *type)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < batch->event_count; i++)
+        count += strcmp(batch->events[i].type, type) == 0;
+    return count;
+}
+
+/* Takes the pending batch (possibly empty) and returns it; caller clears. */
+static lk_msg_t s_take(correlate_engine_t *engine)
+{
+    lk_msg_t batch;
+    correlate_engine_take_batch(engine, &batch);
+    return batch;
+}
+
+static const lk_incident_t *s_group(correlate_engine_t *engine, const char *tenant,
+                                    const char *name)
+{
+    char key[256];
+    snprintf(key, sizeof key, "{}:{alertname=\"%s\"}", name);
+    return correlate_engine_group_incident(engine, tenant, key);
+}
+
+static lk_msg_t s_command(correlate_engine_t *engine, const char *tenant, lk_action_t action,
+                          const char *incident_id, int64_t now_ms, uint64_t *due_out)
+{
+    lk_msg_t request, reply;
+    lk_msg_init(&request, LK_MSG_COMMAND);
+    request.req = 7;
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant);
+    request.action = action;
+    snprintf(request.incident_id, sizeof request.incident_id, "%s", incident_id);
+    request.actor = strdup("alice");
+    request.note = strdup("on it");
+    uint64_t due = correlate_engine_command(engine, &request, &reply, now_ms);
+    if (due_out)
+        *due_out = due;
+    lk_msg_clear(&request);
+    assert_int_equal(reply.req, 7);
+    return reply;
+}
+
+static int s_setup(void **state)
+{
+    *state = correlate_engine_new("alertname", WINDOW_MS);
+    return *state ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    correlate_engine_t *engine = *state;
+    correlate_engine_destroy(&engine);
+    assert_null(engine);
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+/* 10,000 samples over 200 label sets in 5 groups fold into 5 incidents and 200 alerts; after
+   the first sight nothing is written again, whatever the values and start times say. */
+static void test_storm(void **state)
+{
+    correlate_engine_t *engine = *state;
+    char name[32], instance[32];
+    size_t outcomes[4] = {0};
+    lk_msg_t first_batch;
+    lk_msg_init(&first_batch, LK_MSG_INVALID);
+    for (int sample = 0; sample < 10000; sample++) {
+        int set = sample % 200;
+        snprintf(name, sizeof name, "Alert%d", set % 5);
+        snprintf(instance, sizeof instance, "host-%d", set);
+        lk_alert_t alert;
+        s_alert_make(&alert, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING);
+        alert.has_value = true;
+        alert.value = sample * 1.5;       /* fresh value on every sample */
+        alert.starts_at_ms = T0 + sample; /* native senders default starts_at to now */
+        lk_alert_result_t result;
+        uint64_t due = correlate_engine_alert(engine, TENANT_A, &alert, T0 + sample, &result);
+        lk_alert_clear(&alert);
+        outcomes[result.outcome]++;
+        assert_int_equal(due, 1);
+        assert_int_equal(strlen(result.incident_id), LK_UUID_STR_LEN);
+        assert_int_equal(strlen(result.fingerprint), LK_FINGERPRINT_STR_LEN);
+        if (sample == 199) {
+            first_batch = s_take(engine);
+            assert_int_equal(first_batch.req, 1);
+        }
+        if (sample >= 200)
+            assert_int_equal(correlate_engine_pending_items(engine), 0);
+    }
+    assert_int_equal(outcomes[LK_OUTCOME_NEW], 200);
+    assert_int_equal(outcomes[LK_OUTCOME_UNCHANGED], 9800);
+    assert_int_equal(correlate_engine_incident_count(engine), 5);
+    assert_int_equal(correlate_engine_alert_count(engine), 200);
+
+    /* the first batch wrote each alert and each incident once */
+    assert_int_equal(first_batch.alert_count, 200);
+    assert_int_equal(first_batch.incident_count, 5);
+    assert_int_equal(s_count_events(&first_batch, "incident_triggered"), 5);
+    assert_int_equal(s_count_events(&first_batch, "alert_added"), 200);
+    for (size_t i = 0; i < first_batch.event_count; i++)
+        assert_true(lk_uuid_valid(first_batch.events[i].event_id));
+    for (size_t i = 0; i < first_batch.incident_count; i++) {
+        assert_int_equal(first_batch.incidents[i].alert_count, 40);
+        assert_int_equal(first_batch.incidents[i].firing_count, 40);
+        assert_int_equal(first_batch.incidents[i].version, 40);
+        assert_int_equal(first_batch.incidents[i].status, LK_INCIDENT_TRIGGERED);
+    }
+    lk_msg_clear(&first_batch);
+
+    lk_msg_t empty;
+    assert_false(correlate_engine_take_batch(engine, &empty));
+    lk_msg_clear(&empty);
+
+    const lk_incident_t *incident = s_group(engine, TENANT_A, "Alert3");
+    assert_non_null(incident);
+    assert_string_equal(incident->group_key, "{}:{alertname=\"Alert3\"}");
+    assert_string_equal(incident->title, "Alert3");
+    assert_string_equal(incident->summary, "something is wrong");
+    assert_string_equal(lk_labels_get(&incident->group_labels, "alertname"), "Alert3");
+}
+
+/* Resolve every alert of a group: auto-resolve; fire within the window: reopen; after the
+   window the tick closes it and a new firing starts a new incident. */
+static void test_lifecycle(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t result;
+    s_send(engine, TENANT_A, "Disk", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &result, NULL);
+    s_send(engine, TENANT_A, "Disk", "b", LK_SEV_ERROR, LK_ALERT_FIRING, T0, NULL, NULL);
+    char id[LK_UUID_STR_LEN + 1];
+    memcpy(id, result.incident_id, sizeof id);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+
+    /* a resolve for an alert never seen changes nothing */
+    assert_int_equal(
+        s_send(engine, TENANT_A, "Disk", "zzz", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0, &result, NULL),
+        LK_OUTCOME_IGNORED);
+    assert_string_equal(result.incident_id, "");
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+
+    assert_int_equal(s_send(engine, TENANT_A, "Disk", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED,
+                            T0 + 1000, NULL, NULL),
+                     LK_OUTCOME_CHANGED);
+    const lk_incident_t *incident = correlate_engine_incident(engine, TENANT_A, id);
+    assert_int_equal(incident->status, LK_INCIDENT_TRIGGERED);
+    assert_int_equal(incident->firing_count, 1);
+    /* resolved re-send without a new end time: unchanged */
+    assert_int_equal(s_send(engine, TENANT_A, "Disk", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED,
+                            T0 + 1500, NULL, NULL),
+                     LK_OUTCOME_UNCHANGED);
+    assert_int_equal(s_send(engine, TENANT_A, "Disk", "b", LK_SEV_ERROR, LK_ALERT_RESOLVED,
+                            T0 + 2000, NULL, NULL),
+                     LK_OUTCOME_CHANGED);
+    incident = correlate_engine_incident(engine, TENANT_A, id);
+    assert_int_equal(incident->status, LK_INCIDENT_RESOLVED);
+    assert_null(incident->resolved_by);
+    assert_int_equal(incident->resolved_at_ms, T0 + 2000);
+    assert_int_equal(incident->firing_count, 0);
+    batch = s_take(engine);
+    assert_int_equal(s_count_events(&batch, "alert_resolved"), 2);
+    assert_int_equal(s_count_events(&batch, "incident_resolved"), 1);
+    assert_int_equal(batch.incident_count, 1);
+    assert_int_equal(batch.incidents[0].status, LK_INCIDENT_RESOLVED);
+    for (size_t i = 0; i < batch.alert_count; i++) {
+        assert_int_equal(batch.alerts[i].status, LK_ALERT_RESOLVED);
+        assert_string_equal(batch.alerts[i].incident_id, id);
+    }
+    lk_msg_clear(&batch);
+
+    /* flap within the window: the same incident reopens */
+    assert_int_equal(correlate_engine_tick(engine, T0 + 2000 + WINDOW_MS - 1), 0);
+    assert_int_equal(s_send(engine, TENANT_A, "Disk", "a", LK_SEV_ERROR, LK_ALERT_FIRING,
+                            T0 + 60000, &result, NULL),
+                     LK_OUTCOME_CHANGED);
+    assert_string_equal(result.incident_id, id);
+    incident = correlate_engine_incident(engine, TENANT_A, id);
+    assert_int_equal(incident->status, LK_INCIDENT_TRIGGERED);
+    assert_int_equal(incident->reopen_count, 1);
+    assert_int_equal(incident->resolved_at_ms, 0);
+    batch = s_take(engine);
+    assert_int_equal(s_count_events(&batch, "incident_reopened"), 1);
+    assert_int_equal(s_count_events(&batch, "alert_refired"), 1);
+    lk_msg_clear(&batch);
+
+    /* a new alert of the group joins the reopened incident */
+    assert_int_equal(s_send(engine, TENANT_A, "Disk", "c", LK_SEV_ERROR, LK_ALERT_FIRING,
+                            T0 + 61000, &result, NULL),
+                     LK_OUTCOME_NEW);
+    assert_string_equal(result.incident_id, id);
+
+    /* resolve again, let the window pass: the tick closes and forgets it */
+    s_send(engine, TENANT_A, "Disk", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 70000, NULL, NULL);
+    s_send(engine, TENANT_A, "Disk", "c", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 70000, NULL, NULL);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->status, LK_INCIDENT_RESOLVED);
+    batch = s_take(engine);
+    lk_msg_clear(&batch);
+    /* the stale heap entry of the first resolution must not close it early */
+    assert_int_equal(correlate_engine_tick(engine, T0 + 2000 + WINDOW_MS + 1), 0);
+    assert_non_null(correlate_engine_incident(engine, TENANT_A, id));
+    assert_int_equal(correlate_engine_tick(engine, T0 + 70000 + WINDOW_MS), 1);
+    assert_null(correlate_engine_incident(engine, TENANT_A, id));
+    assert_int_equal(correlate_engine_incident_count(engine), 0);
+    assert_int_equal(correlate_engine_alert_count(engine), 0);
+    batch = s_take(engine);
+    assert_int_equal(s_count_events(&batch, "incident_closed"), 1);
+    assert_int_equal(batch.incident_count, 1);
+    assert_int_equal(batch.incidents[0].status, LK_INCIDENT_CLOSED);
+    lk_msg_clear(&batch);
+
+    /* a new firing after close: a new incident */
+    assert_int_equal(s_send(engine, TENANT_A, "Disk", "a", LK_SEV_ERROR, LK_ALERT_FIRING,
+                            T0 + 80000 + WINDOW_MS, &result, NULL),
+                     LK_OUTCOME_NEW);
+    assert_string_not_equal(result.incident_id, id);
+    incident = correlate_engine_incident(engine, TENANT_A, result.incident_id);
+    assert_int_equal(incident->reopen_count, 0);
+    assert_int_equal(incident->alert_count, 1);
+}
+
+/* A re-fire after the window but before the tick closed the incident: the old incident is
+   closed in the same batch and the alert joins a new one (a new alert row). */
+static void test_refire_after_window(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t result;
+    s_send(engine, TENANT_A, "Net", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &result, NULL);
+    char old_id[LK_UUID_STR_LEN + 1];
+    memcpy(old_id, result.incident_id, sizeof old_id);
+    s_send(engine, TENANT_A, "Net", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 10, NULL, NULL);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+
+    assert_int_equal(s_send(engine, TENANT_A, "Net", "a", LK_SEV_ERROR, LK_ALERT_FIRING,
+                            T0 + 10 + WINDOW_MS, &result, NULL),
+                     LK_OUTCOME_NEW);
+    assert_string_not_equal(result.incident_id, old_id);
+    assert_null(correlate_engine_incident(engine, TENANT_A, old_id));
+    batch = s_take(engine);
+    assert_int_equal(s_count_events(&batch, "incident_closed"), 1);
+    assert_int_equal(s_count_events(&batch, "incident_triggered"), 1);
+    assert_int_equal(batch.incident_count, 2);
+    assert_int_equal(batch.alert_count, 1);
+    assert_string_equal(batch.alerts[0].incident_id, result.incident_id);
+    assert_int_equal(batch.alerts[0].status, LK_ALERT_FIRING);
+    lk_msg_clear(&batch);
+}
+
+/* Incident severity is the highest among its firing alerts; kept when none fires. */
+static void test_severity(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t result;
+    s_send(engine, TENANT_A, "Cpu", "a", LK_SEV_WARNING, LK_ALERT_FIRING, T0, &result, NULL);
+    const char *id = result.incident_id;
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->severity, LK_SEV_WARNING);
+    s_send(engine, TENANT_A, "Cpu", "b", LK_SEV_CRITICAL, LK_ALERT_FIRING, T0, NULL, NULL);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->severity, LK_SEV_CRITICAL);
+    s_send(engine, TENANT_A, "Cpu", "c", LK_SEV_INFO, LK_ALERT_FIRING, T0, NULL, NULL);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->severity, LK_SEV_CRITICAL);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+
+    /* a severity change is significant; lowering the only critical lowers the incident */
+    assert_int_equal(
+        s_send(engine, TENANT_A, "Cpu", "b", LK_SEV_ERROR, LK_ALERT_FIRING, T0, NULL, NULL),
+        LK_OUTCOME_CHANGED);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->severity, LK_SEV_ERROR);
+    batch = s_take(engine);
+    assert_int_equal(batch.alert_count, 1);
+    assert_int_equal(batch.alerts[0].severity, LK_SEV_ERROR);
+    assert_int_equal(batch.incident_count, 1);
+    assert_int_equal(batch.incidents[0].severity, LK_SEV_ERROR);
+    lk_msg_clear(&batch);
+
+    s_send(engine, TENANT_A, "Cpu", "b", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 1, NULL, NULL);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->severity, LK_SEV_WARNING);
+    s_send(engine, TENANT_A, "Cpu", "a", LK_SEV_WARNING, LK_ALERT_RESOLVED, T0 + 1, NULL, NULL);
+    s_send(engine, TENANT_A, "Cpu", "c", LK_SEV_INFO, LK_ALERT_RESOLVED, T0 + 1, NULL, NULL);
+    const lk_incident_t *incident = correlate_engine_incident(engine, TENANT_A, id);
+    assert_int_equal(incident->status, LK_INCIDENT_RESOLVED);
+    assert_int_equal(incident->severity, LK_SEV_INFO);
+
+    /* an annotation change is significant too */
+    lk_alert_t alert;
+    s_alert_make(&alert, "Cpu", "a", LK_SEV_WARNING, LK_ALERT_FIRING);
+    lk_alert_t changed;
+    s_alert_make(&changed, "Cpu", "a", LK_SEV_WARNING, LK_ALERT_FIRING);
+    lk_labels_set(&changed.annotations, "runbook", "https://runbooks/cpu");
+    assert_int_equal(correlate_engine_alert(engine, TENANT_A, &alert, T0 + 2, &result) > 0, true);
+    assert_int_equal(result.outcome, LK_OUTCOME_CHANGED); /* re-fire */
+    correlate_engine_alert(engine, TENANT_A, &changed, T0 + 3, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_CHANGED);
+    correlate_engine_alert(engine, TENANT_A, &changed, T0 + 4, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_UNCHANGED);
+    lk_alert_clear(&alert);
+    lk_alert_clear(&changed);
+}
+
+/* acknowledge/resolve: transitions, idempotence, conflicts, not_found across tenants. */
+static void test_commands(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t result;
+    s_send(engine, TENANT_A, "Mem", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &result, NULL);
+    char id[LK_UUID_STR_LEN + 1];
+    memcpy(id, result.incident_id, sizeof id);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+
+    uint64_t due;
+    lk_msg_t reply = s_command(engine, TENANT_A, LK_ACTION_ACKNOWLEDGE, id, T0 + 5, &due);
+    assert_int_equal(reply.type, LK_MSG_COMMAND_REPLY);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    assert_true(reply.changed);
+    assert_int_equal(reply.incident_count, 1);
+    assert_int_equal(reply.incidents[0].status, LK_INCIDENT_ACKNOWLEDGED);
+    assert_string_equal(reply.incidents[0].acknowledged_by, "alice");
+    assert_int_equal(reply.incidents[0].acknowledged_at_ms, T0 + 5);
+    assert_int_equal(due, correlate_engine_next_seq(engine));
+    uint64_t version = reply.incidents[0].version;
+    lk_msg_clear(&reply);
+    batch = s_take(engine);
+    assert_int_equal(s_count_events(&batch, "incident_acknowledged"), 1);
+    for (size_t i = 0; i < batch.event_count; i++)
+        if (strcmp(batch.events[i].type, "incident_acknowledged") == 0) {
+            assert_string_equal(batch.events[i].actor, "alice");
+            assert_string_equal(batch.events[i].note, "on it");
+        }
+    lk_msg_clear(&batch);
+
+    reply = s_command(engine, TENANT_A, LK_ACTION_ACKNOWLEDGE, id, T0 + 6, &due);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    assert_false(reply.changed);
+    assert_int_equal(reply.incidents[0].version, version);
+    assert_int_equal(due, correlate_engine_next_seq(engine) - 1); /* the ack's batch */
+    lk_msg_clear(&reply);
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+
+    /* new alerts join an acknowledged incident without un-acknowledging it */
+    s_send(engine, TENANT_A, "Mem", "b", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 7, &result, NULL);
+    assert_string_equal(result.incident_id, id);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->status,
+                     LK_INCIDENT_ACKNOWLEDGED);
+
+    /* other tenant, unknown id: not_found */
+    reply = s_command(engine, TENANT_B, LK_ACTION_RESOLVE, id, T0 + 8, &due);
+    assert_int_equal(reply.status, LK_STATUS_NOT_FOUND);
+    assert_int_equal(reply.incident_count, 0);
+    assert_int_equal(due, 0);
+    lk_msg_clear(&reply);
+    reply = s_command(engine, TENANT_A, LK_ACTION_ACKNOWLEDGE,
+                      "01900000-0000-7000-8000-000000000000", T0 + 8, NULL);
+    assert_int_equal(reply.status, LK_STATUS_NOT_FOUND);
+    lk_msg_clear(&reply);
+
+    /* manual resolve with alerts still firing */
+    reply = s_command(engine, TENANT_A, LK_ACTION_RESOLVE, id, T0 + 9, NULL);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    assert_true(reply.changed);
+    assert_int_equal(reply.incidents[0].status, LK_INCIDENT_RESOLVED);
+    assert_string_equal(reply.incidents[0].resolved_by, "alice");
+    assert_int_equal(reply.incidents[0].firing_count, 2);
+    lk_msg_clear(&reply);
+    reply = s_command(engine, TENANT_A, LK_ACTION_RESOLVE, id, T0 + 10, NULL);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    assert_false(reply.changed);
+    lk_msg_clear(&reply);
+    reply = s_command(engine, TENANT_A, LK_ACTION_ACKNOWLEDGE, id, T0 + 11, NULL);
+    assert_int_equal(reply.status, LK_STATUS_CONFLICT);
+    assert_non_null(reply.error);
+    lk_msg_clear(&reply);
+
+    /* still-firing alerts re-sent: no reopen; resolve then fire again: reopen */
+    assert_int_equal(
+        s_send(engine, TENANT_A, "Mem", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 12, NULL, NULL),
+        LK_OUTCOME_UNCHANGED);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, id)->status, LK_INCIDENT_RESOLVED);
+    s_send(engine, TENANT_A, "Mem", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 13, NULL, NULL);
+    const lk_incident_t *incident = correlate_engine_incident(engine, TENANT_A, id);
+    assert_int_equal(incident->status, LK_INCIDENT_RESOLVED);
+    assert_string_equal(incident->resolved_by, "alice"); /* manual resolution stands */
+    s_send(engine, TENANT_A, "Mem", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 14, NULL, NULL);
+    incident = correlate_engine_incident(engine, TENANT_A, id);
+    assert_int_equal(incident->status, LK_INCIDENT_TRIGGERED);
+    assert_int_equal(incident->reopen_count, 1);
+    assert_null(incident->resolved_by);
+    assert_null(incident->acknowledged_by);
+}
+
+/* dedup_key replaces the labels as identity: a label change is a change of the same alert. */
+static void test_dedup_key(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_t first, second;
+    s_alert_make(&first, "Payment", "a", LK_SEV_ERROR, LK_ALERT_FIRING);
+    s_alert_make(&second, "Payment", "b", LK_SEV_ERROR, LK_ALERT_FIRING);
+    first.dedup_key = strdup("payment-outage-42");
+    second.dedup_key = strdup("payment-outage-42");
+    lk_alert_result_t result1, result2;
+    correlate_engine_alert(engine, TENANT_A, &first, T0, &result1);
+    correlate_engine_alert(engine, TENANT_A, &second, T0 + 1, &result2);
+    assert_int_equal(result1.outcome, LK_OUTCOME_NEW);
+    assert_int_equal(result2.outcome, LK_OUTCOME_CHANGED);
+    assert_string_equal(result1.fingerprint, result2.fingerprint);
+    assert_string_equal(result1.incident_id, result2.incident_id);
+    assert_int_equal(correlate_engine_alert_count(engine), 1);
+
+    lk_labels_t key = {0};
+    lk_labels_set(&key, "dedup_key", "payment-outage-42");
+    char expected[LK_FINGERPRINT_STR_LEN + 1];
+    lk_fingerprint_format(lk_fingerprint_labels(&key), expected);
+    assert_string_equal(result1.fingerprint, expected);
+    lk_labels_clear(&key);
+
+    /* one row per batch for the alert, carrying the latest labels */
+    lk_msg_t batch = s_take(engine);
+    assert_int_equal(batch.alert_count, 1);
+    assert_string_equal(lk_labels_get(&batch.alerts[0].labels, "instance"), "b");
+    assert_string_equal(batch.alerts[0].dedup_key, "payment-outage-42");
+    lk_msg_clear(&batch);
+    lk_alert_clear(&first);
+    lk_alert_clear(&second);
+}
+
+/* group_by with two labels: key rendering, missing label as "", title, quoting. */
+static void test_group_by_two_labels(void **state)
+{
+    (void)state;
+    correlate_engine_t *engine = correlate_engine_new(" cluster , alertname,cluster", WINDOW_MS);
+    lk_alert_t alert;
+    lk_alert_result_t eu1, eu2, us, none;
+    s_alert_make(&alert, "Latency", "a", LK_SEV_ERROR, LK_ALERT_FIRING);
+    lk_labels_set(&alert.labels, "cluster", "eu");
+    correlate_engine_alert(engine, TENANT_A, &alert, T0, &eu1);
+    lk_labels_set(&alert.labels, "instance", "b");
+    correlate_engine_alert(engine, TENANT_A, &alert, T0, &eu2);
+    lk_labels_set(&alert.labels, "cluster", "us");
+    correlate_engine_alert(engine, TENANT_A, &alert, T0, &us);
+    lk_alert_clear(&alert);
+    s_alert_make(&alert, "Latency", "a", LK_SEV_ERROR, LK_ALERT_FIRING);
+    correlate_engine_alert(engine, TENANT_A, &alert, T0, &none);
+    lk_alert_clear(&alert);
+
+    assert_string_equal(eu1.incident_id, eu2.incident_id);
+    assert_string_not_equal(eu1.incident_id, us.incident_id);
+    assert_string_not_equal(eu1.incident_id, none.incident_id);
+    assert_int_equal(correlate_engine_incident_count(engine), 3);
+
+    const lk_incident_t *incident = correlate_engine_incident(engine, TENANT_A, eu1.incident_id);
+    assert_string_equal(incident->group_key, "{}:{alertname=\"Latency\", cluster=\"eu\"}");
+    assert_string_equal(incident->title, "Latency (cluster=eu)");
+    assert_int_equal(incident->group_labels.count, 2);
+    assert_string_equal(lk_labels_get(&incident->group_labels, "cluster"), "eu");
+    assert_ptr_equal(correlate_engine_group_incident(engine, TENANT_A, incident->group_key),
+                     incident);
+    incident = correlate_engine_incident(engine, TENANT_A, none.incident_id);
+    assert_string_equal(incident->group_key, "{}:{alertname=\"Latency\", cluster=\"\"}");
+    assert_string_equal(incident->title, "Latency");
+
+    lk_labels_t labels = {0};
+    lk_labels_set(&labels, "alertname", "Quote\"Back\\slash\nNL");
+    char *key = correlate_engine_group_key(engine, &labels);
+    assert_string_equal(key, "{}:{alertname=\"Quote\\\"Back\\\\slash\\nNL\", cluster=\"\"}");
+    free(key);
+    lk_labels_clear(&labels);
+    correlate_engine_destroy(&engine);
+
+    /* no group_by at all: one group per tenant */
+    engine = correlate_engine_new("", WINDOW_MS);
+    lk_labels_set(&labels, "alertname", "X");
+    key = correlate_engine_group_key(engine, &labels);
+    assert_string_equal(key, "{}:{}");
+    free(key);
+    lk_labels_clear(&labels);
+    correlate_engine_destroy(&engine);
+}
+
+/* Same labels in two tenants: two alerts, two incidents; commands stay in their tenant. */
+static void test_tenant_isolation(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t a, b;
+    s_send(engine, TENANT_A, "Shared", "x", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &a, NULL);
+    s_send(engine, TENANT_B, "Shared", "x", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &b, NULL);
+    assert_int_equal(a.outcome, LK_OUTCOME_NEW);
+    assert_int_equal(b.outcome, LK_OUTCOME_NEW);
+    assert_string_equal(a.fingerprint, b.fingerprint);
+    assert_string_not_equal(a.incident_id, b.incident_id);
+    assert_int_equal(correlate_engine_incident_count(engine), 2);
+    assert_int_equal(correlate_engine_alert_count(engine), 2);
+    assert_null(correlate_engine_incident(engine, TENANT_B, a.incident_id));
+    assert_string_equal(s_group(engine, TENANT_B, "Shared")->id, b.incident_id);
+
+    /* resolving in tenant B leaves tenant A's alert firing */
+    s_send(engine, TENANT_B, "Shared", "x", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 1, NULL, NULL);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, a.incident_id)->status,
+                     LK_INCIDENT_TRIGGERED);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_B, b.incident_id)->status,
+                     LK_INCIDENT_RESOLVED);
+
+    lk_msg_t reply = s_command(engine, TENANT_B, LK_ACTION_ACKNOWLEDGE, a.incident_id, T0, NULL);
+    assert_int_equal(reply.status, LK_STATUS_NOT_FOUND);
+    lk_msg_clear(&reply);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, a.incident_id)->status,
+                     LK_INCIDENT_TRIGGERED);
+}
+
+/* Due seqs: an unchanged re-send waits for the batch that last wrote the alert. */
+static void test_due_seq(void **state)
+{
+    correlate_engine_t *engine = *state;
+    uint64_t due;
+    lk_alert_result_t result;
+    assert_int_equal(correlate_engine_next_seq(engine), 1);
+    s_send(engine, TENANT_A, "Seq", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &result, &due);
+    assert_int_equal(due, 1);
+    assert_int_equal(
+        s_send(engine, TENANT_A, "Seq", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, NULL, &due),
+        LK_OUTCOME_UNCHANGED);
+    assert_int_equal(due, 1);
+    lk_msg_t batch = s_take(engine);
+    assert_int_equal(batch.req, 1);
+    lk_msg_clear(&batch);
+    assert_int_equal(correlate_engine_next_seq(engine), 2);
+
+    /* batch 1 unacknowledged: re-send still due at 1 */
+    s_send(engine, TENANT_A, "Seq", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 1, NULL, &due);
+    assert_int_equal(due, 1);
+    /* a new alert of the same incident goes into batch 2; "a" itself stays due at 1 */
+    s_send(engine, TENANT_A, "Seq", "b", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 2, NULL, &due);
+    assert_int_equal(due, 2);
+    s_send(engine, TENANT_A, "Seq", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 3, NULL, &due);
+    assert_int_equal(due, 1);
+    batch = s_take(engine);
+    assert_int_equal(batch.req, 2);
+    lk_msg_clear(&batch);
+
+    /* an alert batch is due at its latest alert */
+    lk_msg_t request, reply;
+    lk_msg_init(&request, LK_MSG_ALERT_BATCH);
+    request.req = 99;
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", TENANT_A);
+    lk_alert_t alert;
+    s_alert_make(&alert, "Seq", "a", LK_SEV_ERROR, LK_ALERT_FIRING);
+    lk_msg_add_alert(&request, &alert);
+    lk_alert_clear(&alert);
+    s_alert_make(&alert, "Seq", "b", LK_SEV_ERROR, LK_ALERT_FIRING);
+    lk_msg_add_alert(&request, &alert);
+    lk_alert_clear(&alert);
+    due = correlate_engine_alert_batch(engine, &request, &reply, T0 + 4);
+    assert_int_equal(due, 2);
+    assert_int_equal(reply.type, LK_MSG_ALERT_REPLY);
+    assert_int_equal(reply.req, 99);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    assert_int_equal(reply.result_count, 2);
+    assert_int_equal(reply.results[0].outcome, LK_OUTCOME_UNCHANGED);
+    assert_string_equal(reply.results[1].incident_id, result.incident_id);
+    lk_msg_clear(&reply);
+    lk_msg_clear(&request);
+
+    /* a change goes into the pending batch 3 */
+    s_send(engine, TENANT_A, "Seq", "a", LK_SEV_CRITICAL, LK_ALERT_FIRING, T0 + 5, NULL, &due);
+    assert_int_equal(due, 3);
+
+    /* a rebuilt engine continues the numbering */
+    correlate_engine_t *fresh = correlate_engine_new("alertname", WINDOW_MS);
+    correlate_engine_set_next_seq(fresh, 42);
+    s_send(fresh, TENANT_A, "Seq", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, NULL, &due);
+    assert_int_equal(due, 42);
+    correlate_engine_destroy(&fresh);
+}
+
+/* Applies batches to a tiny "database": latest incident per id, latest alert per row key. */
+typedef struct {
+    lk_msg_t rows; /* incidents[] and alerts[] as a snapshot page */
+} s_db_t;
+
+static void s_db_apply(s_db_t *db, const lk_msg_t *batch)
+{
+    for (size_t i = 0; i < batch->incident_count; i++) {
+        const lk_incident_t *incident = &batch->incidents[i];
+        size_t j;
+        for (j = 0; j < db->rows.incident_count; j++)
+            if (strcmp(db->rows.incidents[j].id, incident->id) == 0)
+                break;
+        if (j == db->rows.incident_count)
+            lk_msg_add_incident(&db->rows, incident);
+        else if (incident->version >= db->rows.incidents[j].version) {
+            lk_incident_clear(&db->rows.incidents[j]);
+            lk_incident_copy(&db->rows.incidents[j], incident);
+        }
+    }
+    for (size_t i = 0; i < batch->alert_count; i++) {
+        const lk_alert_t *alert = &batch->alerts[i];
+        size_t j;
+        for (j = 0; j < db->rows.alert_count; j++)
+            if (strcmp(db->rows.alerts[j].incident_id, alert->incident_id) == 0 &&
+                strcmp(db->rows.alerts[j].fingerprint, alert->fingerprint) == 0)
+                break;
+        if (j == db->rows.alert_count)
+            lk_msg_add_alert(&db->rows, alert);
+        else if (alert->updated_at_ms >= db->rows.alerts[j].updated_at_ms) {
+            lk_alert_clear(&db->rows.alerts[j]);
+            lk_alert_copy(&db->rows.alerts[j], alert);
+        }
+    }
+}
+
+/* A rebuilt engine (from what its predecessor wrote) knows every alert and incident: re-sends
+   are unchanged, resolution and reopening still work, closed incidents are not loaded. */
+static void test_reload(void **state)
+{
+    correlate_engine_t *engine = *state;
+    s_db_t db;
+    lk_msg_init(&db.rows, LK_MSG_QUERY_REPLY);
+    lk_alert_result_t firing, flapping, closed;
+    s_send(engine, TENANT_A, "Keep", "a", LK_SEV_WARNING, LK_ALERT_FIRING, T0, &firing, NULL);
+    s_send(engine, TENANT_A, "Keep", "b", LK_SEV_CRITICAL, LK_ALERT_FIRING, T0, NULL, NULL);
+    s_send(engine, TENANT_B, "Flap", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &flapping, NULL);
+    s_send(engine, TENANT_B, "Flap", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 1, NULL, NULL);
+    s_send(engine, TENANT_A, "Gone", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &closed, NULL);
+    s_send(engine, TENANT_A, "Gone", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 - WINDOW_MS, NULL,
+           NULL);
+    lk_msg_t batch = s_take(engine);
+    s_db_apply(&db, &batch);
+    lk_msg_clear(&batch);
+    assert_int_equal(correlate_engine_tick(engine, T0), 1); /* "Gone" closes */
+    batch = s_take(engine);
+    s_db_apply(&db, &batch);
+    lk_msg_clear(&batch);
+    assert_int_equal(db.rows.incident_count, 3);
+
+    correlate_engine_t *rebuilt = correlate_engine_new("alertname", WINDOW_MS);
+    /* alerts arriving before their incident are kept aside until the end of the load */
+    lk_msg_t alerts_only, incidents_only;
+    lk_msg_init(&alerts_only, LK_MSG_QUERY_REPLY);
+    lk_msg_init(&incidents_only, LK_MSG_QUERY_REPLY);
+    for (size_t i = 0; i < db.rows.alert_count; i++)
+        lk_msg_add_alert(&alerts_only, &db.rows.alerts[i]);
+    for (size_t i = 0; i < db.rows.incident_count; i++)
+        lk_msg_add_incident(&incidents_only, &db.rows.incidents[i]);
+    assert_int_equal(correlate_engine_load(rebuilt, &alerts_only), 0);
+    assert_int_equal(correlate_engine_load(rebuilt, &incidents_only), 0);
+    assert_int_equal(correlate_engine_load_finish(rebuilt), 1); /* the closed one's alert */
+    lk_msg_clear(&alerts_only);
+    lk_msg_clear(&incidents_only);
+    assert_int_equal(correlate_engine_incident_count(rebuilt), 2);
+    assert_int_equal(correlate_engine_alert_count(rebuilt), 3);
+    assert_int_equal(correlate_engine_pending_items(rebuilt), 0);
+    const lk_incident_t *incident =
+        correlate_engine_incident(rebuilt, TENANT_A, firing.incident_id);
+    assert_non_null(incident);
+    assert_int_equal(incident->firing_count, 2);
+    assert_int_equal(incident->severity, LK_SEV_CRITICAL);
+    assert_null(correlate_engine_incident(rebuilt, TENANT_A, closed.incident_id));
+
+    uint64_t due;
+    assert_int_equal(
+        s_send(rebuilt, TENANT_A, "Keep", "a", LK_SEV_WARNING, LK_ALERT_FIRING, T0 + 5, NULL, &due),
+        LK_OUTCOME_UNCHANGED);
+    assert_int_equal(due, 0);
+    assert_int_equal(
+        s_send(rebuilt, TENANT_B, "Flap", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 5, NULL, NULL),
+        LK_OUTCOME_UNCHANGED);
+    lk_alert_result_t result;
+    assert_int_equal(s_send(rebuilt, TENANT_B, "Flap", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 6,
+                            &result, NULL),
+                     LK_OUTCOME_CHANGED);
+    assert_string_equal(result.incident_id, flapping.incident_id);
+    incident = correlate_engine_incident(rebuilt, TENANT_B, flapping.incident_id);
+    assert_int_equal(incident->reopen_count, 1);
+    /* versions continue from the stored ones */
+    const lk_incident_t *stored = NULL;
+    for (size_t i = 0; i < db.rows.incident_count; i++)
+        if (strcmp(db.rows.incidents[i].id, flapping.incident_id) == 0)
+            stored = &db.rows.incidents[i];
+    assert_true(incident->version > stored->version);
+    assert_int_equal(s_send(rebuilt, TENANT_A, "Gone", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 7,
+                            &result, NULL),
+                     LK_OUTCOME_NEW);
+    assert_string_not_equal(result.incident_id, closed.incident_id);
+    correlate_engine_destroy(&rebuilt);
+    lk_msg_clear(&db.rows);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_storm, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refire_after_window, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_severity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_commands, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_key, s_setup, s_teardown),
+        cmocka_unit_test(test_group_by_two_labels),
+        cmocka_unit_test_setup_teardown(test_tenant_isolation, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_due_seq, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_reload, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
