@@ -1,0 +1,531 @@
+/*  ingest — the HTTP edge actor: libmicrohttpd server, routing, authentication, bodies.
+
+    ingest_actor starts a libmicrohttpd daemon with its own pool of polling threads and then
+    only serves its pipe ("PORT", "$TERM"). A request passes through three stages on its
+    worker thread:
+      1. headers: route it (404/405), authenticate it (401/400/403), reject a declared
+         Content-Length over the limit (413). Any of these is answered right away, before a
+         byte of the body is read.
+      2. body: accumulated up to max_body_bytes; past that the rest is read and dropped, and
+         the request ends in 413.
+      3. complete: the handler for the route runs (handlers_*.c) and its reply is sent.
+    Every response is JSON with Cache-Control: no-store; every 5xx is logged once.
+*/
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "http_reply.h"
+#include "ingest.h"
+#include "lk_env.h"
+#include "lk_log.h"
+#include "lk_tap.h"
+
+/* Idle connections are closed after this; it also bounds a client that trickles a body. */
+#define INGEST_CONNECTION_TIMEOUT_S 30
+/* Concurrent connections over all threads; below FD_SETSIZE so every polling mode works. */
+#define INGEST_CONNECTION_LIMIT 1000
+/* Query arguments accepted on one request. */
+#define INGEST_MAX_ARGS 64
+/* libmicrohttpd cannot answer in the middle of a body, so the rest of an oversized body of
+   undeclared length is read and dropped before the 413; past this multiple of the limit
+   the connection is cut instead, so nobody can keep a thread reading forever. */
+#define INGEST_DROP_FACTOR 16
+/* Longest path segment kept as an incident id; longer ones cannot be a UUID anyway. */
+#define INGEST_ID_SEGMENT_MAX 40
+
+typedef enum {
+    ROUTE_NONE = 0,
+    ROUTE_HEALTHZ,
+    ROUTE_ALERTS,
+    ROUTE_INCIDENTS,
+    ROUTE_INCIDENT,
+    ROUTE_ACKNOWLEDGE,
+    ROUTE_RESOLVE,
+} s_route_t;
+
+/* Per-request state, libmicrohttpd's con_cls. */
+typedef struct {
+    s_route_t route;
+    char incident_id[INGEST_ID_SEGMENT_MAX + 1];
+    auth_identity_t caller;
+    bool answered;  /* a response is queued; ignore the rest */
+    bool too_large; /* the body passed max_body_bytes; its rest is dropped */
+    size_t dropped_bytes;
+    char *body;
+    size_t body_size;
+    size_t body_capacity;
+} s_request_t;
+
+typedef struct {
+    const ingest_config_t *config;
+    auth_config_t auth;
+    lk_tap_t *tap;
+    pipeline_t *pipeline;
+    handler_context_t handlers;
+    struct MHD_Daemon *daemon;
+    int port;
+} s_server_t;
+
+/* ---- configuration --------------------------------------------------------------------- */
+
+void ingest_config_from_env(ingest_config_t *config)
+{
+    memset(config, 0, sizeof *config);
+    config->http_address = lk_env_str("LOOKOUT_HTTP_ADDRESS", "0.0.0.0");
+    config->http_port = (int)lk_env_int("LOOKOUT_HTTP_PORT", 18013, 0, 65535);
+    config->http_threads = (int)lk_env_int("LOOKOUT_HTTP_THREADS", 8, 1, 256);
+    config->correlate_endpoint = lk_env_str("LOOKOUT_CORRELATE_ENDPOINT", "tcp://127.0.0.1:18104");
+    config->store_query_endpoint =
+        lk_env_str("LOOKOUT_STORE_QUERY_ENDPOINT", "tcp://127.0.0.1:18102");
+    config->tap_endpoint = lk_env_str("LOOKOUT_INGEST_TAP", NULL);
+    config->request_timeout_ms = lk_env_int("LOOKOUT_REQUEST_TIMEOUT_MS", 5000, 1, 600000);
+    config->max_body_bytes =
+        (size_t)lk_env_int("LOOKOUT_MAX_BODY_BYTES", 1048576, 1024, 256 * 1024 * 1024);
+    config->max_batch = (size_t)lk_env_int("LOOKOUT_MAX_BATCH", 1000, 1, LK_MSG_MAX_ITEMS);
+    config->service_token = lk_env_secret("SERVICE_TOKEN");
+    config->jwt_secret = lk_env_secret("JWT_SECRET");
+    config->dev_mode = lk_env_bool("LOOKOUT_DEV_MODE", false);
+}
+
+void ingest_config_clear(ingest_config_t *config)
+{
+    /* Secrets are wiped before they go back to the allocator. */
+    if (config->service_token) {
+        explicit_bzero(config->service_token, strlen(config->service_token));
+        free(config->service_token);
+        config->service_token = NULL;
+    }
+    if (config->jwt_secret) {
+        explicit_bzero(config->jwt_secret, strlen(config->jwt_secret));
+        free(config->jwt_secret);
+        config->jwt_secret = NULL;
+    }
+}
+
+/* ---- routing --------------------------------------------------------------------------- */
+
+/* Maps a path to its route; for the /incidents/{id}... routes copies the id segment. */
+static s_route_t s_route_of(const char *url, char id[INGEST_ID_SEGMENT_MAX + 1])
+{
+    static const char prefix[] = "/incidents/";
+    if (strcmp(url, "/healthz") == 0)
+        return ROUTE_HEALTHZ;
+    if (strcmp(url, "/alerts") == 0)
+        return ROUTE_ALERTS;
+    if (strcmp(url, "/incidents") == 0)
+        return ROUTE_INCIDENTS;
+    if (strncmp(url, prefix, sizeof prefix - 1) != 0)
+        return ROUTE_NONE;
+    const char *segment = url + sizeof prefix - 1;
+    const char *slash = strchr(segment, '/');
+    size_t length = slash ? (size_t)(slash - segment) : strlen(segment);
+    if (length == 0)
+        return ROUTE_NONE;
+    s_route_t route = ROUTE_NONE;
+    if (!slash)
+        route = ROUTE_INCIDENT;
+    else if (strcmp(slash, "/acknowledge") == 0)
+        route = ROUTE_ACKNOWLEDGE;
+    else if (strcmp(slash, "/resolve") == 0)
+        route = ROUTE_RESOLVE;
+    if (route != ROUTE_NONE) {
+        if (length > INGEST_ID_SEGMENT_MAX)
+            length = INGEST_ID_SEGMENT_MAX;
+        memcpy(id, segment, length);
+        id[length] = '\0';
+    }
+    return route;
+}
+
+/* The methods a route accepts, as an Allow header value. */
+static const char *s_route_allow(s_route_t route)
+{
+    switch (route) {
+    case ROUTE_HEALTHZ:
+    case ROUTE_INCIDENTS:
+    case ROUTE_INCIDENT:
+        return "GET, HEAD";
+    default:
+        return "POST";
+    }
+}
+
+static bool s_method_allowed(s_route_t route, const char *method)
+{
+    if (strcmp(s_route_allow(route), "POST") == 0)
+        return strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    /* libmicrohttpd answers HEAD with the GET response minus its body. */
+    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+/* ---- sending --------------------------------------------------------------------------- */
+
+/* Queues reply on the connection (and clears it). Logs 5xx answers with the path and the
+   reason; never the request's headers, which may carry credentials. */
+static enum MHD_Result s_send(struct MHD_Connection *connection, const char *method,
+                              const char *url, http_reply_t *reply)
+{
+    size_t size = 0;
+    char *text = http_reply_render(reply, &size);
+    if (!text) {
+        http_reply_clear(reply);
+        return MHD_NO; /* out of memory: dropping the connection is all that is left */
+    }
+    if (reply->status >= 500) {
+        char reason[512];
+        http_reply_describe(reply, reason, sizeof reason);
+        lk_warn("ingest: %s %s answered %d: %s", method, url, reply->status, reason);
+    } else
+        lk_debug("ingest: %s %s answered %d", method, url, reply->status);
+
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(size, text, MHD_RESPMEM_MUST_FREE);
+    if (!response) {
+        free(text);
+        http_reply_clear(reply);
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json; charset=utf-8");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (reply->retry_after)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (reply->www_authenticate)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (reply->allow)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    enum MHD_Result result = MHD_queue_response(connection, (unsigned int)reply->status, response);
+    MHD_destroy_response(response);
+    http_reply_clear(reply);
+    return result;
+}
+
+/* ---- request stages -------------------------------------------------------------------- */
+
+/* Stage 1, headers only. Returns true when reply holds an early answer. */
+static bool s_admit(s_server_t *server, struct MHD_Connection *connection, const char *url,
+                    const char *method, s_request_t *request, http_reply_t *reply)
+{
+    request->route = s_route_of(url, request->incident_id);
+    if (request->route == ROUTE_NONE) {
+        http_reply_error(reply, 404, "not found", json_string(url));
+        return true;
+    }
+    if (!s_method_allowed(request->route, method)) {
+        http_reply_errorf(reply, 405, "method not allowed", "%s accepts %s", url,
+                          s_route_allow(request->route));
+        reply->allow = s_route_allow(request->route);
+        return true;
+    }
+    if (request->route != ROUTE_HEALTHZ) {
+        const char *authorization =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *tenant =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Tenant-ID");
+        const char *reason = NULL;
+        auth_result_t result = auth_check(&server->auth, authorization, tenant, (int64_t)time(NULL),
+                                          &request->caller, &reason);
+        if (result != AUTH_OK) {
+            http_reply_error(reply, auth_http_status(result), reason ? reason : "not authorized",
+                             NULL);
+            return true;
+        }
+    }
+    const char *length_text =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length_text) {
+        /* libmicrohttpd has already rejected a malformed Content-Length. */
+        unsigned long long length = strtoull(length_text, NULL, 10);
+        if (length > server->config->max_body_bytes) {
+            http_reply_errorf(reply, 413, "request body too large", "at most %zu bytes",
+                              server->config->max_body_bytes);
+            return true;
+        }
+        if (length > 0) {
+            /* One allocation for a body of known size. */
+            request->body = malloc((size_t)length);
+            request->body_capacity = request->body ? (size_t)length : 0;
+        }
+    }
+    return false;
+}
+
+/* Stage 2: appends a piece of the body, or drops it once the body is too large. */
+static void s_accumulate(s_server_t *server, s_request_t *request, const char *data, size_t size)
+{
+    size_t limit = server->config->max_body_bytes;
+    if (request->too_large)
+        return;
+    if (size > limit - request->body_size) {
+        request->too_large = true;
+        free(request->body);
+        request->body = NULL;
+        request->body_size = request->body_capacity = 0;
+        return;
+    }
+    if (request->body_size + size > request->body_capacity) {
+        size_t capacity = request->body_capacity ? request->body_capacity : 4096;
+        while (capacity < request->body_size + size)
+            capacity *= 2;
+        if (capacity > limit)
+            capacity = limit;
+        char *grown = realloc(request->body, capacity);
+        if (!grown) {
+            /* Treated like an oversized body: the request cannot be held. */
+            request->too_large = true;
+            free(request->body);
+            request->body = NULL;
+            request->body_size = request->body_capacity = 0;
+            return;
+        }
+        request->body = grown;
+        request->body_capacity = capacity;
+    }
+    memcpy(request->body + request->body_size, data, size);
+    request->body_size += size;
+}
+
+typedef struct {
+    http_arg_t items[INGEST_MAX_ARGS];
+    size_t count;
+    bool overflow;
+} s_args_t;
+
+static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    s_args_t *args = cls;
+    if (args->count == INGEST_MAX_ARGS) {
+        args->overflow = true;
+        return MHD_NO;
+    }
+    args->items[args->count].name = key;
+    args->items[args->count].value = value ? value : "";
+    args->count++;
+    return MHD_YES;
+}
+
+/* Stage 3: runs the route's handler on the complete request. */
+static void s_dispatch(s_server_t *server, struct MHD_Connection *connection, s_request_t *request,
+                       http_reply_t *reply)
+{
+    const handler_context_t *context = &server->handlers;
+    const char *body = request->body ? request->body : "";
+    switch (request->route) {
+    case ROUTE_HEALTHZ:
+        http_reply_json(reply, 200, json_pack("{s:s}", "status", "ok"));
+        break;
+    case ROUTE_ALERTS:
+        handle_post_alerts(context, &request->caller, body, request->body_size, reply);
+        break;
+    case ROUTE_INCIDENTS: {
+        s_args_t args;
+        args.count = 0;
+        args.overflow = false;
+        MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, s_collect_arg, &args);
+        if (args.overflow)
+            http_reply_errorf(reply, 400, "invalid query parameter", "at most %d query parameters",
+                              INGEST_MAX_ARGS);
+        else
+            handle_list_incidents(context, &request->caller, args.items, args.count, reply);
+        break;
+    }
+    case ROUTE_INCIDENT:
+        handle_get_incident(context, &request->caller, request->incident_id, reply);
+        break;
+    case ROUTE_ACKNOWLEDGE:
+    case ROUTE_RESOLVE:
+        handle_incident_command(context, &request->caller,
+                                request->route == ROUTE_ACKNOWLEDGE ? LK_ACTION_ACKNOWLEDGE
+                                                                    : LK_ACTION_RESOLVE,
+                                request->incident_id, body, request->body_size, reply);
+        break;
+    case ROUTE_NONE:
+        http_reply_error(reply, 404, "not found", NULL);
+        break;
+    }
+}
+
+/* libmicrohttpd's access handler: called once with the headers, then once per piece of
+   body, then once more with *upload_data_size == 0 when the request is complete. */
+static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls)
+{
+    s_server_t *server = cls;
+    s_request_t *request = *con_cls;
+    http_reply_t reply;
+    http_reply_init(&reply);
+    if (!request) {
+        request = calloc(1, sizeof *request);
+        if (!request)
+            return MHD_NO;
+        *con_cls = request;
+        if (s_admit(server, connection, url, method, request, &reply)) {
+            request->answered = true;
+            return s_send(connection, method, url, &reply);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t size = *upload_data_size;
+        *upload_data_size = 0;
+        if (!request->answered && !request->too_large)
+            s_accumulate(server, request, upload_data, size);
+        else if (request->too_large) {
+            request->dropped_bytes += size;
+            if (request->dropped_bytes / INGEST_DROP_FACTOR > server->config->max_body_bytes) {
+                lk_debug("ingest: %s %s: closing a connection that keeps sending", method, url);
+                return MHD_NO;
+            }
+        }
+        return MHD_YES;
+    }
+    if (request->answered)
+        return MHD_YES;
+    request->answered = true;
+    if (request->too_large)
+        http_reply_errorf(&reply, 413, "request body too large", "at most %zu bytes",
+                          server->config->max_body_bytes);
+    else
+        s_dispatch(server, connection, request, &reply);
+    return s_send(connection, method, url, &reply);
+}
+
+static void s_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                        enum MHD_RequestTerminationCode toe)
+{
+    s_request_t *request = *con_cls;
+    if (request) {
+        free(request->body);
+        free(request);
+        *con_cls = NULL;
+    }
+}
+
+static void s_mhd_log(void *cls, const char *fmt, va_list args)
+{
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, args);
+    size_t length = strlen(line);
+    while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+        line[--length] = '\0';
+    lk_warn("ingest: http server: %s", line);
+}
+
+/* ---- server ---------------------------------------------------------------------------- */
+
+/* Starts libmicrohttpd on config's address and port. Returns the daemon, or NULL (logged). */
+static struct MHD_Daemon *s_server_start(s_server_t *server)
+{
+    const ingest_config_t *config = server->config;
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", config->http_port);
+    struct addrinfo hints, *address = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int rc = getaddrinfo(config->http_address, port_text, &hints, &address);
+    if (rc != 0 || !address) {
+        lk_error("ingest: cannot resolve LOOKOUT_HTTP_ADDRESS %s: %s", config->http_address,
+                 gai_strerror(rc));
+        return NULL;
+    }
+
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+        flags |= MHD_USE_EPOLL;
+    else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+        flags |= MHD_USE_POLL;
+    if (address->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* A pool of one is the internal polling thread itself. */
+    unsigned int pool_size = config->http_threads > 1 ? (unsigned int)config->http_threads : 0;
+
+    /* One option per line. */
+    /* clang-format off */
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        flags, (uint16_t)config->http_port, NULL, NULL, s_access, server,
+        /* First, so that messages about the later options come here too. */
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, server,
+        MHD_OPTION_SOCK_ADDR, address->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, pool_size,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)INGEST_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)INGEST_CONNECTION_LIMIT,
+        /* Lets several copies share one port (DESIGN §1). */
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, server,
+        MHD_OPTION_END);
+    /* clang-format on */
+    freeaddrinfo(address);
+    if (!daemon) {
+        lk_error("ingest: cannot listen on %s port %d", config->http_address, config->http_port);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info && info->port ? (int)info->port : config->http_port;
+    return daemon;
+}
+
+void ingest_actor(zsock_t *pipe, void *args)
+{
+    const ingest_config_t *config = args;
+    assert(config && config->http_address && config->correlate_endpoint &&
+           config->store_query_endpoint && config->http_threads > 0 &&
+           config->request_timeout_ms > 0 && config->max_body_bytes > 0 && config->max_batch > 0);
+
+    s_server_t server;
+    memset(&server, 0, sizeof server);
+    server.config = config;
+    server.auth.service_token = config->service_token;
+    server.auth.jwt_secret = config->jwt_secret;
+    server.auth.dev_mode = config->dev_mode;
+    if (!(config->service_token && *config->service_token) &&
+        !(config->jwt_secret && *config->jwt_secret) && !config->dev_mode)
+        lk_warn("ingest: neither SERVICE_TOKEN nor JWT_SECRET is set and LOOKOUT_DEV_MODE is "
+                "off: every request except /healthz will be refused");
+    server.tap = lk_tap_new(config->tap_endpoint);
+    server.pipeline = pipeline_new(config->correlate_endpoint, config->store_query_endpoint,
+                                   config->request_timeout_ms, server.tap);
+    if (!server.pipeline)
+        lk_fatal("ingest: out of memory");
+    server.handlers.config = config;
+    server.handlers.pipeline = server.pipeline;
+    server.daemon = s_server_start(&server);
+    if (!server.daemon)
+        lk_fatal("ingest: cannot start the HTTP server on %s port %d", config->http_address,
+                 config->http_port);
+    lk_info("ingest: listening on %s port %d (%d threads)", config->http_address, server.port,
+            config->http_threads);
+    zsock_signal(pipe, 0);
+
+    while (true) {
+        char *command = zstr_recv(pipe);
+        if (!command)
+            break; /* interrupted */
+        bool stop = strcmp(command, "$TERM") == 0;
+        if (strcmp(command, "PORT") == 0)
+            zstr_sendf(pipe, "%d", server.port);
+        else if (!stop)
+            lk_warn("ingest: unknown pipe command %s", command);
+        zstr_free(&command);
+        if (stop)
+            break;
+    }
+
+    /* Stopping the daemon joins its threads, after which no thread can touch the pipeline's
+       sockets and they can be closed here. */
+    MHD_stop_daemon(server.daemon);
+    pipeline_destroy(&server.pipeline);
+    lk_tap_destroy(&server.tap);
+    lk_info("ingest: stopped");
+}
