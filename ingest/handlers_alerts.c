@@ -99,10 +99,10 @@ static json_t *s_errors_json(const alert_parse_result_t *parsed)
 }
 
 void handle_post_alerts(const handler_context_t *context, const auth_identity_t *caller,
-                        const char *body, size_t body_size, http_reply_t *reply)
+                        const http_request_t *request, http_reply_t *reply)
 {
     const ingest_config_t *config = context->config;
-    json_t *doc = http_json_parse(body, body_size, reply);
+    json_t *doc = http_json_parse(request->body, request->body_size, reply);
     if (!doc)
         return;
     /* Counted here because alert_parse_native reports an oversized batch like any other

@@ -216,12 +216,12 @@ static int s_parse_list_args(const http_arg_t *args, size_t arg_count, lk_query_
 }
 
 void handle_list_incidents(const handler_context_t *context, const auth_identity_t *caller,
-                           const http_arg_t *args, size_t arg_count, http_reply_t *reply)
+                           const http_request_t *http, http_reply_t *reply)
 {
     lk_msg_t request;
     lk_msg_init(&request, LK_MSG_QUERY);
     snprintf(request.tenant_id, sizeof request.tenant_id, "%s", caller->tenant_id);
-    if (s_parse_list_args(args, arg_count, &request.query, reply) != 0) {
+    if (s_parse_list_args(http->args, http->arg_count, &request.query, reply) != 0) {
         lk_msg_clear(&request);
         return;
     }
@@ -262,11 +262,11 @@ static int s_event_order(const void *a, const void *b)
 }
 
 void handle_get_incident(const handler_context_t *context, const auth_identity_t *caller,
-                         const char *incident_id, http_reply_t *reply)
+                         const http_request_t *http, http_reply_t *reply)
 {
     lk_msg_t request;
     lk_msg_init(&request, LK_MSG_QUERY);
-    if (s_incident_id(incident_id, request.query.incident_id, reply) != 0) {
+    if (s_incident_id(http->params[0], request.query.incident_id, reply) != 0) {
         lk_msg_clear(&request);
         return;
     }
@@ -340,9 +340,10 @@ static bool s_body_blank(const char *body, size_t size)
     return true;
 }
 
-void handle_incident_command(const handler_context_t *context, const auth_identity_t *caller,
-                             lk_action_t action, const char *incident_id, const char *body,
-                             size_t body_size, http_reply_t *reply)
+/* Acknowledge or resolve: both travel to correlate, which owns live incident state. */
+static void s_incident_command(const handler_context_t *context, const auth_identity_t *caller,
+                               lk_action_t action, const char *incident_id, const char *body,
+                               size_t body_size, http_reply_t *reply)
 {
     lk_msg_t request;
     lk_msg_init(&request, LK_MSG_COMMAND);
@@ -409,4 +410,31 @@ void handle_incident_command(const handler_context_t *context, const auth_identi
                         json_pack("{s:o, s:b}", "incident", lk_json_incident(&answer.incidents[0]),
                                   "changed", answer.changed));
     lk_msg_clear(&answer);
+}
+
+void handle_acknowledge_incident(const handler_context_t *context, const auth_identity_t *caller,
+                                 const http_request_t *request, http_reply_t *reply)
+{
+    s_incident_command(context, caller, LK_ACTION_ACKNOWLEDGE, request->params[0], request->body,
+                       request->body_size, reply);
+}
+
+void handle_resolve_incident(const handler_context_t *context, const auth_identity_t *caller,
+                             const http_request_t *request, http_reply_t *reply)
+{
+    s_incident_command(context, caller, LK_ACTION_RESOLVE, request->params[0], request->body,
+                       request->body_size, reply);
+}
+
+/* ---- GET /healthz ---------------------------------------------------------------------- */
+
+void handle_healthz(const handler_context_t *context, const auth_identity_t *caller,
+                    const http_request_t *request, http_reply_t *reply)
+{
+    http_reply_json(reply, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+const char *http_request_header(const http_request_t *request, const char *name)
+{
+    return request->header ? request->header(request->connection, name) : NULL;
 }

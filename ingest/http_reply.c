@@ -19,7 +19,21 @@ void http_reply_init(http_reply_t *reply)
 void http_reply_clear(http_reply_t *reply)
 {
     json_decref(reply->body);
+    free(reply->text);
+    free(reply->etag);
+    if (reply->stream.free)
+        reply->stream.free(reply->stream.cls);
     memset(reply, 0, sizeof *reply);
+}
+
+void http_reply_text(http_reply_t *reply, int status, const char *content_type, char *text,
+                     size_t size)
+{
+    free(reply->text);
+    reply->status = status;
+    reply->text = text;
+    reply->text_size = size;
+    reply->content_type = content_type;
 }
 
 void http_reply_json(http_reply_t *reply, int status, json_t *body)

@@ -19,17 +19,35 @@
 /* Deepest nesting of arrays/objects accepted in a request body. */
 #define HTTP_JSON_MAX_DEPTH 32
 
+/* A body produced piece by piece (Server-Sent Events, large exports): the server calls read
+   until it returns HTTP_STREAM_END (or HTTP_STREAM_ERROR), then free once. read returns the
+   number of bytes it wrote into buf (at most max). */
+#define HTTP_STREAM_END   (-1)
+#define HTTP_STREAM_ERROR (-2)
 typedef struct {
-    int status;            /* HTTP status code; 0 until set */
-    json_t *body;          /* owned; NULL renders as an internal error */
-    const char *allow;     /* static; set for 405 (the Allow header) */
-    bool retry_after;      /* adds "Retry-After: 1" (503) */
-    bool www_authenticate; /* adds "WWW-Authenticate: Bearer" (401) */
+    long (*read)(void *cls, unsigned long long position, char *buf, size_t max);
+    void (*free)(void *cls);
+    void *cls;
+} http_stream_t;
+
+typedef struct {
+    int status;   /* HTTP status code; 0 until set */
+    json_t *body; /* owned; NULL renders as an internal error unless text/stream */
+    char *text;   /* owned; a non-JSON body (HTML, metrics): used when set */
+    size_t text_size;
+    http_stream_t stream;      /* a streamed body: used when stream.read is set */
+    const char *content_type;  /* static; NULL = "application/json; charset=utf-8" */
+    const char *cache_control; /* static; NULL = "no-store" */
+    char *etag;                /* owned; adds an ETag header when set */
+    const char *allow;         /* static; set for 405 (the Allow header) */
+    bool retry_after;          /* adds "Retry-After: N" (503, 429) */
+    int retry_after_s;         /* N; 0 means 1 */
+    bool www_authenticate;     /* adds "WWW-Authenticate: Bearer" (401) */
 } http_reply_t;
 
 /* Zeroes reply. */
 void http_reply_init(http_reply_t *reply);
-/* Frees the body and zeroes reply. */
+/* Frees the body (and an unsent stream) and zeroes reply. */
 void http_reply_clear(http_reply_t *reply);
 
 /* Sets status and body, taking ownership of body (NULL on OOM is accepted: it renders as a
@@ -45,6 +63,10 @@ void http_reply_errorf(http_reply_t *reply, int status, const char *error, const
 /* Maps a non-ok pipeline reply status to the API's answer: not_found 404, conflict 409,
    invalid 400, unavailable 503, anything else 500. detail is the peer's error text or NULL. */
 void http_reply_status(http_reply_t *reply, lk_status_t status, const char *detail);
+
+/* Sets a non-JSON body: takes ownership of text (malloc'd, size bytes). */
+void http_reply_text(http_reply_t *reply, int status, const char *content_type, char *text,
+                     size_t size);
 
 /* Renders the reply body as compact JSON. Returns a malloc'd string (caller frees) and its
    length in *size. When there is no body or it cannot be rendered (OOM), the reply becomes

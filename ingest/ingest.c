@@ -3,13 +3,15 @@
     ingest_actor starts a libmicrohttpd daemon with its own pool of polling threads and then
     only serves its pipe ("PORT", "$TERM"). A request passes through three stages on its
     worker thread:
-      1. headers: route it (404/405), authenticate it (401/400/403), reject a declared
+      1. headers: route it by the table in routes.c (404/405), authenticate it as the route
+         says (401/400/403), reject a declared
          Content-Length over the limit (413). Any of these is answered right away, before a
          byte of the body is read.
       2. body: accumulated up to max_body_bytes; past that the rest is read and dropped, and
          the request ends in 413.
       3. complete: the handler for the route runs (handlers_*.c) and its reply is sent.
-    Every response is JSON with Cache-Control: no-store; every 5xx is logged once.
+    Responses are JSON with Cache-Control: no-store unless the handler says otherwise (pages,
+    metrics, streams); every 5xx is logged once.
 */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -38,23 +40,11 @@
    undeclared length is read and dropped before the 413; past this multiple of the limit
    the connection is cut instead, so nobody can keep a thread reading forever. */
 #define INGEST_DROP_FACTOR 16
-/* Longest path segment kept as an incident id; longer ones cannot be a UUID anyway. */
-#define INGEST_ID_SEGMENT_MAX 40
-
-typedef enum {
-    ROUTE_NONE = 0,
-    ROUTE_HEALTHZ,
-    ROUTE_ALERTS,
-    ROUTE_INCIDENTS,
-    ROUTE_INCIDENT,
-    ROUTE_ACKNOWLEDGE,
-    ROUTE_RESOLVE,
-} s_route_t;
 
 /* Per-request state, libmicrohttpd's con_cls. */
 typedef struct {
-    s_route_t route;
-    char incident_id[INGEST_ID_SEGMENT_MAX + 1];
+    const route_t *route;
+    http_request_t http; /* params filled at admission; args and body at dispatch */
     auth_identity_t caller;
     bool answered;  /* a response is queued; ignore the rest */
     bool too_large; /* the body passed max_body_bytes; its rest is dropped */
@@ -112,73 +102,128 @@ void ingest_config_clear(ingest_config_t *config)
 
 /* ---- routing --------------------------------------------------------------------------- */
 
-/* Maps a path to its route; for the /incidents/{id}... routes copies the id segment. */
-static s_route_t s_route_of(const char *url, char id[INGEST_ID_SEGMENT_MAX + 1])
+/* Matches path against a "{}" pattern, copying the wildcard segments into params. */
+static bool s_pattern_match(const char *pattern, const char *path, http_request_t *request)
 {
-    static const char prefix[] = "/incidents/";
-    if (strcmp(url, "/healthz") == 0)
-        return ROUTE_HEALTHZ;
-    if (strcmp(url, "/alerts") == 0)
-        return ROUTE_ALERTS;
-    if (strcmp(url, "/incidents") == 0)
-        return ROUTE_INCIDENTS;
-    if (strncmp(url, prefix, sizeof prefix - 1) != 0)
-        return ROUTE_NONE;
-    const char *segment = url + sizeof prefix - 1;
-    const char *slash = strchr(segment, '/');
-    size_t length = slash ? (size_t)(slash - segment) : strlen(segment);
-    if (length == 0)
-        return ROUTE_NONE;
-    s_route_t route = ROUTE_NONE;
-    if (!slash)
-        route = ROUTE_INCIDENT;
-    else if (strcmp(slash, "/acknowledge") == 0)
-        route = ROUTE_ACKNOWLEDGE;
-    else if (strcmp(slash, "/resolve") == 0)
-        route = ROUTE_RESOLVE;
-    if (route != ROUTE_NONE) {
-        if (length > INGEST_ID_SEGMENT_MAX)
-            length = INGEST_ID_SEGMENT_MAX;
-        memcpy(id, segment, length);
-        id[length] = '\0';
+    size_t count = 0;
+    while (*pattern && *path) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            const char *end = strchr(path, '/');
+            size_t length = end ? (size_t)(end - path) : strlen(path);
+            if (length == 0 || count == HTTP_MAX_PATH_PARAMS)
+                return false;
+            size_t kept = length > HTTP_PATH_PARAM_MAX ? HTTP_PATH_PARAM_MAX : length;
+            memcpy(request->params[count], path, kept);
+            request->params[count][kept] = '\0';
+            count++;
+            pattern += 2;
+            path += length;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return false;
     }
-    return route;
+    if (*pattern || *path)
+        return false;
+    request->param_count = count;
+    return true;
 }
 
-/* The methods a route accepts, as an Allow header value. */
-static const char *s_route_allow(s_route_t route)
+static bool s_method_matches(const char *route_method, const char *method)
 {
-    switch (route) {
-    case ROUTE_HEALTHZ:
-    case ROUTE_INCIDENTS:
-    case ROUTE_INCIDENT:
-        return "GET, HEAD";
-    default:
-        return "POST";
-    }
-}
-
-static bool s_method_allowed(s_route_t route, const char *method)
-{
-    if (strcmp(s_route_allow(route), "POST") == 0)
-        return strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    if (strcmp(route_method, method) == 0)
+        return true;
     /* libmicrohttpd answers HEAD with the GET response minus its body. */
-    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    return strcmp(route_method, "GET") == 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+/* Finds the route for method and path. Returns it with request->params filled, or NULL with
+   allow set to the methods the path accepts ("" when no pattern matches: 404). */
+static const route_t *s_route_find(const char *method, const char *path, http_request_t *request,
+                                   char *allow, size_t allow_size)
+{
+    allow[0] = '\0';
+    for (const route_t *route = ingest_routes; route->pattern; route++) {
+        if (!s_pattern_match(route->pattern, path, request))
+            continue;
+        if (s_method_matches(route->method, method))
+            return route;
+        if (!strstr(allow, route->method)) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, allow_size - used, "%s%s%s", used ? ", " : "", route->method,
+                     strcmp(route->method, "GET") == 0 ? ", HEAD" : "");
+        }
+    }
+    return NULL;
+}
+
+static const char *s_header(const void *connection, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)connection, MHD_HEADER_KIND, name);
 }
 
 /* ---- sending --------------------------------------------------------------------------- */
 
 /* Queues reply on the connection (and clears it). Logs 5xx answers with the path and the
    reason; never the request's headers, which may carry credentials. */
+static long s_stream_read(void *cls, uint64_t position, char *buf, size_t max)
+{
+    http_stream_t *stream = cls;
+    long produced = stream->read(stream->cls, (unsigned long long)position, buf, max);
+    if (produced == HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (produced < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return produced;
+}
+
+static void s_stream_free(void *cls)
+{
+    http_stream_t *stream = cls;
+    if (stream->free)
+        stream->free(stream->cls);
+    free(stream);
+}
+
+/* Builds the libmicrohttpd response for reply, taking over its body. NULL on OOM. */
+static struct MHD_Response *s_response_of(http_reply_t *reply)
+{
+    if (reply->stream.read) {
+        http_stream_t *stream = malloc(sizeof *stream);
+        if (!stream)
+            return NULL;
+        *stream = reply->stream;
+        memset(&reply->stream, 0, sizeof reply->stream);
+        struct MHD_Response *response = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 4096, s_stream_read, stream, s_stream_free);
+        if (!response)
+            s_stream_free(stream);
+        return response;
+    }
+    size_t size = 0;
+    char *text;
+    if (reply->text) {
+        text = reply->text;
+        size = reply->text_size;
+        reply->text = NULL;
+    } else {
+        text = http_reply_render(reply, &size);
+        reply->content_type = NULL;
+    }
+    if (!text)
+        return NULL;
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(size, text, MHD_RESPMEM_MUST_FREE);
+    if (!response)
+        free(text);
+    return response;
+}
+
+/* Queues reply on the connection (and clears it). Logs 5xx answers with the path and the
+   reason; never the request's headers, which may carry credentials. */
 static enum MHD_Result s_send(struct MHD_Connection *connection, const char *method,
                               const char *url, http_reply_t *reply)
 {
-    size_t size = 0;
-    char *text = http_reply_render(reply, &size);
-    if (!text) {
-        http_reply_clear(reply);
-        return MHD_NO; /* out of memory: dropping the connection is all that is left */
-    }
     if (reply->status >= 500) {
         char reason[512];
         http_reply_describe(reply, reason, sizeof reason);
@@ -186,18 +231,24 @@ static enum MHD_Result s_send(struct MHD_Connection *connection, const char *met
     } else
         lk_debug("ingest: %s %s answered %d", method, url, reply->status);
 
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(size, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *response = s_response_of(reply);
     if (!response) {
-        free(text);
         http_reply_clear(reply);
-        return MHD_NO;
+        return MHD_NO; /* out of memory: dropping the connection is all that is left */
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "application/json; charset=utf-8");
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (reply->retry_after)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                            reply->content_type ? reply->content_type
+                                                : "application/json; charset=utf-8");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            reply->cache_control ? reply->cache_control : "no-store");
+    if (reply->etag)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, reply->etag);
+    if (reply->retry_after) {
+        char seconds[16];
+        snprintf(seconds, sizeof seconds, "%d",
+                 reply->retry_after_s > 0 ? reply->retry_after_s : 1);
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
     if (reply->www_authenticate)
         MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (reply->allow)
@@ -214,18 +265,18 @@ static enum MHD_Result s_send(struct MHD_Connection *connection, const char *met
 static bool s_admit(s_server_t *server, struct MHD_Connection *connection, const char *url,
                     const char *method, s_request_t *request, http_reply_t *reply)
 {
-    request->route = s_route_of(url, request->incident_id);
-    if (request->route == ROUTE_NONE) {
+    static __thread char allow[64];
+    request->route = s_route_find(method, url, &request->http, allow, sizeof allow);
+    if (!request->route && !allow[0]) {
         http_reply_error(reply, 404, "not found", json_string(url));
         return true;
     }
-    if (!s_method_allowed(request->route, method)) {
-        http_reply_errorf(reply, 405, "method not allowed", "%s accepts %s", url,
-                          s_route_allow(request->route));
-        reply->allow = s_route_allow(request->route);
+    if (!request->route) {
+        http_reply_errorf(reply, 405, "method not allowed", "%s accepts %s", url, allow);
+        reply->allow = allow;
         return true;
     }
-    if (request->route != ROUTE_HEALTHZ) {
+    if (request->route->auth == ROUTE_AUTH_TENANT) {
         const char *authorization =
             MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *tenant =
@@ -314,44 +365,30 @@ static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /* Stage 3: runs the route's handler on the complete request. */
-static void s_dispatch(s_server_t *server, struct MHD_Connection *connection, s_request_t *request,
-                       http_reply_t *reply)
+static void s_dispatch(s_server_t *server, struct MHD_Connection *connection, const char *method,
+                       const char *url, s_request_t *request, http_reply_t *reply)
 {
-    const handler_context_t *context = &server->handlers;
-    const char *body = request->body ? request->body : "";
-    switch (request->route) {
-    case ROUTE_HEALTHZ:
-        http_reply_json(reply, 200, json_pack("{s:s}", "status", "ok"));
-        break;
-    case ROUTE_ALERTS:
-        handle_post_alerts(context, &request->caller, body, request->body_size, reply);
-        break;
-    case ROUTE_INCIDENTS: {
-        s_args_t args;
-        args.count = 0;
-        args.overflow = false;
-        MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, s_collect_arg, &args);
-        if (args.overflow)
-            http_reply_errorf(reply, 400, "invalid query parameter", "at most %d query parameters",
-                              INGEST_MAX_ARGS);
-        else
-            handle_list_incidents(context, &request->caller, args.items, args.count, reply);
-        break;
+    s_args_t args;
+    args.count = 0;
+    args.overflow = false;
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, s_collect_arg, &args);
+    if (args.overflow) {
+        http_reply_errorf(reply, 400, "invalid query parameter", "at most %d query parameters",
+                          INGEST_MAX_ARGS);
+        return;
     }
-    case ROUTE_INCIDENT:
-        handle_get_incident(context, &request->caller, request->incident_id, reply);
-        break;
-    case ROUTE_ACKNOWLEDGE:
-    case ROUTE_RESOLVE:
-        handle_incident_command(context, &request->caller,
-                                request->route == ROUTE_ACKNOWLEDGE ? LK_ACTION_ACKNOWLEDGE
-                                                                    : LK_ACTION_RESOLVE,
-                                request->incident_id, body, request->body_size, reply);
-        break;
-    case ROUTE_NONE:
-        http_reply_error(reply, 404, "not found", NULL);
-        break;
-    }
+    http_request_t *http = &request->http;
+    http->method = method;
+    http->path = url;
+    http->args = args.items;
+    http->arg_count = args.count;
+    http->body = request->body ? request->body : "";
+    http->body_size = request->body_size;
+    http->header = s_header;
+    http->connection = connection;
+    request->route->handler(&server->handlers, &request->caller, http, reply);
+    if (reply->status == 0)
+        http_reply_error(reply, 500, "internal error", json_string("the handler gave no answer"));
 }
 
 /* libmicrohttpd's access handler: called once with the headers, then once per piece of
@@ -396,7 +433,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         http_reply_errorf(&reply, 413, "request body too large", "at most %zu bytes",
                           server->config->max_body_bytes);
     else
-        s_dispatch(server, connection, request, &reply);
+        s_dispatch(server, connection, method, url, request, &reply);
     return s_send(connection, method, url, &reply);
 }
 
@@ -441,7 +478,8 @@ static struct MHD_Daemon *s_server_start(s_server_t *server)
         return NULL;
     }
 
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned int flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
         flags |= MHD_USE_EPOLL;
     else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)

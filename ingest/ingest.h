@@ -14,7 +14,7 @@
 
 typedef struct {
     const char *http_address;
-    int http_port;                    /* 0 = any free port (tests); see ingest_actor */
+    int http_port; /* 0 = any free port (tests); see ingest_actor */
     int http_threads;
     const char *correlate_endpoint;   /* DEALER connects */
     const char *store_query_endpoint; /* DEALER connects */
@@ -22,8 +22,8 @@ typedef struct {
     int64_t request_timeout_ms;
     size_t max_body_bytes;
     size_t max_batch;
-    char *service_token;              /* owned; NULL = disabled */
-    char *jwt_secret;                 /* owned; NULL = disabled */
+    char *service_token; /* owned; NULL = disabled */
+    char *jwt_secret;    /* owned; NULL = disabled */
     bool dev_mode;
 } ingest_config_t;
 
