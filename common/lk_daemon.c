@@ -1,10 +1,26 @@
-/*  lk_daemon — the shared daemon skeleton: logging, signals, one actor, clean exit. */
+/*  lk_daemon — the shared daemon skeleton: logging, signals, one actor, clean exit.
+
+    Signals are handled synchronously in the main thread only. SIGTERM, SIGINT and SIGHUP are
+    blocked before any thread exists (so every thread, ZeroMQ's included, inherits the mask)
+    and the main thread takes them with sigtimedwait:
+      SIGTERM / SIGINT  stop the actor ("$TERM") and return 0;
+      SIGHUP            sends "RELOAD" to the actor pipe; an actor that has configuration to
+                        reload does so and answers "OK" or "ERROR <reason>" (logged here),
+                        the others ignore the command.
+    No thread is ever interrupted in a system call, so no zmq_poll returns EINTR and no
+    actor can mistake a reload for termination.
+*/
 #include "lk_daemon.h"
 
+#include <string.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include "lk_env.h"
 #include "lk_log.h"
+
+/* How often the main thread looks at the actor pipe between signals. */
+#define S_WATCH_MS 250
 
 bool lk_daemon_interrupted(void)
 {
@@ -15,9 +31,14 @@ int lk_daemon_main(const char *program, zactor_fn *actor, void *args)
 {
     lk_log_init(program, lk_log_level_parse(lk_env_str("LOOKOUT_LOG_LEVEL", "info")));
     signal(SIGPIPE, SIG_IGN);
+    sigset_t handled;
+    sigemptyset(&handled);
+    sigaddset(&handled, SIGTERM);
+    sigaddset(&handled, SIGINT);
+    sigaddset(&handled, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &handled, NULL);
     zsys_init();
-    zsys_handler_reset();
-    zsys_catch_interrupts(); /* SIGINT and SIGTERM set zsys_interrupted */
+    zsys_handler_set(NULL); /* czmq must not install handlers of its own */
     zsys_set_linger(0);
 
     lk_info("starting");
@@ -25,14 +46,34 @@ int lk_daemon_main(const char *program, zactor_fn *actor, void *args)
     if (!running)
         lk_fatal("could not start the actor");
     lk_info("ready");
-    /* The actor owns all the work; the main thread only waits for a signal. The actor exits
-       the process itself (lk_fatal) when it loses a resource it needs. */
-    while (!zsys_interrupted) {
-        int rc = zsock_wait(zactor_sock(running));
-        if (!zsys_interrupted)
-            lk_fatal("the actor stopped unexpectedly (%d)", rc);
+
+    struct timespec watch = {.tv_sec = 0, .tv_nsec = S_WATCH_MS * 1000000L};
+    while (true) {
+        int signo = sigtimedwait(&handled, NULL, &watch);
+        if (signo == SIGTERM || signo == SIGINT)
+            break;
+        if (signo == SIGHUP) {
+            lk_info("SIGHUP: asking for a configuration reload");
+            zstr_send(running, "RELOAD");
+            continue;
+        }
+        if (!(zsock_events(zactor_sock(running)) & ZMQ_POLLIN))
+            continue;
+        /* Either the answer to a RELOAD ("OK", "ERROR reason"), or czmq's signal that the
+           actor function returned, which it never does before "$TERM". */
+        zmsg_t *message = zmsg_recv(zactor_sock(running));
+        if (!message || zmsg_signal(message) >= 0)
+            lk_fatal("the actor stopped unexpectedly");
+        char *answer = zmsg_popstr(message);
+        if (answer && strncmp(answer, "ERROR", 5) == 0)
+            lk_error("reload refused, the previous configuration stays: %s", answer + 5);
+        else
+            lk_info("reload: %s", answer ? answer : "(no answer)");
+        zstr_free(&answer);
+        zmsg_destroy(&message);
     }
     lk_info("stopping on signal");
+    zsys_interrupted = 1;
     zactor_destroy(&running);
     lk_info("stopped");
     return 0;

@@ -6,11 +6,13 @@
             store_config_from_env (&config);
             return lk_daemon_main ("lookout-store", store_actor, &config);
         }
-    lk_daemon_main sets up logging (LOOKOUT_LOG_LEVEL), lets czmq catch SIGINT/SIGTERM,
-    ignores SIGPIPE, starts the actor (a zactor: a thread plus a pipe; it calls
-    zsock_signal (pipe, 0) once ready and returns on "$TERM"), then waits. On a signal it
-    stops the actor and returns 0. An actor that meets a fatal condition (lost database,
-    unusable configuration) calls lk_fatal, which exits 1 so the supervisor restarts it.
+    lk_daemon_main sets up logging (LOOKOUT_LOG_LEVEL), ignores SIGPIPE, starts the actor (a
+    zactor: a thread plus a pipe; it calls zsock_signal (pipe, 0) once ready and returns on
+    "$TERM"), then waits for signals in the main thread: SIGTERM/SIGINT stop the actor and
+    return 0; SIGHUP sends the actor the pipe command "RELOAD" (actors with a configuration
+    file reload it; others ignore the command). Signals are blocked in every other thread, so
+    actors never see EINTR. An actor that meets a fatal condition (lost database, unusable
+    configuration) calls lk_fatal, which exits 1 so the supervisor restarts it.
 */
 #ifndef LK_DAEMON_H
 #define LK_DAEMON_H
@@ -20,7 +22,7 @@
 /* Runs the actor until SIGTERM/SIGINT. Returns the process exit status. */
 int lk_daemon_main(const char *program, zactor_fn *actor, void *args);
 
-/* For actors' main loops: true once a termination signal arrived. */
+/* True once a termination signal arrived (set just before the actor is told "$TERM"). */
 bool lk_daemon_interrupted(void);
 
 #endif
