@@ -1,0 +1,1 @@
+-- issue 10 (operability): no schema change; kept so the numbering stays contiguous.
