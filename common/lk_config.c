@@ -285,6 +285,147 @@ static int s_parse_rules_settings(const lk_yaml_node_t *node, lk_config_t *confi
     return 0;
 }
 
+/* ---- integrations ---------------------------------------------------------------------- */
+
+/* Reads the key file named by node (relative names are taken from the configuration file's
+   folder) into *key, without trailing blanks and line ends. Errors never quote the file's
+   content. */
+static int s_read_key_file(const lk_yaml_node_t *node, const char *field, char **key, char *err,
+                           size_t err_size)
+{
+    char *name = NULL;
+    if (lk_yaml_string(node, field, 1, 4096, &name, err, err_size) != 0)
+        return -1;
+    char path[4096 + 512];
+    const char *slash = node->file ? strrchr(node->file, '/') : NULL;
+    if (name[0] != '/' && slash)
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - node->file), node->file, name);
+    else
+        snprintf(path, sizeof path, "%s", name);
+    free(name);
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return lk_yaml_error(err, err_size, node, field, "cannot read %s", path);
+    char buffer[256];
+    size_t length = fread(buffer, 1, sizeof buffer - 1, file);
+    bool more = fgetc(file) != EOF;
+    fclose(file);
+    buffer[length] = '\0';
+    while (length > 0 && isspace((unsigned char)buffer[length - 1]))
+        buffer[--length] = '\0';
+    if (more || strlen(buffer) != length) {
+        explicit_bzero(buffer, sizeof buffer);
+        return lk_yaml_error(err, err_size, node, field, "%s does not hold a single key", path);
+    }
+    *key = strdup(buffer);
+    explicit_bzero(buffer, sizeof buffer);
+    if (!*key)
+        return lk_yaml_error(err, err_size, node, field, "out of memory");
+    return 0;
+}
+
+static void s_integration_clear(lk_integration_t *integration)
+{
+    free(integration->name);
+    if (integration->routing_key) {
+        explicit_bzero(integration->routing_key, strlen(integration->routing_key));
+        free(integration->routing_key);
+    }
+    memset(integration, 0, sizeof *integration);
+}
+
+static int s_parse_integration(const lk_yaml_node_t *node, const char *path,
+                               lk_integration_t *integration, char *err, size_t err_size)
+{
+    static const char *const known[] = {"name", "routing_key", "routing_key_file", "tenant", NULL};
+    if (lk_yaml_expect(node, LK_YAML_MAPPING, path, err, err_size) != 0 ||
+        lk_yaml_check_keys(node, path, known, err, err_size) != 0)
+        return -1;
+    integration->line = node->line;
+    integration->column = node->column;
+    char field[128];
+
+    const lk_yaml_node_t *name = lk_yaml_require(node, path, "name", err, err_size);
+    snprintf(field, sizeof field, "%s.name", path);
+    if (!name || lk_yaml_string(name, field, 1, LK_INTEGRATION_NAME_MAX, &integration->name, err,
+                                err_size) != 0)
+        return -1;
+
+    const lk_yaml_node_t *key = NULL;
+    if (s_one_of(node, path, "routing_key", "routing_key_file", &key, err, err_size) != 0)
+        return -1;
+    if (!key) {
+        snprintf(field, sizeof field, "%s.routing_key", path);
+        return lk_yaml_error(err, err_size, node, field,
+                             "is required (or routing_key_file naming a file that holds it)");
+    }
+    snprintf(field, sizeof field, "%s.%s", path, key->key);
+    if (strcmp(key->key, "routing_key") == 0) {
+        /* lk_yaml_string's messages name the length, never the text */
+        if (lk_yaml_string(key, field, 1, 4096, &integration->routing_key, err, err_size) != 0)
+            return -1;
+    } else if (s_read_key_file(key, field, &integration->routing_key, err, err_size) != 0)
+        return -1;
+    bool alphanumeric = true;
+    for (const char *c = integration->routing_key; *c; c++)
+        alphanumeric = alphanumeric && isalnum((unsigned char)*c);
+    if (strlen(integration->routing_key) != LK_INTEGRATION_KEY_LEN || !alphanumeric)
+        return lk_yaml_error(err, err_size, key, field,
+                             "the key must be %d letters and digits (like a PagerDuty "
+                             "integration key)",
+                             LK_INTEGRATION_KEY_LEN);
+
+    const lk_yaml_node_t *tenant = lk_yaml_require(node, path, "tenant", err, err_size);
+    if (!tenant)
+        return -1;
+    snprintf(field, sizeof field, "%s.tenant", path);
+    if (tenant->kind != LK_YAML_SCALAR || !lk_uuid_valid(tenant->text))
+        return lk_yaml_error(err, err_size, tenant, field, "expected a tenant UUID like %s",
+                             LK_SYSTEM_TENANT);
+    for (size_t i = 0; i < LK_UUID_STR_LEN; i++)
+        integration->tenant_id[i] = (char)tolower((unsigned char)tenant->text[i]);
+    integration->tenant_id[LK_UUID_STR_LEN] = '\0';
+    return 0;
+}
+
+static int s_parse_integrations(const lk_yaml_node_t *node, lk_config_t *config, char *err,
+                                size_t err_size)
+{
+    if (lk_yaml_expect(node, LK_YAML_SEQUENCE, "integrations", err, err_size) != 0)
+        return -1;
+    if (node->count == 0)
+        return 0;
+    config->integrations = calloc(node->count, sizeof *config->integrations);
+    if (!config->integrations)
+        return lk_yaml_error(err, err_size, node, "integrations", "out of memory");
+    for (size_t i = 0; i < node->count; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "integrations[%zu]", i);
+        lk_integration_t *integration = &config->integrations[i];
+        config->integration_count = i + 1; /* so that destroy frees a half-read entry */
+        if (s_parse_integration(node->items[i], path, integration, err, err_size) != 0)
+            return -1;
+        for (size_t j = 0; j < i; j++) {
+            const lk_integration_t *earlier = &config->integrations[j];
+            char field[96];
+            if (strcmp(earlier->name, integration->name) == 0) {
+                snprintf(field, sizeof field, "%s.name", path);
+                return lk_yaml_error(err, err_size, lk_yaml_get(node->items[i], "name"), field,
+                                     "duplicate integration name '%s' (integrations[%zu], line %d)",
+                                     integration->name, j, earlier->line);
+            }
+            if (strcmp(earlier->routing_key, integration->routing_key) == 0) {
+                snprintf(field, sizeof field, "%s", path);
+                return lk_yaml_error(err, err_size, node->items[i], field,
+                                     "same key as integrations[%zu] (line %d): every "
+                                     "integration needs its own key",
+                                     j, earlier->line);
+            }
+        }
+    }
+    return 0;
+}
+
 /* ---- the file -------------------------------------------------------------------------- */
 
 /* Every top-level key and its parser. Sections not yet implemented (routes, inhibit_rules,
@@ -295,6 +436,20 @@ static const struct {
 } s_sections[] = {
     {"rules", s_parse_rules},
     {"rules_settings", s_parse_rules_settings},
+    {"integrations", s_parse_integrations},
+    /* notification sections (lk_config_notify.c), in this order: each refers only to
+       sections above it */
+    {"notify_settings", lk_config_parse_notify_settings},
+    {"channels", lk_config_parse_channels},
+    {"users", lk_config_parse_users},
+    {"schedules", lk_config_parse_schedules},
+    {"escalation_policies", lk_config_parse_escalation_policies},
+    /* correlation sections (lk_config_routes.c); route refers to escalation_policies */
+    {"route", lk_config_parse_route},
+    {"inhibit_rules", lk_config_parse_inhibit_rules},
+    {"heartbeats", lk_config_parse_heartbeats},
+    /* status pages (lk_config_status.c) */
+    {"status_pages", lk_config_parse_status_pages},
 };
 #define S_SECTION_COUNT (sizeof s_sections / sizeof *s_sections)
 
@@ -306,6 +461,7 @@ static lk_config_t *s_config_new(void)
     config->rules_settings.interval_ms = S_DEFAULT_INTERVAL_MS;
     config->rules_settings.query_timeout_ms = S_DEFAULT_QUERY_TIMEOUT_MS;
     config->rules_settings.resend_interval_ms = S_DEFAULT_RESEND_INTERVAL_MS;
+    lk_notify_config_init(&config->notify);
     return config;
 }
 
@@ -391,6 +547,12 @@ void lk_config_destroy(lk_config_t **self_p)
         s_rule_clear(&self->rules[i]);
     free(self->rules);
     free(self->rules_settings.query_url);
+    for (size_t i = 0; i < self->integration_count; i++)
+        s_integration_clear(&self->integrations[i]);
+    free(self->integrations);
+    lk_notify_config_clear(&self->notify);
+    lk_routing_config_clear(&self->routing);
+    lk_status_config_clear(&self->status);
     free(self->path);
     free(self);
     *self_p = NULL;

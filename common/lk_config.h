@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lk_config_notify.h"
+#include "lk_config_routes.h"
+#include "lk_config_status.h"
 #include "lk_model.h"
 
 #define LK_CONFIG_ENV "LOOKOUT_CONFIG" /* names the file; unset = empty configuration */
@@ -53,11 +56,31 @@ typedef struct {
     int64_t resend_interval_ms; /* firing alerts are re-sent this often; default 1m */
 } lk_rules_settings_t;
 
+#define LK_INTEGRATION_NAME_MAX 128 /* bytes of an integration name */
+#define LK_INTEGRATION_KEY_LEN  32  /* an integration key: 32 letters/digits, like PagerDuty's */
+
+/* One intake integration (`integrations:` entry): a secret key that stands for a tenant,
+   as a PagerDuty Events v2 `routing_key` or as the Bearer credential of the Prometheus and
+   Alertmanager endpoints. The key is a secret: it is never logged or put in a message. */
 typedef struct {
+    char *name;                          /* unique; shown in logs and as the actor */
+    char *routing_key;                   /* LK_INTEGRATION_KEY_LEN alphanumerics */
+    char tenant_id[LK_UUID_STR_LEN + 1]; /* lower case */
+    int line;                            /* where the entry starts in the file */
+    int column;
+} lk_integration_t;
+
+typedef struct lk_config_t {
     char *path; /* the file it was loaded from; NULL for the empty configuration */
     lk_rule_t *rules;
     size_t rule_count;
     lk_rules_settings_t rules_settings;
+    lk_integration_t *integrations; /* `integrations:` */
+    size_t integration_count;
+    lk_notify_config_t notify;   /* escalation_policies, schedules, users, channels,
+                                    notify_settings (lk_config_notify.h) */
+    lk_routing_config_t routing; /* route, inhibit_rules, heartbeats (lk_config_routes.h) */
+    lk_status_config_t status;   /* status_pages (lk_config_status.h) */
 } lk_config_t;
 
 /* Loads the file at path (NULL or "" = the empty configuration: no rules, defaults

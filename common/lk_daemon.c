@@ -16,11 +16,29 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <openssl/crypto.h>
+
 #include "lk_env.h"
 #include "lk_log.h"
+#include "lk_metrics_http.h"
 
 /* How often the main thread looks at the actor pipe between signals. */
 #define S_WATCH_MS 250
+
+typedef struct {
+    zactor_fn *actor;
+    void *args;
+} s_shell_t;
+
+/* Runs the actor, then frees what OpenSSL keeps for this thread (the random generators
+   lk_uuid draws from). czmq's actor threads are detached: the process can end before such a
+   thread's own exit handlers run, which the sanitizer build reports as leaks. */
+static void s_actor_shell(zsock_t *pipe, void *args)
+{
+    s_shell_t *shell = args;
+    shell->actor(pipe, shell->args);
+    OPENSSL_thread_stop();
+}
 
 bool lk_daemon_interrupted(void)
 {
@@ -42,9 +60,14 @@ int lk_daemon_main(const char *program, zactor_fn *actor, void *args)
     zsys_set_linger(0);
 
     lk_info("starting");
-    zactor_t *running = zactor_new(actor, args);
+    /* after the signal mask, so its thread inherits it; before the actor, so a slow start
+       (correlate's snapshot load) is visible as /healthz 503 */
+    lk_metrics_http_t *metrics = lk_metrics_http_start(program);
+    s_shell_t shell = {actor, args};
+    zactor_t *running = zactor_new(s_actor_shell, &shell);
     if (!running)
         lk_fatal("could not start the actor");
+    lk_metrics_http_set_ready(metrics, true);
     lk_info("ready");
 
     struct timespec watch = {.tv_sec = 0, .tv_nsec = S_WATCH_MS * 1000000L};
@@ -75,6 +98,7 @@ int lk_daemon_main(const char *program, zactor_fn *actor, void *args)
     lk_info("stopping on signal");
     zsys_interrupted = 1;
     zactor_destroy(&running);
+    lk_metrics_http_destroy(&metrics);
     lk_info("stopped");
     return 0;
 }

@@ -179,6 +179,15 @@ json_t *lk_json_incident(const lk_incident_t *incident)
     object = s_set(object, "acknowledged_by", s_optional_string(incident->acknowledged_by));
     object = s_set(object, "resolved_at", lk_json_time(incident->resolved_at_ms));
     object = s_set(object, "resolved_by", s_optional_string(incident->resolved_by));
+    object = s_set(object, "policy", s_optional_string(incident->policy));
+    json_t *sources = json_array();
+    for (uint32_t i = 0; sources && i < incident->source_count; i++)
+        if (json_array_append_new(sources, s_string(incident->sources[i])) != 0) {
+            json_decref(sources);
+            sources = NULL;
+        }
+    object = s_set(object, "sources", sources);
+    object = s_set(object, "group_wait_until", lk_json_time(incident->group_wait_until_ms));
     return object;
 }
 
@@ -203,6 +212,8 @@ json_t *lk_json_alert(const lk_alert_t *alert)
     object = s_set(object, "starts_at", lk_json_time(alert->starts_at_ms));
     object = s_set(object, "ends_at", lk_json_time(alert->ends_at_ms));
     object = s_set(object, "updated_at", lk_json_time(alert->updated_at_ms));
+    object = s_set(object, "state", s_string(lk_alert_state_name(alert->state)));
+    object = s_set(object, "suppressed_by", s_optional_string(alert->suppressed_by));
     return object;
 }
 
@@ -219,5 +230,77 @@ json_t *lk_json_event(const lk_event_t *event)
     object = s_set(object, "note", s_optional_string(event->note));
     object = s_set(object, "fingerprint", s_optional_string(event->fingerprint));
     object = s_set(object, "at", lk_json_time(event->at_ms));
+    return object;
+}
+
+/*  The update shape of lk_json.h; new reference, NULL only on OOM. */
+json_t *lk_json_incident_update(const lk_incident_update_t *update)
+{
+    json_t *object = json_object();
+    object = s_set(object, "id", s_string(update->id));
+    object = s_set(object, "incident_id", s_string(update->incident_id));
+    object = s_set(object, "tenant_id", s_string(update->tenant_id));
+    object = s_set(object, "message", s_string(update->message));
+    object = s_set(object, "visibility", s_string(lk_update_visibility_name(update->visibility)));
+    object = s_set(object, "status", s_optional_string(lk_incident_stage_name(update->stage)));
+    object = s_set(object, "title", s_optional_string(update->title));
+    object = s_set(object, "author", s_string(update->author));
+    object = s_set(object, "created_at", lk_json_time(update->created_at_ms));
+    return object;
+}
+
+/*  The public silence shape of lk_json.h (Alertmanager API v2 field names); new reference,
+    NULL only on OOM. */
+json_t *lk_json_silence(const lk_silence_t *silence, int64_t now_ms)
+{
+    json_t *matchers = json_array();
+    for (size_t i = 0; matchers && i < silence->matcher_count; i++) {
+        const lk_matcher_t *matcher = &silence->matchers[i];
+        json_t *item = json_object();
+        item = s_set(item, "name", s_string(matcher->name));
+        item = s_set(item, "value", s_string(matcher->value));
+        item = s_set(item, "isRegex", json_boolean(matcher->is_regex));
+        item = s_set(item, "isEqual", json_boolean(matcher->is_equal));
+        if (!item || json_array_append_new(matchers, item) != 0) {
+            json_decref(matchers);
+            matchers = NULL;
+        }
+    }
+    json_t *status = json_object();
+    status =
+        s_set(status, "state", s_string(lk_silence_state_name(lk_silence_state(silence, now_ms))));
+    json_t *object = json_object();
+    object = s_set(object, "id", s_string(silence->id));
+    object = s_set(object, "tenant_id", s_string(silence->tenant_id));
+    object = s_set(object, "status", status);
+    object = s_set(object, "matchers", matchers);
+    object = s_set(object, "startsAt", lk_json_time(silence->starts_at_ms));
+    object = s_set(object, "endsAt", lk_json_time(silence->ends_at_ms));
+    object = s_set(object, "createdBy", s_string(silence->created_by));
+    object = s_set(object, "comment", s_string(silence->comment));
+    object = s_set(object, "createdAt", lk_json_time(silence->created_at_ms));
+    object = s_set(object, "updatedAt", lk_json_time(silence->updated_at_ms));
+    return object;
+}
+
+/*  The public heartbeat monitor shape of lk_json.h; new reference, NULL only on OOM. */
+json_t *lk_json_heartbeat(const lk_heartbeat_t *heartbeat)
+{
+    const char *status = heartbeat->missed ? "missed" : heartbeat->last_ping_at_ms ? "up" : "new";
+    int64_t since_ms =
+        heartbeat->last_ping_at_ms ? heartbeat->last_ping_at_ms : heartbeat->created_at_ms;
+    json_t *object = json_object();
+    object = s_set(object, "name", s_string(heartbeat->name));
+    object = s_set(object, "tenant_id", s_string(heartbeat->tenant_id));
+    object = s_set(object, "status", s_string(status));
+    object = s_set(object, "interval_s", json_real((double)heartbeat->interval_ms / 1000.0));
+    object = s_set(object, "grace_s", json_real((double)heartbeat->grace_ms / 1000.0));
+    object = s_set(object, "severity", s_string(lk_severity_name(heartbeat->severity)));
+    object = s_set(object, "labels", lk_json_labels(&heartbeat->labels));
+    object = s_set(object, "last_ping_at", lk_json_time(heartbeat->last_ping_at_ms));
+    object = s_set(object, "next_due_at",
+                   lk_json_time(since_ms + heartbeat->interval_ms + heartbeat->grace_ms));
+    object = s_set(object, "created_at", lk_json_time(heartbeat->created_at_ms));
+    object = s_set(object, "updated_at", lk_json_time(heartbeat->updated_at_ms));
     return object;
 }

@@ -28,19 +28,33 @@
 /* ---- names ----------------------------------------------------------------------------- */
 
 static const char *s_type_names[LK_MSG_TYPE_COUNT] = {
-    "invalid",        "alert_batch",  "alert_reply", "command",     "command_reply",
-    "mutation_batch", "mutation_ack", "query",       "query_reply", "event",
+    "invalid",      "alert_batch", "alert_reply", "command", "command_reply", "mutation_batch",
+    "mutation_ack", "query",       "query_reply", "event",   "cursor_commit",
+    "notify_job", "notify_result", "silence_command", "heartbeat_ping", "control_reply",
 };
 static const char *s_status_names[] = {"ok",      "not_found",   "conflict",
                                        "invalid", "unavailable", "error"};
 static const char *s_outcome_names[] = {"new", "changed", "unchanged", "ignored"};
 static const char *s_action_names[] = {"acknowledge", "resolve"};
-static const char *s_query_kind_names[] = {"list_incidents", "get_incident", "snapshot", "events"};
+static const char *s_query_kind_names[] = {"list_incidents", "get_incident", "snapshot", "events",
+                                           "cursor_get", "escalation_state",
+                                           "oncall_overrides", "list_silences", "get_silence",
+                                           "list_heartbeats", "list_suppressed",
+                                           "status_page", "list_ingest_tokens",
+                                           "ingest_token_by_hash"};
+static const char *s_silence_action_names[] = {"create", "expire"};
+static const char *s_alert_state_names[] = {"active", "inhibited", "silenced"};
 /* The model's vocabularies as they appear on the wire: exact lower-case names only (the
    lenient synonyms of lk_severity_parse are for people, not for the protocol). */
 static const char *s_severity_names[] = {"info", "warning", "error", "critical"};
 static const char *s_alert_status_names[] = {"firing", "resolved"};
 static const char *s_incident_status_names[] = {"triggered", "acknowledged", "resolved", "closed"};
+static const char *s_notify_kind_names[] = {"trigger", "acknowledge", "resolve"};
+static const char *s_notify_status_names[] = {"pending", "sent", "failed", "cancelled", "retry"};
+static const char *s_visibility_names[] = {"private", "public"};
+/* index = lk_incident_stage_t; LK_STAGE_NONE is never on the wire (the key is left out) */
+static const char *s_stage_names[] = {NULL, "investigating", "identified", "monitoring",
+                                      "resolved"};
 
 #define S_COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -90,7 +104,9 @@ void lk_msg_clear(lk_msg_t *msg)
     free(msg->actor);
     free(msg->note);
     free(msg->next_cursor);
+    free(msg->consumer);
     free(msg->query.cursor);
+    free(msg->query.consumer);
     lk_labels_clear(&msg->query.labels);
     for (size_t i = 0; i < msg->alert_count; i++)
         lk_alert_clear(&msg->alerts[i]);
@@ -102,18 +118,57 @@ void lk_msg_clear(lk_msg_t *msg)
         lk_event_clear(&msg->events[i]);
     free(msg->events);
     free(msg->results);
+    for (size_t i = 0; i < msg->silence_count; i++)
+        lk_silence_clear(&msg->silences[i]);
+    free(msg->silences);
+    for (size_t i = 0; i < msg->heartbeat_count; i++)
+        lk_heartbeat_clear(&msg->heartbeats[i]);
+    free(msg->heartbeats);
+    for (size_t i = 0; i < msg->notification_count; i++)
+        lk_notification_clear(&msg->notifications[i]);
+    free(msg->notifications);
+    for (size_t i = 0; i < msg->escalation_count; i++)
+        lk_escalation_clear(&msg->escalations[i]);
+    free(msg->escalations);
+    for (size_t i = 0; i < msg->override_count; i++)
+        lk_oncall_override_clear(&msg->overrides[i]);
+    free(msg->overrides);
+    for (size_t i = 0; i < msg->update_count; i++)
+        lk_incident_update_clear(&msg->updates[i]);
+    free(msg->updates);
+    for (size_t i = 0; i < msg->token_count; i++)
+        lk_ingest_token_clear(&msg->tokens[i]);
+    free(msg->tokens);
     memset(msg, 0, sizeof *msg);
 }
 
 /*  Grows an array by one zeroed slot; returns the slot or NULL on OOM (array unchanged). */
+/* Returns a zeroed slot at items[count], growing the array when needed. Arrays hold no
+   capacity field: the capacity is implied by the count (the next power of two, at least 4),
+   so the array is reallocated, doubling, only when count reaches such a power — appending n
+   items costs O(n) instead of the O(n^2) of growing one slot at a time. */
+/* The capacity an array of count items has: 4, then the next power of two. */
+static size_t s_capacity(size_t count)
+{
+    size_t capacity = 4;
+    while (capacity < count)
+        capacity *= 2;
+    return capacity;
+}
+
 static void *s_grow(void **items, size_t count, size_t item_size)
 {
-    char *grown = realloc(*items, (count + 1) * item_size);
-    if (!grown)
-        return NULL;
-    *items = grown;
-    memset(grown + count * item_size, 0, item_size);
-    return grown + count * item_size;
+    bool full = count == 0 || (count >= 4 && (count & (count - 1)) == 0);
+    if (full) {
+        size_t capacity = count == 0 ? 4 : count * 2;
+        char *grown = realloc(*items, capacity * item_size);
+        if (!grown)
+            return NULL;
+        *items = grown;
+    }
+    char *slot = (char *)*items + count * item_size;
+    memset(slot, 0, item_size);
+    return slot;
 }
 
 /*  Appends deep copies to the message's arrays. Return 0, or -1 on OOM (msg unchanged). */
@@ -144,6 +199,42 @@ int lk_msg_add_event(lk_msg_t *msg, const lk_event_t *event)
     return 0;
 }
 
+int lk_msg_add_silence(lk_msg_t *msg, const lk_silence_t *silence)
+{
+    lk_silence_t *slot = s_grow((void **)&msg->silences, msg->silence_count, sizeof *slot);
+    if (!slot || lk_silence_copy(slot, silence) != 0)
+        return -1;
+    msg->silence_count++;
+    return 0;
+}
+
+int lk_msg_add_heartbeat(lk_msg_t *msg, const lk_heartbeat_t *heartbeat)
+{
+    lk_heartbeat_t *slot = s_grow((void **)&msg->heartbeats, msg->heartbeat_count, sizeof *slot);
+    if (!slot || lk_heartbeat_copy(slot, heartbeat) != 0)
+        return -1;
+    msg->heartbeat_count++;
+    return 0;
+}
+
+int lk_msg_add_update(lk_msg_t *msg, const lk_incident_update_t *update)
+{
+    lk_incident_update_t *slot = s_grow((void **)&msg->updates, msg->update_count, sizeof *slot);
+    if (!slot || lk_incident_update_copy(slot, update) != 0)
+        return -1;
+    msg->update_count++;
+    return 0;
+}
+
+int lk_msg_add_token(lk_msg_t *msg, const lk_ingest_token_t *token)
+{
+    lk_ingest_token_t *slot = s_grow((void **)&msg->tokens, msg->token_count, sizeof *slot);
+    if (!slot || lk_ingest_token_copy(slot, token) != 0)
+        return -1;
+    msg->token_count++;
+    return 0;
+}
+
 int lk_msg_add_result(lk_msg_t *msg, const lk_alert_result_t *result)
 {
     lk_alert_result_t *slot = s_grow((void **)&msg->results, msg->result_count, sizeof *slot);
@@ -151,6 +242,35 @@ int lk_msg_add_result(lk_msg_t *msg, const lk_alert_result_t *result)
         return -1;
     *slot = *result;
     msg->result_count++;
+    return 0;
+}
+
+int lk_msg_add_notification(lk_msg_t *msg, const lk_notification_t *notification)
+{
+    lk_notification_t *slot =
+        s_grow((void **)&msg->notifications, msg->notification_count, sizeof *slot);
+    if (!slot || lk_notification_copy(slot, notification) != 0)
+        return -1;
+    msg->notification_count++;
+    return 0;
+}
+
+int lk_msg_add_escalation(lk_msg_t *msg, const lk_escalation_t *escalation)
+{
+    lk_escalation_t *slot = s_grow((void **)&msg->escalations, msg->escalation_count, sizeof *slot);
+    if (!slot || lk_escalation_copy(slot, escalation) != 0)
+        return -1;
+    msg->escalation_count++;
+    return 0;
+}
+
+int lk_msg_add_override(lk_msg_t *msg, const lk_oncall_override_t *override)
+{
+    lk_oncall_override_t *slot =
+        s_grow((void **)&msg->overrides, msg->override_count, sizeof *slot);
+    if (!slot || lk_oncall_override_copy(slot, override) != 0)
+        return -1;
+    msg->override_count++;
     return 0;
 }
 
@@ -192,11 +312,24 @@ static int s_pack_kv_labels(msgpack_packer *pk, const char *key, const lk_labels
     return 0;
 }
 
+/*  Packs key and an array of strings. */
+static int s_pack_kv_strings(msgpack_packer *pk, const char *key, char *const *items,
+                             size_t count)
+{
+    if (s_pack_str(pk, key) || msgpack_pack_array(pk, count))
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (s_pack_str(pk, items[i]))
+            return -1;
+    return 0;
+}
+
 /*  Entity maps, with the keys listed in lk_msg.h; optional fields only when set. */
 static int s_pack_alert(msgpack_packer *pk, const lk_alert_t *alert)
 {
     size_t fields = 12 + (alert->query != NULL) + (alert->dedup_key != NULL) +
-                    (alert->generator_url != NULL) + alert->has_value + alert->has_threshold;
+                    (alert->generator_url != NULL) + alert->has_value + alert->has_threshold +
+                    (alert->state != LK_ALERT_ACTIVE) + (alert->suppressed_by != NULL);
     if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "tenant", alert->tenant_id) ||
         s_pack_kv_str(pk, "fingerprint", alert->fingerprint) ||
         s_pack_kv_str(pk, "incident_id", alert->incident_id) ||
@@ -216,14 +349,20 @@ static int s_pack_alert(msgpack_packer *pk, const lk_alert_t *alert)
          (s_pack_str(pk, "threshold") || msgpack_pack_double(pk, alert->threshold))) ||
         s_pack_kv_int(pk, "starts_at", alert->starts_at_ms) ||
         s_pack_kv_int(pk, "ends_at", alert->ends_at_ms) ||
-        s_pack_kv_int(pk, "updated_at", alert->updated_at_ms))
+        s_pack_kv_int(pk, "updated_at", alert->updated_at_ms) ||
+        (alert->state != LK_ALERT_ACTIVE &&
+         s_pack_kv_str(pk, "state", s_name_of(s_alert_state_names, S_COUNT(s_alert_state_names),
+                                              alert->state))) ||
+        (alert->suppressed_by && s_pack_kv_str(pk, "suppressed_by", alert->suppressed_by)))
         return -1;
     return 0;
 }
 
 static int s_pack_incident(msgpack_packer *pk, const lk_incident_t *incident)
 {
-    size_t fields = 16 + (incident->acknowledged_by != NULL) + (incident->resolved_by != NULL);
+    size_t fields = 16 + (incident->acknowledged_by != NULL) + (incident->resolved_by != NULL) +
+                    (incident->ack_expires_at_ms != 0) + (incident->policy != NULL) +
+                    (incident->source_count != 0) + (incident->group_wait_until_ms != 0);
     if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "id", incident->id) ||
         s_pack_kv_str(pk, "tenant", incident->tenant_id) ||
         s_pack_kv_str(pk, "group_key", incident->group_key) ||
@@ -245,7 +384,14 @@ static int s_pack_incident(msgpack_packer *pk, const lk_incident_t *incident)
         s_pack_kv_int(pk, "created_at", incident->created_at_ms) ||
         s_pack_kv_int(pk, "updated_at", incident->updated_at_ms) ||
         s_pack_kv_int(pk, "acknowledged_at", incident->acknowledged_at_ms) ||
-        s_pack_kv_int(pk, "resolved_at", incident->resolved_at_ms))
+        s_pack_kv_int(pk, "resolved_at", incident->resolved_at_ms) ||
+        (incident->ack_expires_at_ms &&
+         s_pack_kv_int(pk, "ack_expires_at", incident->ack_expires_at_ms)) ||
+        (incident->policy && s_pack_kv_str(pk, "policy", incident->policy)) ||
+        (incident->source_count && s_pack_kv_strings(pk, "sources", incident->sources,
+                                                      incident->source_count)) ||
+        (incident->group_wait_until_ms &&
+         s_pack_kv_int(pk, "group_wait_until", incident->group_wait_until_ms)))
         return -1;
     return 0;
 }
@@ -278,11 +424,12 @@ static int s_pack_result(msgpack_packer *pk, const lk_alert_result_t *result)
     decoder fills the same defaults back in. */
 static int s_pack_query(msgpack_packer *pk, const lk_query_t *query)
 {
-    size_t fields = 1 + (query->status_mask != 0) + (query->severity_min != -1) +
-                    (query->since_ms != 0) + (query->until_ms != 0) + (query->labels.count != 0) +
-                    (query->limit != 0) + (query->cursor != NULL) +
-                    (query->incident_id[0] != '\0') + (query->shard_count != 0) +
-                    (query->shard_index != 0) + (query->after_sequence != 0);
+    size_t fields =
+        1 + (query->status_mask != 0) + (query->severity_min != -1) + (query->since_ms != 0) +
+        (query->until_ms != 0) + (query->labels.count != 0) + (query->limit != 0) +
+        (query->cursor != NULL) + (query->incident_id[0] != '\0') + (query->shard_count != 0) +
+        (query->shard_index != 0) + (query->after_sequence != 0) + (query->consumer != NULL) +
+        (query->silence_id[0] != '\0') + (query->token_hash[0] != '\0');
     if (msgpack_pack_map(pk, fields) ||
         s_pack_kv_str(pk, "kind",
                       s_name_of(s_query_kind_names, S_COUNT(s_query_kind_names), query->kind)) ||
@@ -296,7 +443,10 @@ static int s_pack_query(msgpack_packer *pk, const lk_query_t *query)
         (query->incident_id[0] && s_pack_kv_str(pk, "incident_id", query->incident_id)) ||
         (query->shard_count && s_pack_kv_uint(pk, "shard_count", query->shard_count)) ||
         (query->shard_index && s_pack_kv_uint(pk, "shard_index", query->shard_index)) ||
-        (query->after_sequence && s_pack_kv_uint(pk, "after_sequence", query->after_sequence)))
+        (query->after_sequence && s_pack_kv_uint(pk, "after_sequence", query->after_sequence)) ||
+        (query->consumer && s_pack_kv_str(pk, "consumer", query->consumer)) ||
+        (query->silence_id[0] && s_pack_kv_str(pk, "silence_id", query->silence_id)) ||
+        (query->token_hash[0] && s_pack_kv_str(pk, "token_hash", query->token_hash)))
         return -1;
     return 0;
 }
@@ -343,6 +493,94 @@ static int s_pack_kv_list(msgpack_packer *pk, const char *key, const void *items
     s_pack_kv_list(pk, "events", (msg)->events, (msg)->event_count, sizeof(lk_event_t),            \
                    s_pack_event_item)
 
+/*  The notify entities (notifications, escalation steps, on-call overrides). */
+static int s_pack_notification(msgpack_packer *pk, const void *item)
+{
+    const lk_notification_t *notification = item;
+    size_t fields = 16 + (notification->error != NULL);
+    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "id", notification->id) ||
+        s_pack_kv_str(pk, "tenant", notification->tenant_id) ||
+        s_pack_kv_str(pk, "incident_id", notification->incident_id) ||
+        s_pack_kv_str(pk, "policy", notification->policy) ||
+        s_pack_kv_uint(pk, "level", notification->level) ||
+        s_pack_kv_str(pk, "channel", notification->channel) ||
+        s_pack_kv_str(pk, "target", notification->target) ||
+        s_pack_kv_str(
+            pk, "kind",
+            s_name_of(s_notify_kind_names, S_COUNT(s_notify_kind_names), notification->kind)) ||
+        s_pack_kv_uint(pk, "attempt", notification->attempt) ||
+        s_pack_kv_str(pk, "status",
+                      s_name_of(s_notify_status_names, S_COUNT(s_notify_status_names),
+                                notification->status)) ||
+        s_pack_kv_int(pk, "response_code", notification->response_code) ||
+        (notification->error && s_pack_kv_str(pk, "error", notification->error)) ||
+        s_pack_kv_str(pk, "idempotency_key", notification->idempotency_key) ||
+        s_pack_kv_int(pk, "lease_until", notification->lease_until_ms) ||
+        s_pack_kv_int(pk, "next_attempt_at", notification->next_attempt_at_ms) ||
+        s_pack_kv_int(pk, "created_at", notification->created_at_ms) ||
+        s_pack_kv_int(pk, "updated_at", notification->updated_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_pack_escalation(msgpack_packer *pk, const void *item)
+{
+    const lk_escalation_t *escalation = item;
+    size_t fields = 13 + (escalation->note != NULL);
+    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "id", escalation->id) ||
+        s_pack_kv_str(pk, "tenant", escalation->tenant_id) ||
+        s_pack_kv_str(pk, "incident_id", escalation->incident_id) ||
+        s_pack_kv_str(pk, "policy", escalation->policy) ||
+        s_pack_kv_uint(pk, "step", escalation->step) ||
+        s_pack_kv_uint(pk, "level", escalation->level) ||
+        s_pack_kv_uint(pk, "cycle", escalation->cycle) ||
+        s_pack_kv_str(pk, "target", escalation->target) ||
+        s_pack_kv_str(pk, "status", escalation->status) ||
+        (escalation->note && s_pack_kv_str(pk, "note", escalation->note)) ||
+        s_pack_kv_uint(pk, "event_sequence", escalation->event_sequence) ||
+        s_pack_kv_int(pk, "next_at", escalation->next_at_ms) ||
+        s_pack_kv_int(pk, "created_at", escalation->created_at_ms) ||
+        s_pack_kv_int(pk, "updated_at", escalation->updated_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_pack_override(msgpack_packer *pk, const void *item)
+{
+    const lk_oncall_override_t *override = item;
+    if (msgpack_pack_map(pk, 8) || s_pack_kv_str(pk, "id", override->id) ||
+        s_pack_kv_str(pk, "tenant", override->tenant_id) ||
+        s_pack_kv_str(pk, "schedule", override->schedule) ||
+        s_pack_kv_str(pk, "user", override->user) ||
+        s_pack_kv_str(pk, "created_by", override->created_by) ||
+        s_pack_kv_int(pk, "starts_at", override->starts_at_ms) ||
+        s_pack_kv_int(pk, "ends_at", override->ends_at_ms) ||
+        s_pack_kv_int(pk, "created_at", override->created_at_ms))
+        return -1;
+    return 0;
+}
+
+/*  The optional notify arrays of mutation_batch and query_reply: each only when not empty,
+    so messages without them keep their former shape. */
+static size_t s_notify_fields(const lk_msg_t *msg)
+{
+    return (msg->notification_count != 0) + (msg->escalation_count != 0) +
+           (msg->override_count != 0);
+}
+
+static int s_pack_notify_lists(msgpack_packer *pk, const lk_msg_t *msg)
+{
+    return (msg->notification_count &&
+            s_pack_kv_list(pk, "notifications", msg->notifications, msg->notification_count,
+                           sizeof(lk_notification_t), s_pack_notification)) ||
+           (msg->escalation_count &&
+            s_pack_kv_list(pk, "escalations", msg->escalations, msg->escalation_count,
+                           sizeof(lk_escalation_t), s_pack_escalation)) ||
+           (msg->override_count &&
+            s_pack_kv_list(pk, "overrides", msg->overrides, msg->override_count,
+                           sizeof(lk_oncall_override_t), s_pack_override));
+}
+
 /*  Packs a reply's status and, when set, its error text. */
 static int s_pack_status(msgpack_packer *pk, const lk_msg_t *msg)
 {
@@ -360,19 +598,32 @@ static size_t s_body_fields(const lk_msg_t *msg)
     case LK_MSG_ALERT_REPLY:
         return with_error + 1;
     case LK_MSG_COMMAND:
-        return 3 + (msg->note != NULL);
+        return 3 + (msg->note != NULL) + (msg->fingerprint[0] != '\0') + (msg->ack_timeout_s != 0);
     case LK_MSG_COMMAND_REPLY:
         return with_error + 2;
     case LK_MSG_MUTATION_BATCH:
-        return 3;
+        return 3 + s_notify_fields(msg);
     case LK_MSG_MUTATION_ACK:
         return with_error;
     case LK_MSG_QUERY:
         return 1;
     case LK_MSG_QUERY_REPLY:
-        return with_error + 3 + (msg->next_cursor != NULL);
+        return with_error + 3 + (msg->next_cursor != NULL) + (msg->sequence != 0) +
+               (msg->first_sequence != 0) + (msg->last_sequence != 0) + s_notify_fields(msg);
     case LK_MSG_EVENT:
         return 2;
+    case LK_MSG_CURSOR_COMMIT:
+        return 2;
+    case LK_MSG_NOTIFY_JOB:
+        return 3;
+    case LK_MSG_NOTIFY_RESULT:
+        return 1 + (msg->consumer != NULL);
+    case LK_MSG_SILENCE_COMMAND:
+        return 2;
+    case LK_MSG_HEARTBEAT_PING:
+        return 0;
+    case LK_MSG_CONTROL_REPLY:
+        return with_error + 1;
     default:
         return 0;
     }
@@ -391,14 +642,17 @@ static int s_pack_body(msgpack_packer *pk, const lk_msg_t *msg)
     case LK_MSG_COMMAND:
         return s_pack_kv_str(pk, "action", lk_action_name(msg->action)) ||
                s_pack_kv_str(pk, "incident_id", msg->incident_id) ||
+               (msg->fingerprint[0] && s_pack_kv_str(pk, "fingerprint", msg->fingerprint)) ||
                s_pack_kv_str(pk, "actor", msg->actor) ||
-               (msg->note && s_pack_kv_str(pk, "note", msg->note));
+               (msg->note && s_pack_kv_str(pk, "note", msg->note)) ||
+               (msg->ack_timeout_s && s_pack_kv_uint(pk, "ack_timeout_s", msg->ack_timeout_s));
     case LK_MSG_COMMAND_REPLY:
         return s_pack_status(pk, msg) || s_pack_str(pk, "changed") ||
                (msg->changed ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
                S_PACK_INCIDENTS(pk, msg);
     case LK_MSG_MUTATION_BATCH:
-        return S_PACK_ALERTS(pk, msg) || S_PACK_INCIDENTS(pk, msg) || S_PACK_EVENTS(pk, msg);
+        return S_PACK_ALERTS(pk, msg) || S_PACK_INCIDENTS(pk, msg) || S_PACK_EVENTS(pk, msg) ||
+               s_pack_notify_lists(pk, msg);
     case LK_MSG_MUTATION_ACK:
         return s_pack_status(pk, msg);
     case LK_MSG_QUERY:
@@ -406,12 +660,139 @@ static int s_pack_body(msgpack_packer *pk, const lk_msg_t *msg)
     case LK_MSG_QUERY_REPLY:
         return s_pack_status(pk, msg) || S_PACK_INCIDENTS(pk, msg) || S_PACK_ALERTS(pk, msg) ||
                S_PACK_EVENTS(pk, msg) ||
-               (msg->next_cursor && s_pack_kv_str(pk, "next_cursor", msg->next_cursor));
+               (msg->next_cursor && s_pack_kv_str(pk, "next_cursor", msg->next_cursor)) ||
+               (msg->sequence && s_pack_kv_uint(pk, "sequence", msg->sequence)) ||
+               (msg->first_sequence && s_pack_kv_uint(pk, "first_sequence", msg->first_sequence)) ||
+               (msg->last_sequence && s_pack_kv_uint(pk, "last_sequence", msg->last_sequence)) ||
+               s_pack_notify_lists(pk, msg);
     case LK_MSG_EVENT:
         return S_PACK_EVENTS(pk, msg) || S_PACK_INCIDENTS(pk, msg);
+    case LK_MSG_CURSOR_COMMIT:
+        return s_pack_kv_str(pk, "consumer", msg->consumer) ||
+               s_pack_kv_uint(pk, "sequence", msg->sequence);
+    case LK_MSG_NOTIFY_JOB:
+        return s_pack_kv_list(pk, "notifications", msg->notifications, msg->notification_count,
+                              sizeof(lk_notification_t), s_pack_notification) ||
+               S_PACK_INCIDENTS(pk, msg) || S_PACK_ALERTS(pk, msg);
+    case LK_MSG_NOTIFY_RESULT:
+        return s_pack_kv_list(pk, "notifications", msg->notifications, msg->notification_count,
+                              sizeof(lk_notification_t), s_pack_notification) ||
+               (msg->consumer && s_pack_kv_str(pk, "consumer", msg->consumer));
+    case LK_MSG_SILENCE_COMMAND:
+        return s_pack_kv_str(pk, "action",
+                             s_name_of(s_silence_action_names, S_COUNT(s_silence_action_names),
+                                       msg->silence_action)) ||
+               s_pack_kv_str(pk, "actor", msg->actor);
+    case LK_MSG_HEARTBEAT_PING:
+        return 0;
+    case LK_MSG_CONTROL_REPLY:
+        return s_pack_status(pk, msg) || s_pack_str(pk, "changed") ||
+               (msg->changed ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
     default:
         return -1;
     }
+}
+
+/*  A matcher map {name, value, is_regex, is_equal}. */
+static int s_pack_matcher(msgpack_packer *pk, const lk_matcher_t *matcher)
+{
+    return msgpack_pack_map(pk, 4) || s_pack_kv_str(pk, "name", matcher->name) ||
+           s_pack_kv_str(pk, "value", matcher->value) || s_pack_str(pk, "is_regex") ||
+           (matcher->is_regex ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
+           s_pack_str(pk, "is_equal") ||
+           (matcher->is_equal ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+}
+
+static int s_pack_matcher_item(msgpack_packer *pk, const void *item)
+{
+    return s_pack_matcher(pk, item);
+}
+
+static int s_pack_silence(msgpack_packer *pk, const void *item)
+{
+    const lk_silence_t *silence = item;
+    return msgpack_pack_map(pk, 9) || s_pack_kv_str(pk, "id", silence->id) ||
+           s_pack_kv_str(pk, "tenant", silence->tenant_id) ||
+           s_pack_kv_list(pk, "matchers", silence->matchers, silence->matcher_count,
+                          sizeof(lk_matcher_t), s_pack_matcher_item) ||
+           s_pack_kv_int(pk, "starts_at", silence->starts_at_ms) ||
+           s_pack_kv_int(pk, "ends_at", silence->ends_at_ms) ||
+           s_pack_kv_str(pk, "created_by", silence->created_by) ||
+           s_pack_kv_str(pk, "comment", silence->comment) ||
+           s_pack_kv_int(pk, "created_at", silence->created_at_ms) ||
+           s_pack_kv_int(pk, "updated_at", silence->updated_at_ms);
+}
+
+static int s_pack_heartbeat(msgpack_packer *pk, const void *item)
+{
+    const lk_heartbeat_t *heartbeat = item;
+    return msgpack_pack_map(pk, 10 + (heartbeat->given != 0)) ||
+           s_pack_kv_str(pk, "tenant", heartbeat->tenant_id) ||
+           s_pack_kv_str(pk, "name", heartbeat->name) ||
+           s_pack_kv_int(pk, "interval", heartbeat->interval_ms) ||
+           s_pack_kv_int(pk, "grace", heartbeat->grace_ms) ||
+           s_pack_kv_str(pk, "severity", s_name_of(s_severity_names, S_COUNT(s_severity_names),
+                                                   heartbeat->severity)) ||
+           s_pack_kv_labels(pk, "labels", &heartbeat->labels) ||
+           s_pack_kv_int(pk, "last_ping_at", heartbeat->last_ping_at_ms) ||
+           s_pack_str(pk, "missed") ||
+           (heartbeat->missed ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
+           s_pack_kv_int(pk, "created_at", heartbeat->created_at_ms) ||
+           s_pack_kv_int(pk, "updated_at", heartbeat->updated_at_ms) ||
+           (heartbeat->given && s_pack_kv_uint(pk, "given", heartbeat->given));
+}
+
+static int s_pack_update(msgpack_packer *pk, const void *item)
+{
+    const lk_incident_update_t *update = item;
+    const char *stage = lk_incident_stage_name(update->stage);
+    return msgpack_pack_map(pk, 7 + (stage != NULL) + (update->title != NULL)) ||
+           s_pack_kv_str(pk, "id", update->id) || s_pack_kv_str(pk, "tenant", update->tenant_id) ||
+           s_pack_kv_str(pk, "incident_id", update->incident_id) ||
+           s_pack_kv_str(pk, "message", update->message) ||
+           s_pack_kv_str(pk, "visibility", s_name_of(s_visibility_names,
+                                                     S_COUNT(s_visibility_names),
+                                                     update->visibility)) ||
+           (stage && s_pack_kv_str(pk, "status", stage)) ||
+           (update->title && s_pack_kv_str(pk, "title", update->title)) ||
+           s_pack_kv_str(pk, "author", update->author) ||
+           s_pack_kv_int(pk, "created_at", update->created_at_ms);
+}
+
+/*  An ingest token row {id, tenant, name, hash, hint, scopes, created_by, created_at,
+    revoked_at}. */
+static int s_pack_token(msgpack_packer *pk, const void *item)
+{
+    const lk_ingest_token_t *token = item;
+    return msgpack_pack_map(pk, 9) || s_pack_kv_str(pk, "id", token->id) ||
+           s_pack_kv_str(pk, "tenant", token->tenant_id) ||
+           s_pack_kv_str(pk, "name", token->name) || s_pack_kv_str(pk, "hash", token->hash) ||
+           s_pack_kv_str(pk, "hint", token->hint) || s_pack_kv_str(pk, "scopes", token->scopes) ||
+           s_pack_kv_str(pk, "created_by", token->created_by) ||
+           s_pack_kv_int(pk, "created_at", token->created_at_ms) ||
+           s_pack_kv_int(pk, "revoked_at", token->revoked_at_ms);
+}
+
+/*  silences[], heartbeats[], updates[] and tokens[] may ride on any message type (lk_msg.h
+    says which use them); like every optional field they are packed only when non-empty. */
+static size_t s_extra_fields(const lk_msg_t *msg)
+{
+    return (msg->silence_count != 0) + (msg->heartbeat_count != 0) + (msg->update_count != 0) +
+           (msg->token_count != 0);
+}
+
+static int s_pack_extras(msgpack_packer *pk, const lk_msg_t *msg)
+{
+    return (msg->silence_count &&
+            s_pack_kv_list(pk, "silences", msg->silences, msg->silence_count,
+                           sizeof(lk_silence_t), s_pack_silence)) ||
+           (msg->heartbeat_count &&
+            s_pack_kv_list(pk, "heartbeats", msg->heartbeats, msg->heartbeat_count,
+                           sizeof(lk_heartbeat_t), s_pack_heartbeat)) ||
+           (msg->update_count && s_pack_kv_list(pk, "updates", msg->updates, msg->update_count,
+                                                sizeof(lk_incident_update_t), s_pack_update)) ||
+           (msg->token_count && s_pack_kv_list(pk, "tokens", msg->tokens, msg->token_count,
+                                               sizeof(lk_ingest_token_t), s_pack_token));
 }
 
 /*  Hands the packed bytes to the caller, or frees them when packing failed. */
@@ -440,11 +821,12 @@ int lk_msg_encode(const lk_msg_t *msg, char **data, size_t *size)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
     bool has_tenant = msg->tenant_id[0] != '\0';
-    int failed = msgpack_pack_map(&pk, 3 + has_tenant + s_body_fields(msg)) ||
-                 s_pack_kv_str(&pk, "type", lk_msg_type_name(msg->type)) ||
-                 s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", msg->req) ||
-                 (has_tenant && s_pack_kv_str(&pk, "tenant", msg->tenant_id)) ||
-                 s_pack_body(&pk, msg);
+    int failed =
+        msgpack_pack_map(&pk, 3 + has_tenant + s_body_fields(msg) + s_extra_fields(msg)) ||
+        s_pack_kv_str(&pk, "type", lk_msg_type_name(msg->type)) ||
+        s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", msg->req) ||
+        (has_tenant && s_pack_kv_str(&pk, "tenant", msg->tenant_id)) || s_pack_body(&pk, msg) ||
+        s_pack_extras(&pk, msg);
     return s_finish(&buffer, failed, data, size);
 }
 
@@ -652,13 +1034,61 @@ static bool s_utf8_valid(const char *text, size_t size)
 
 /* ---- decoding -------------------------------------------------------------------------- */
 
+/*  One step of the path to the field being decoded. The path is only shown when decoding
+    fails, so steps are recorded as pointers and rendered in s_fail: building the text for
+    every field of every message was the largest single cost of decoding. */
+typedef struct {
+    const char *key;   /* a field name (NUL-terminated unless from the wire), or NULL */
+    size_t key_size;   /* wire keys: their size; else unused */
+    bool wire;         /* came off the wire: shown printable and short */
+    bool dot;          /* joined to the step before with "." (not an index) */
+    unsigned index;    /* key NULL: an array index, shown as [index] */
+    char rendered[48]; /* a segment of another printf shape, rendered at once */
+} s_segment_t;
+
+#define S_PATH_DEPTH 16
+
 typedef struct {
     char *err;
     size_t err_size;
     const char *what; /* message type name, "msg" before it is known, or "incident" */
-    char path[256];   /* field being decoded, e.g. "alerts[3].labels.env" */
-    size_t path_len;
+    s_segment_t path[S_PATH_DEPTH]; /* field being decoded, e.g. alerts[3].labels.env */
+    size_t depth;
 } s_decoder_t;
+
+/*  Renders the path ("alerts[3].labels.env", at most 255 bytes) into out[256]. */
+static void s_render_path(const s_decoder_t *decoder, char out[256])
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < decoder->depth && i < S_PATH_DEPTH && used < 255; i++) {
+        const s_segment_t *segment = &decoder->path[i];
+        char text[64];
+        if (segment->wire) {
+            /* printable and short, so an error line cannot be used to forge log lines */
+            size_t length = 0;
+            for (size_t k = 0; k < segment->key_size && length < 40; k++) {
+                unsigned char c = (unsigned char)segment->key[k];
+                text[length++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+            }
+            if (segment->key_size > 40)
+                text[length++] = '~';
+            text[length] = '\0';
+        } else if (segment->key)
+            snprintf(text, sizeof text, "%s", segment->key);
+        else if (segment->rendered[0])
+            snprintf(text, sizeof text, "%s", segment->rendered);
+        else
+            snprintf(text, sizeof text, "[%u]", segment->index);
+        int written =
+            snprintf(out + used, 256 - used, "%s%s", used && segment->dot ? "." : "", text);
+        if (written < 0)
+            break;
+        used += (size_t)written;
+    }
+    if (used > 255)
+        out[255] = '\0';
+}
 
 /*  Writes "<what>: <path>: <reason>" into the caller's err; always returns -1. */
 static int s_fail(s_decoder_t *decoder, const char *format, ...)
@@ -672,58 +1102,64 @@ static int s_fail(s_decoder_t *decoder, const char *format, ...)
     va_start(args, format);
     vsnprintf(reason, sizeof reason, format, args);
     va_end(args);
-    if (decoder->path_len)
-        snprintf(decoder->err, decoder->err_size, "%s: %s: %s", decoder->what, decoder->path,
-                 reason);
+    char path[256];
+    s_render_path(decoder, path);
+    if (path[0])
+        snprintf(decoder->err, decoder->err_size, "%s: %s: %s", decoder->what, path, reason);
     else
         snprintf(decoder->err, decoder->err_size, "%s: %s", decoder->what, reason);
     return -1;
 }
 
-/*  Appends a path segment ("." + key, or "[i]"); returns the mark to restore with s_pop. */
+/*  Appends a path step ("%s" key, "[%u]" index, or any other printf shape); returns the mark
+    to restore with s_pop. */
 static size_t s_push(s_decoder_t *decoder, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 static size_t s_push(s_decoder_t *decoder, const char *format, ...)
 {
-    size_t mark = decoder->path_len;
-    size_t room = sizeof decoder->path - decoder->path_len;
-    if (room <= 1)
-        return mark;
-    char *end = decoder->path + decoder->path_len;
-    if (decoder->path_len && format[0] != '[') {
-        *end++ = '.';
-        *end = '\0';
-        room--;
-    }
+    size_t mark = decoder->depth++;
+    if (mark >= S_PATH_DEPTH)
+        return mark; /* deeper steps are not shown */
+    s_segment_t *segment = &decoder->path[mark];
+    segment->wire = false;
+    segment->dot = format[0] != '[';
+    segment->rendered[0] = '\0';
     va_list args;
     va_start(args, format);
-    vsnprintf(end, room, format, args); /* truncates: the path is only for the message */
+    if (format[0] == '%' && format[1] == 's' && !format[2])
+        segment->key = va_arg(args, const char *);
+    else if (strcmp(format, "[%u]") == 0) {
+        segment->key = NULL;
+        segment->index = va_arg(args, unsigned);
+    } else if (!strchr(format, '%'))
+        segment->key = format;
+    else {
+        segment->key = NULL;
+        vsnprintf(segment->rendered, sizeof segment->rendered, format, args);
+    }
     va_end(args);
-    decoder->path_len = strlen(decoder->path);
     return mark;
 }
 
-/*  Appends a key that came off the wire, made printable and short, so an error line cannot
-    be used to forge log lines. */
+/*  Appends a key that came off the wire (shown printable and short). */
 static size_t s_push_wire_key(s_decoder_t *decoder, const char *key, size_t size)
 {
-    char printable[44];
-    size_t out = 0;
-    for (size_t i = 0; i < size && out < 40; i++) {
-        unsigned char c = (unsigned char)key[i];
-        printable[out++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    size_t mark = decoder->depth++;
+    if (mark < S_PATH_DEPTH) {
+        s_segment_t *segment = &decoder->path[mark];
+        segment->key = key;
+        segment->key_size = size;
+        segment->wire = true;
+        segment->dot = true;
+        segment->rendered[0] = '\0';
     }
-    if (size > 40)
-        printable[out++] = '~';
-    printable[out] = '\0';
-    return s_push(decoder, "%s", printable);
+    return mark;
 }
 
 /*  Truncates the path back to a mark from s_push. */
 static void s_pop(s_decoder_t *decoder, size_t mark)
 {
-    decoder->path_len = mark;
-    decoder->path[mark] = '\0';
+    decoder->depth = mark;
 }
 
 /*  The value under key in map, or NULL. Non-string keys are skipped: they cannot be ours. */
@@ -960,7 +1396,7 @@ static int s_get_enum(s_decoder_t *decoder, const msgpack_object *map, const cha
             return s_fail(decoder, "not a string");
         size_t index;
         for (index = 0; index < count; index++) {
-            if (strlen(names[index]) == value->via.str.size &&
+            if (names[index] && strlen(names[index]) == value->via.str.size &&
                 memcmp(names[index], value->via.str.ptr, value->via.str.size) == 0)
                 break;
         }
@@ -1069,6 +1505,33 @@ static int s_expect_map(s_decoder_t *decoder, const msgpack_object *object)
     return 0;
 }
 
+/*  Optional array of at most max strings into a calloc'd char* array. */
+static int s_get_strings(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                         size_t max, char ***items, uint32_t *count)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *array;
+    if (s_get_array(decoder, map, key, S_OPTIONAL, max, &array))
+        return -1;
+    if (array && array->via.array.size) {
+        *items = calloc(array->via.array.size, sizeof(char *));
+        if (!*items)
+            return s_fail(decoder, "out of memory");
+        for (uint32_t i = 0; i < array->via.array.size; i++) {
+            size_t item_mark = s_push(decoder, "[%u]", i);
+            if (s_check_str(decoder, &array->via.array.ptr[i]))
+                return -1;
+            (*items)[i] = s_strdup_object(&array->via.array.ptr[i]);
+            *count = i + 1;
+            if (!(*items)[i])
+                return s_fail(decoder, "out of memory");
+            s_pop(decoder, item_mark);
+        }
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
 /*  Entity decoders: fill a zeroed struct from a map, or fail naming the field. On failure
     the struct may be partly filled; the caller clears it. */
 static int s_decode_alert(s_decoder_t *decoder, const msgpack_object *map, void *item)
@@ -1097,8 +1560,10 @@ static int s_decode_alert(s_decoder_t *decoder, const msgpack_object *map, void 
                   &alert->starts_at_ms) ||
         s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX, &alert->ends_at_ms) ||
         s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
-                  &alert->updated_at_ms))
+                  &alert->updated_at_ms) ||
+        s_get_str(decoder, map, "suppressed_by", S_OPTIONAL, &alert->suppressed_by))
         return -1;
+    S_GET_ENUM(decoder, map, "state", S_OPTIONAL, s_alert_state_names, alert->state);
     return 0;
 }
 
@@ -1128,7 +1593,14 @@ static int s_decode_incident(s_decoder_t *decoder, const msgpack_object *map, vo
         s_get_int(decoder, map, "acknowledged_at", S_REQUIRED, INT64_MIN, INT64_MAX,
                   &incident->acknowledged_at_ms) ||
         s_get_int(decoder, map, "resolved_at", S_REQUIRED, INT64_MIN, INT64_MAX,
-                  &incident->resolved_at_ms))
+                  &incident->resolved_at_ms) ||
+        s_get_int(decoder, map, "ack_expires_at", S_OPTIONAL, 0, INT64_MAX,
+                  &incident->ack_expires_at_ms) ||
+        s_get_str(decoder, map, "policy", S_OPTIONAL, &incident->policy) ||
+        s_get_strings(decoder, map, "sources", LK_INCIDENT_SOURCES_MAX, &incident->sources,
+                      &incident->source_count) ||
+        s_get_int(decoder, map, "group_wait_until", S_OPTIONAL, 0, INT64_MAX,
+                  &incident->group_wait_until_ms))
         return -1;
     return 0;
 }
@@ -1172,7 +1644,235 @@ static int s_decode_result(s_decoder_t *decoder, const msgpack_object *map, void
     return 0;
 }
 
+static int s_decode_notification(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_notification_t *notification = item;
+    int64_t response_code = 0;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "id", S_REQUIRED, S_NONEMPTY, S_UUID, notification->id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, notification->tenant_id) ||
+        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID,
+                 notification->incident_id) ||
+        s_get_str(decoder, map, "policy", S_REQUIRED, &notification->policy) ||
+        s_get_u32(decoder, map, "level", S_REQUIRED, &notification->level) ||
+        s_get_str(decoder, map, "channel", S_REQUIRED, &notification->channel) ||
+        s_get_str(decoder, map, "target", S_REQUIRED, &notification->target))
+        return -1;
+    S_GET_ENUM(decoder, map, "kind", S_REQUIRED, s_notify_kind_names, notification->kind);
+    if (s_get_u32(decoder, map, "attempt", S_REQUIRED, &notification->attempt))
+        return -1;
+    S_GET_ENUM(decoder, map, "status", S_REQUIRED, s_notify_status_names, notification->status);
+    if (s_get_int(decoder, map, "response_code", S_REQUIRED, 0, 999, &response_code) ||
+        s_get_str(decoder, map, "error", S_OPTIONAL, &notification->error) ||
+        s_get_str(decoder, map, "idempotency_key", S_REQUIRED, &notification->idempotency_key) ||
+        s_get_int(decoder, map, "lease_until", S_REQUIRED, 0, INT64_MAX,
+                  &notification->lease_until_ms) ||
+        s_get_int(decoder, map, "next_attempt_at", S_REQUIRED, 0, INT64_MAX,
+                  &notification->next_attempt_at_ms) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &notification->created_at_ms) ||
+        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &notification->updated_at_ms))
+        return -1;
+    notification->response_code = (int32_t)response_code;
+    return 0;
+}
+
+static int s_decode_escalation(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_escalation_t *escalation = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "id", S_REQUIRED, S_NONEMPTY, S_UUID, escalation->id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, escalation->tenant_id) ||
+        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID,
+                 escalation->incident_id) ||
+        s_get_str(decoder, map, "policy", S_REQUIRED, &escalation->policy) ||
+        s_get_u32(decoder, map, "step", S_REQUIRED, &escalation->step) ||
+        s_get_u32(decoder, map, "level", S_REQUIRED, &escalation->level) ||
+        s_get_u32(decoder, map, "cycle", S_REQUIRED, &escalation->cycle) ||
+        s_get_str(decoder, map, "target", S_REQUIRED, &escalation->target) ||
+        s_get_str(decoder, map, "status", S_REQUIRED, &escalation->status) ||
+        s_get_str(decoder, map, "note", S_OPTIONAL, &escalation->note) ||
+        s_get_uint(decoder, map, "event_sequence", S_REQUIRED, UINT64_MAX,
+                   &escalation->event_sequence) ||
+        s_get_int(decoder, map, "next_at", S_REQUIRED, 0, INT64_MAX, &escalation->next_at_ms) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &escalation->created_at_ms) ||
+        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &escalation->updated_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_decode_override(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_oncall_override_t *override = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "id", S_REQUIRED, S_NONEMPTY, S_UUID, override->id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, override->tenant_id) ||
+        s_get_str(decoder, map, "schedule", S_REQUIRED, &override->schedule) ||
+        s_get_str(decoder, map, "user", S_REQUIRED, &override->user) ||
+        s_get_str(decoder, map, "created_by", S_REQUIRED, &override->created_by) ||
+        s_get_int(decoder, map, "starts_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &override->starts_at_ms) ||
+        s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &override->ends_at_ms) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &override->created_at_ms))
+        return -1;
+    return 0;
+}
+
 typedef int(s_decode_item_fn)(s_decoder_t *decoder, const msgpack_object *object, void *item);
+
+static int s_get_list(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                      bool required, size_t max, size_t item_size, s_decode_item_fn *decode_item,
+                      void **items, size_t *count);
+
+static int s_decode_matcher(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_matcher_t *matcher = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_str(decoder, map, "name", S_REQUIRED, &matcher->name) ||
+        s_get_str(decoder, map, "value", S_REQUIRED, &matcher->value) ||
+        s_get_bool(decoder, map, "is_regex", S_REQUIRED, &matcher->is_regex) ||
+        s_get_bool(decoder, map, "is_equal", S_REQUIRED, &matcher->is_equal))
+        return -1;
+    return 0;
+}
+
+#define S_SILENCE_MATCHERS_MAX 64
+
+static int s_decode_silence(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_silence_t *silence = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "id", S_REQUIRED, S_ALLOW_EMPTY, S_UUID, silence->id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_ALLOW_EMPTY, S_UUID, silence->tenant_id) ||
+        s_get_list(decoder, map, "matchers", S_REQUIRED, S_SILENCE_MATCHERS_MAX,
+                   sizeof(lk_matcher_t), s_decode_matcher, (void **)&silence->matchers,
+                   &silence->matcher_count) ||
+        s_get_int(decoder, map, "starts_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &silence->starts_at_ms) ||
+        s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX, &silence->ends_at_ms) ||
+        s_get_str(decoder, map, "created_by", S_REQUIRED, &silence->created_by) ||
+        s_get_str(decoder, map, "comment", S_REQUIRED, &silence->comment) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &silence->created_at_ms) ||
+        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &silence->updated_at_ms))
+        return -1;
+    return 0;
+}
+
+static int s_decode_heartbeat(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_heartbeat_t *heartbeat = item;
+    uint64_t given = 0;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_ALLOW_EMPTY, S_UUID, heartbeat->tenant_id) ||
+        s_get_str(decoder, map, "name", S_REQUIRED, &heartbeat->name) ||
+        s_get_int(decoder, map, "interval", S_REQUIRED, 0, INT64_MAX, &heartbeat->interval_ms) ||
+        s_get_int(decoder, map, "grace", S_REQUIRED, 0, INT64_MAX, &heartbeat->grace_ms))
+        return -1;
+    S_GET_ENUM(decoder, map, "severity", S_REQUIRED, s_severity_names, heartbeat->severity);
+    if (s_get_labels(decoder, map, "labels", S_REQUIRED, &heartbeat->labels) ||
+        s_get_int(decoder, map, "last_ping_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &heartbeat->last_ping_at_ms) ||
+        s_get_bool(decoder, map, "missed", S_REQUIRED, &heartbeat->missed) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &heartbeat->created_at_ms) ||
+        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &heartbeat->updated_at_ms) ||
+        s_get_uint(decoder, map, "given", S_OPTIONAL, UINT32_MAX, &given))
+        return -1;
+    heartbeat->given = (uint32_t)given;
+    return 0;
+}
+
+static int s_decode_update(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_incident_update_t *update = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "id", S_REQUIRED, S_NONEMPTY, S_UUID, update->id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, update->tenant_id) ||
+        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID,
+                 update->incident_id) ||
+        s_get_str(decoder, map, "message", S_REQUIRED, &update->message))
+        return -1;
+    S_GET_ENUM(decoder, map, "visibility", S_REQUIRED, s_visibility_names, update->visibility);
+    S_GET_ENUM(decoder, map, "status", S_OPTIONAL, s_stage_names, update->stage);
+    if (s_get_str(decoder, map, "title", S_OPTIONAL, &update->title) ||
+        s_get_str(decoder, map, "author", S_REQUIRED, &update->author) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &update->created_at_ms))
+        return -1;
+    return 0;
+}
+
+/*  A token hash field: "" or exactly LK_TOKEN_HASH_LEN lower-case hex digits, into
+    out[LK_TOKEN_HASH_LEN + 1]. */
+static int s_get_token_hash(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                            bool required, char *out)
+{
+    size_t mark = s_push(decoder, "%s", key);
+    const msgpack_object *value;
+    out[0] = '\0';
+    if (s_lookup(decoder, map, key, required, &value))
+        return -1;
+    if (value) {
+        if (value->type != MSGPACK_OBJECT_STR)
+            return s_fail(decoder, "not a string");
+        size_t size = value->via.str.size;
+        if (size != 0 && size != LK_TOKEN_HASH_LEN)
+            return s_fail(decoder, "not a token hash (64 hex digits)");
+        for (size_t i = 0; i < size; i++) {
+            char c = value->via.str.ptr[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                return s_fail(decoder, "not a token hash (64 hex digits)");
+        }
+        memcpy(out, value->via.str.ptr, size);
+        out[size] = '\0';
+    }
+    s_pop(decoder, mark);
+    return 0;
+}
+
+static int s_decode_token(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_ingest_token_t *token = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "id", S_REQUIRED, S_NONEMPTY, S_UUID, token->id) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, token->tenant_id) ||
+        s_get_str(decoder, map, "name", S_REQUIRED, &token->name) ||
+        s_get_token_hash(decoder, map, "hash", S_REQUIRED, token->hash) ||
+        s_get_str(decoder, map, "hint", S_REQUIRED, &token->hint) ||
+        s_get_str(decoder, map, "scopes", S_REQUIRED, &token->scopes) ||
+        s_get_str(decoder, map, "created_by", S_REQUIRED, &token->created_by) ||
+        s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &token->created_at_ms) ||
+        s_get_int(decoder, map, "revoked_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &token->revoked_at_ms))
+        return -1;
+    return 0;
+}
+
+/*  The optional silences[], heartbeats[], updates[] and tokens[] of any message. */
+static int s_get_extras(s_decoder_t *decoder, const msgpack_object *map, lk_msg_t *msg)
+{
+    return s_get_list(decoder, map, "silences", S_OPTIONAL, LK_MSG_MAX_ITEMS,
+                      sizeof(lk_silence_t), s_decode_silence, (void **)&msg->silences,
+                      &msg->silence_count) ||
+           s_get_list(decoder, map, "heartbeats", S_OPTIONAL, LK_MSG_MAX_ITEMS,
+                      sizeof(lk_heartbeat_t), s_decode_heartbeat, (void **)&msg->heartbeats,
+                      &msg->heartbeat_count) ||
+           s_get_list(decoder, map, "updates", S_OPTIONAL, LK_MSG_MAX_ITEMS,
+                      sizeof(lk_incident_update_t), s_decode_update, (void **)&msg->updates,
+                      &msg->update_count) ||
+           s_get_list(decoder, map, "tokens", S_OPTIONAL, LK_MSG_MAX_ITEMS,
+                      sizeof(lk_ingest_token_t), s_decode_token, (void **)&msg->tokens,
+                      &msg->token_count);
+}
 
 /*  Array field of entities into a calloc'd C array. *count is set before the items are
     decoded, so a failure part-way leaves every slot clearable (zeroed or partly filled). */
@@ -1185,7 +1885,8 @@ static int s_get_list(s_decoder_t *decoder, const msgpack_object *map, const cha
     if (s_get_array(decoder, map, key, required, max, &array))
         return -1;
     if (array && array->via.array.size) {
-        *items = calloc(array->via.array.size, item_size);
+        /* the capacity s_grow implies, so lk_msg_add_* may append to a decoded message */
+        *items = calloc(s_capacity(array->via.array.size), item_size);
         if (!*items)
             return s_fail(decoder, "out of memory");
         *count = array->via.array.size;
@@ -1209,6 +1910,21 @@ static int s_get_list(s_decoder_t *decoder, const msgpack_object *map, const cha
 #define S_GET_EVENTS(decoder, map, max, msg)                                                       \
     s_get_list(decoder, map, "events", S_REQUIRED, max, sizeof(lk_event_t), s_decode_event,        \
                (void **)&(msg)->events, &(msg)->event_count)
+#define S_GET_NOTIFICATIONS(decoder, map, required, max, msg)                                      \
+    s_get_list(decoder, map, "notifications", required, max, sizeof(lk_notification_t),            \
+               s_decode_notification, (void **)&(msg)->notifications, &(msg)->notification_count)
+
+/*  The optional notify arrays of mutation_batch and query_reply. */
+static int s_get_notify_lists(s_decoder_t *decoder, const msgpack_object *map, lk_msg_t *msg)
+{
+    return S_GET_NOTIFICATIONS(decoder, map, S_OPTIONAL, LK_MSG_MAX_ITEMS, msg) ||
+           s_get_list(decoder, map, "escalations", S_OPTIONAL, LK_MSG_MAX_ITEMS,
+                      sizeof(lk_escalation_t), s_decode_escalation, (void **)&msg->escalations,
+                      &msg->escalation_count) ||
+           s_get_list(decoder, map, "overrides", S_OPTIONAL, LK_MSG_MAX_ITEMS,
+                      sizeof(lk_oncall_override_t), s_decode_override, (void **)&msg->overrides,
+                      &msg->override_count);
+}
 
 /*  The "query" map; absent fields keep the defaults lk_msg_init set. */
 static int s_decode_query(s_decoder_t *decoder, const msgpack_object *map, lk_query_t *query)
@@ -1234,7 +1950,13 @@ static int s_decode_query(s_decoder_t *decoder, const msgpack_object *map, lk_qu
         s_get_u32(decoder, object, "shard_count", S_OPTIONAL, &query->shard_count) ||
         s_get_u32(decoder, object, "shard_index", S_OPTIONAL, &query->shard_index) ||
         s_get_uint(decoder, object, "after_sequence", S_OPTIONAL, UINT64_MAX,
-                   &query->after_sequence))
+                   &query->after_sequence) ||
+        s_get_str(decoder, object, "consumer", query->kind == LK_QUERY_CURSOR_GET,
+                  &query->consumer) ||
+        s_get_id(decoder, object, "silence_id", query->kind == LK_QUERY_GET_SILENCE,
+                 query->kind != LK_QUERY_GET_SILENCE, S_UUID, query->silence_id) ||
+        s_get_token_hash(decoder, object, "token_hash",
+                         query->kind == LK_QUERY_INGEST_TOKEN_BY_HASH, query->token_hash))
         return -1;
     query->status_mask = (uint32_t)status_mask;
     query->severity_min = (int32_t)severity_min;
@@ -1275,10 +1997,19 @@ static int s_decode_body(s_decoder_t *decoder, const msgpack_object *map, lk_msg
                           &msg->result_count);
     case LK_MSG_COMMAND:
         S_GET_ENUM(decoder, map, "action", S_REQUIRED, s_action_names, msg->action);
-        return s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID,
-                        msg->incident_id) ||
-               s_get_str(decoder, map, "actor", S_REQUIRED, &msg->actor) ||
-               s_get_str(decoder, map, "note", S_OPTIONAL, &msg->note);
+        /* the incident by id, or ("" id) by one of its alerts: one of them must be given */
+        if (s_get_id(decoder, map, "incident_id", S_REQUIRED, S_ALLOW_EMPTY, S_UUID,
+                     msg->incident_id) ||
+            s_get_id(decoder, map, "fingerprint", S_OPTIONAL, S_ALLOW_EMPTY, S_FINGERPRINT,
+                     msg->fingerprint))
+            return -1;
+        if (!msg->incident_id[0] && !msg->fingerprint[0]) {
+            s_push(decoder, "incident_id");
+            return s_fail(decoder, "empty and no fingerprint given");
+        }
+        return s_get_str(decoder, map, "actor", S_REQUIRED, &msg->actor) ||
+               s_get_str(decoder, map, "note", S_OPTIONAL, &msg->note) ||
+               s_get_u32(decoder, map, "ack_timeout_s", S_OPTIONAL, &msg->ack_timeout_s);
     case LK_MSG_COMMAND_REPLY:
         return s_decode_status(decoder, map, msg) ||
                s_get_bool(decoder, map, "changed", S_REQUIRED, &msg->changed) ||
@@ -1286,7 +2017,8 @@ static int s_decode_body(s_decoder_t *decoder, const msgpack_object *map, lk_msg
     case LK_MSG_MUTATION_BATCH:
         return S_GET_ALERTS(decoder, map, S_REQUIRED, msg) ||
                S_GET_INCIDENTS(decoder, map, LK_MSG_MAX_ITEMS, msg) ||
-               S_GET_EVENTS(decoder, map, LK_MSG_MAX_ITEMS, msg);
+               S_GET_EVENTS(decoder, map, LK_MSG_MAX_ITEMS, msg) ||
+               s_get_notify_lists(decoder, map, msg);
     case LK_MSG_MUTATION_ACK:
         return s_decode_status(decoder, map, msg);
     case LK_MSG_QUERY:
@@ -1296,12 +2028,45 @@ static int s_decode_body(s_decoder_t *decoder, const msgpack_object *map, lk_msg
                S_GET_INCIDENTS(decoder, map, LK_MSG_MAX_ITEMS, msg) ||
                S_GET_ALERTS(decoder, map, S_REQUIRED, msg) ||
                S_GET_EVENTS(decoder, map, LK_MSG_MAX_ITEMS, msg) ||
-               s_get_str(decoder, map, "next_cursor", S_OPTIONAL, &msg->next_cursor);
+               s_get_str(decoder, map, "next_cursor", S_OPTIONAL, &msg->next_cursor) ||
+               s_get_uint(decoder, map, "sequence", S_OPTIONAL, UINT64_MAX, &msg->sequence) ||
+               s_get_uint(decoder, map, "first_sequence", S_OPTIONAL, UINT64_MAX,
+                          &msg->first_sequence) ||
+               s_get_uint(decoder, map, "last_sequence", S_OPTIONAL, UINT64_MAX,
+                          &msg->last_sequence) ||
+               s_get_notify_lists(decoder, map, msg);
+    case LK_MSG_CURSOR_COMMIT:
+        return s_get_str(decoder, map, "consumer", S_REQUIRED, &msg->consumer) ||
+               s_get_uint(decoder, map, "sequence", S_REQUIRED, UINT64_MAX, &msg->sequence);
+    case LK_MSG_NOTIFY_JOB:
+        return S_GET_NOTIFICATIONS(decoder, map, S_REQUIRED, 1, msg) ||
+               s_expect_one(decoder, "notifications", msg->notification_count) ||
+               S_GET_INCIDENTS(decoder, map, 1, msg) ||
+               s_expect_one(decoder, "incidents", msg->incident_count) ||
+               s_get_list(decoder, map, "alerts", S_OPTIONAL, LK_NOTIFY_JOB_ALERTS,
+                          sizeof(lk_alert_t), s_decode_alert, (void **)&msg->alerts,
+                          &msg->alert_count);
+    case LK_MSG_NOTIFY_RESULT:
+        return S_GET_NOTIFICATIONS(decoder, map, S_REQUIRED, 1, msg) ||
+               s_expect_one(decoder, "notifications", msg->notification_count) ||
+               s_get_str(decoder, map, "consumer", S_OPTIONAL, &msg->consumer);
     case LK_MSG_EVENT:
         return S_GET_EVENTS(decoder, map, 1, msg) ||
                s_expect_one(decoder, "events", msg->event_count) ||
                S_GET_INCIDENTS(decoder, map, 1, msg) ||
                s_expect_one(decoder, "incidents", msg->incident_count);
+    case LK_MSG_SILENCE_COMMAND:
+        S_GET_ENUM(decoder, map, "action", S_REQUIRED, s_silence_action_names,
+                   msg->silence_action);
+        return s_get_str(decoder, map, "actor", S_REQUIRED, &msg->actor) ||
+               s_get_extras(decoder, map, msg) ||
+               s_expect_one(decoder, "silences", msg->silence_count);
+    case LK_MSG_HEARTBEAT_PING:
+        return s_get_extras(decoder, map, msg) ||
+               s_expect_one(decoder, "heartbeats", msg->heartbeat_count);
+    case LK_MSG_CONTROL_REPLY:
+        return s_decode_status(decoder, map, msg) ||
+               s_get_bool(decoder, map, "changed", S_REQUIRED, &msg->changed);
     default:
         return s_fail(decoder, "unknown type");
     }
@@ -1329,12 +2094,16 @@ static int s_decode_msg(s_decoder_t *decoder, const msgpack_object *map, lk_msg_
         return s_fail(decoder, "unsupported version %llu (expected %d)",
                       (unsigned long long)version, LK_MSG_VERSION);
     }
-    bool tenant_required =
-        type == LK_MSG_ALERT_BATCH || type == LK_MSG_COMMAND || type == LK_MSG_EVENT;
+    bool tenant_required = type == LK_MSG_ALERT_BATCH || type == LK_MSG_COMMAND ||
+                           type == LK_MSG_EVENT || type == LK_MSG_NOTIFY_JOB ||
+                           type == LK_MSG_NOTIFY_RESULT || type == LK_MSG_SILENCE_COMMAND ||
+                           type == LK_MSG_HEARTBEAT_PING;
     if (s_get_uint(decoder, map, "req", S_REQUIRED, UINT64_MAX, &msg->req) ||
         s_get_id(decoder, map, "tenant", tenant_required, !tenant_required, S_UUID, msg->tenant_id))
         return -1;
-    return s_decode_body(decoder, map, msg);
+    /* the command types read their extras themselves (they require them) */
+    bool extras_read = type == LK_MSG_SILENCE_COMMAND || type == LK_MSG_HEARTBEAT_PING;
+    return s_decode_body(decoder, map, msg) || (!extras_read && s_get_extras(decoder, map, msg));
 }
 
 /*  Checks the buffer holds exactly one well-formed msgpack object and unpacks it.
@@ -1481,7 +2250,11 @@ static json_t *s_json_base64(const char *bytes, size_t size)
 static json_t *s_object_to_json(const msgpack_object *object);
 
 /*  A map key as a JSON object key: strings as themselves (escaped), anything else as its
-    compact JSON text. malloc'd, or NULL on OOM. */
+    compact JSON text cut to S_JSON_KEY_MAX bytes (+ "..."). The cut matters: a key that is
+    a map whose keys are maps... is escaped once more at every level, so uncut text would
+    double per level (found by fuzz/fuzz_msg: 2.6 KB of msgpack took seconds and a GB).
+    malloc'd, or NULL on OOM. */
+#define S_JSON_KEY_MAX 256
 static char *s_json_key(const msgpack_object *key)
 {
     if (key->type == MSGPACK_OBJECT_STR) {
@@ -1491,8 +2264,10 @@ static char *s_json_key(const msgpack_object *key)
     json_t *json = s_object_to_json(key);
     if (!json)
         return NULL;
-    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
     json_decref(json);
+    if (text && strlen(text) > S_JSON_KEY_MAX) /* ASCII (JSON_ENSURE_ASCII): any cut is safe */
+        memcpy(text + S_JSON_KEY_MAX, "...", 4);
     return text;
 }
 

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "lk_log.h"
+#include "lk_sock.h"
 
 struct lk_tap_t {
     zsock_t *pub;
@@ -25,7 +26,8 @@ lk_tap_t *lk_tap_new(const char *endpoint)
     assert(self->pub);
     zsock_set_sndhwm(self->pub, 1000);
     zsock_set_linger(self->pub, 0);
-    if (zsock_attach(self->pub, endpoint, true) != 0)
+    /* a tap shows every message, tenant data included: secured like any socket (lk_sock.h) */
+    if (lk_sock_attach(self->pub, endpoint, true) != 0)
         lk_fatal("tap: cannot bind %s", endpoint);
     pthread_mutex_init(&self->lock, NULL);
     lk_info("tap: mirroring messages on %s", endpoint);

@@ -861,3 +861,11 @@ void lk_yaml_format_duration(int64_t ms, char *buf, size_t buf_size)
         ms %= s_units[i].ms;
     }
 }
+
+void lk_yaml_path(char *out, size_t size, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(out, size, fmt, args);
+    va_end(args);
+}

@@ -113,4 +113,9 @@ bool lk_yaml_parse_duration(const char *text, int64_t *ms);
 /* Writes a duration the way lk_yaml_parse_duration reads it ("1h30m", "0s") into buf. */
 void lk_yaml_format_duration(int64_t ms, char *buf, size_t buf_size);
 
+/* Formats a field path such as "status_pages[2].components[0].match" into out. Paths only
+   name places in error messages, so an absurdly long one is cut rather than refused. */
+void lk_yaml_path(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lk_msg.h"
+#include "lk_sock.h"
 #include "lk_time.h"
 
 static int s_usage(void)
@@ -46,7 +47,11 @@ int main(int argc, char **argv)
     zsock_set_rcvhwm(sub, 100000);
     for (int i = first_endpoint; i < argc; i++) {
         const char *endpoint = argv[i][0] == '>' ? argv[i] + 1 : argv[i];
-        if (zsock_connect(sub, "%s", endpoint) != 0) {
+        /* secured like the processes' own sockets: LOOKOUT_CURVE_* (lk_sock.h) */
+        char *connect_to = zsys_sprintf(">%s", endpoint);
+        int attached = connect_to ? lk_sock_attach(sub, connect_to, false) : -1;
+        zstr_free(&connect_to);
+        if (attached != 0) {
             fprintf(stderr, "lookout-tap: cannot connect to %s\n", argv[i]);
             zsock_destroy(&sub);
             return 1;

@@ -277,10 +277,14 @@ static void test_unknown_keys(void **state)
 {
     s_expect_error("rules: []\nrulez: []\n",
                    "lookout.yaml:2:1: unknown key 'rulez' (did you mean 'rules'? known keys: "
-                   "rules, rules_settings)");
-    s_expect_error("rules: []\nescalation_policies: []\n",
-                   "lookout.yaml:2:1: unknown key 'escalation_policies' (known keys: rules, "
-                   "rules_settings)");
+                   "rules, rules_settings, integrations, notify_settings, channels, users, "
+                   "schedules, escalation_policies, route, inhibit_rules, heartbeats, "
+                   "status_pages)");
+    /* sections not implemented yet are unknown keys too */
+    s_expect_error("rules: []\ncomponents: []\n",
+                   "lookout.yaml:2:1: unknown key 'components' (known keys: rules, "
+                   "rules_settings, integrations, notify_settings, channels, users, schedules, "
+                   "escalation_policies, route, inhibit_rules, heartbeats, status_pages)");
     s_expect_error("rules:\n  - name: a\n    query: up\n    severty: info\n",
                    "lookout.yaml:4:5: rules[0]: unknown key 'severty' (did you mean 'severity'? "
                    "known keys: name, query, expr, duration, for, severity, labels, annotations, "
@@ -349,6 +353,85 @@ static void test_anchors_and_merge_keys(void **state)
     assert_string_equal(lk_labels_get(&second->labels, "team"), "infra");
     assert_string_equal(lk_labels_get(&second->labels, "tier"), "web");
     lk_config_destroy(&config);
+}
+
+/* `integrations:`: keys inline or from a file (relative to the configuration), tenant, and
+   errors that never quote a key. */
+static void test_integrations(void **state)
+{
+    (void)state;
+    char *key_path = s_temp_file("0123456789abcdefABCDEF0123456789\n", 33);
+    const char *slash = strrchr(key_path, '/');
+    char text[1024];
+    snprintf(text, sizeof text,
+             "integrations:\n"
+             "  - name: prometheus-eu\n"
+             "    routing_key: R0123456789abcdef0123456789abcde\n"
+             "    tenant: 5B9A3C1E-0000-4000-8000-00000000000A\n"
+             "  - name: from-file\n"
+             "    routing_key_file: %s\n"
+             "    tenant: %s\n",
+             key_path, LK_SYSTEM_TENANT);
+    char err[512] = "";
+    lk_config_t *config = s_load(text, err, sizeof err);
+    if (!config)
+        fail_msg("%s", err);
+    assert_int_equal(config->integration_count, 2);
+    assert_string_equal(config->integrations[0].name, "prometheus-eu");
+    assert_string_equal(config->integrations[0].routing_key, "R0123456789abcdef0123456789abcde");
+    assert_string_equal(config->integrations[0].tenant_id, "5b9a3c1e-0000-4000-8000-00000000000a");
+    assert_int_equal(config->integrations[0].line, 2);
+    assert_string_equal(config->integrations[1].routing_key, "0123456789abcdefABCDEF0123456789");
+    assert_string_equal(config->integrations[1].tenant_id, LK_SYSTEM_TENANT);
+    lk_config_destroy(&config);
+
+    /* a relative routing_key_file is found next to the configuration file */
+    snprintf(text, sizeof text,
+             "integrations:\n  - name: a\n    routing_key_file: %s\n    tenant: %s\n", slash + 1,
+             LK_SYSTEM_TENANT);
+    char *config_path = malloc(strlen(key_path) + 16);
+    sprintf(config_path, "%.*s/lookout.yaml", (int)(slash - key_path), key_path);
+    FILE *file = fopen(config_path, "w");
+    assert_non_null(file);
+    fputs(text, file);
+    fclose(file);
+    assert_int_equal(lk_config_load(config_path, &config, err, sizeof err), 0);
+    assert_string_equal(config->integrations[0].routing_key, "0123456789abcdefABCDEF0123456789");
+    lk_config_destroy(&config);
+    unlink(config_path);
+    free(config_path);
+
+    s_expect_error("integrations:\n  - name: a\n    routing_key: secret-but-short\n    tenant: "
+                   "00000000-0000-0000-0000-000000000001\n",
+                   "lookout.yaml:3:18: integrations[0].routing_key: the key must be 32 letters "
+                   "and digits (like a PagerDuty integration key)");
+    s_expect_error("integrations:\n  - name: a\n    tenant: 00000000-0000-0000-0000-000000000001\n",
+                   "lookout.yaml:2:5: integrations[0].routing_key: is required (or "
+                   "routing_key_file naming a file that holds it)");
+    s_expect_error(
+        "integrations:\n  - name: a\n    routing_key: 0123456789abcdef0123456789abcdef\n",
+        "lookout.yaml:2:5: integrations[0].tenant: is required");
+    s_expect_error("integrations:\n"
+                   "  - {name: a, routing_key: 0123456789abcdef0123456789abcdef, tenant: "
+                   "00000000-0000-0000-0000-000000000001}\n"
+                   "  - {name: b, routing_key: 0123456789abcdef0123456789abcdef, tenant: "
+                   "00000000-0000-0000-0000-000000000001}\n",
+                   "lookout.yaml:3:5: integrations[1]: same key as integrations[0] (line 2): "
+                   "every integration needs its own key");
+    s_expect_error("integrations:\n"
+                   "  - {name: a, routing_key: 0123456789abcdef0123456789abcdef, tenant: "
+                   "00000000-0000-0000-0000-000000000001}\n"
+                   "  - {name: a, routing_key: 0123456789abcdef0123456789abcdeX, tenant: "
+                   "00000000-0000-0000-0000-000000000001}\n",
+                   "lookout.yaml:3:12: integrations[1].name: duplicate integration name 'a' "
+                   "(integrations[0], line 2)");
+    s_expect_error(
+        "integrations:\n  - name: a\n    routing_key_file: /nonexistent/key\n    tenant: "
+        "00000000-0000-0000-0000-000000000001\n",
+        "lookout.yaml:3:23: integrations[0].routing_key_file: cannot read "
+        "/nonexistent/key");
+    unlink(key_path);
+    free(key_path);
 }
 
 static void test_billion_laughs(void **state)
@@ -572,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_rules_settings_errors),
         cmocka_unit_test(test_yaml_syntax_and_structure_errors),
         cmocka_unit_test(test_anchors_and_merge_keys),
+        cmocka_unit_test(test_integrations),
         cmocka_unit_test(test_billion_laughs),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_size_limit),

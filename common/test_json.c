@@ -103,9 +103,20 @@ static void test_incident_full(void **state)
     incident.acknowledged_at_ms = T_MS + 2000;
     incident.resolved_at_ms = T_MS + 3000;
 
+    incident.policy = strdup("video-oncall");
+    lk_incident_add_source(&incident, "prometheus");
+    lk_incident_add_source(&incident, "api");
+    lk_incident_add_source(&incident, "prometheus"); /* listed once */
+    incident.group_wait_until_ms = T_MS + 4000;
     json_t *json = lk_json_incident(&incident);
     assert_non_null(json);
-    assert_int_equal(json_object_size(json), 18);
+    assert_int_equal(json_object_size(json), 21);
+    s_assert_string(json, "policy", "video-oncall");
+    json_t *sources = json_object_get(json, "sources");
+    assert_int_equal(json_array_size(sources), 2);
+    assert_string_equal(json_string_value(json_array_get(sources, 0)), "prometheus");
+    assert_string_equal(json_string_value(json_array_get(sources, 1)), "api");
+    s_assert_string(json, "group_wait_until", "2026-11-22T09:00:04.123Z");
     s_assert_string(json, "id", T_INCIDENT);
     s_assert_string(json, "tenant_id", T_TENANT);
     s_assert_string(json, "status", "resolved");
@@ -134,8 +145,13 @@ static void test_incident_full(void **state)
     incident.acknowledged_by = incident.resolved_by = NULL;
     incident.acknowledged_at_ms = incident.resolved_at_ms = 0;
     incident.status = LK_INCIDENT_TRIGGERED;
+    free(incident.policy);
+    incident.policy = NULL;
+    incident.group_wait_until_ms = 0;
     json = lk_json_incident(&incident);
-    assert_int_equal(json_object_size(json), 18);
+    assert_int_equal(json_object_size(json), 21);
+    s_assert_null(json, "policy");
+    s_assert_null(json, "group_wait_until");
     s_assert_string(json, "status", "triggered");
     s_assert_null(json, "acknowledged_at");
     s_assert_null(json, "acknowledged_by");
@@ -172,7 +188,9 @@ static void test_alert_full_and_sparse(void **state)
 
     json_t *json = lk_json_alert(&alert);
     assert_non_null(json);
-    assert_int_equal(json_object_size(json), 17);
+    assert_int_equal(json_object_size(json), 19);
+    s_assert_string(json, "state", "active");
+    s_assert_null(json, "suppressed_by");
     s_assert_string(json, "fingerprint", "507a62d79ee76c9a");
     s_assert_string(json, "incident_id", T_INCIDENT);
     s_assert_string(json, "tenant_id", T_TENANT);
@@ -206,8 +224,12 @@ static void test_alert_full_and_sparse(void **state)
     alert.threshold = NAN; /* JSON has no NaN */
     alert.ends_at_ms = 0;
     alert.status = LK_ALERT_RESOLVED;
+    alert.state = LK_ALERT_SILENCED;
+    alert.suppressed_by = strdup(T_INCIDENT);
     json = lk_json_alert(&alert);
-    assert_int_equal(json_object_size(json), 17);
+    assert_int_equal(json_object_size(json), 19);
+    s_assert_string(json, "state", "silenced");
+    s_assert_string(json, "suppressed_by", T_INCIDENT);
     s_assert_string(json, "status", "resolved");
     s_assert_null(json, "value");
     s_assert_null(json, "threshold");

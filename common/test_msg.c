@@ -57,6 +57,8 @@ static void s_fill_alert(lk_alert_t *alert, int i)
     alert->starts_at_ms = -1000 - i; /* signed times survive */
     alert->ends_at_ms = 1795338000123;
     alert->updated_at_ms = INT64_MAX;
+    alert->state = (lk_alert_state_t)(i % 3); /* active is the absent-key default */
+    alert->suppressed_by = i % 3 ? s_format("inhibit_rules[%d]", i) : NULL;
     lk_fingerprint_alert(alert);
 }
 
@@ -82,6 +84,104 @@ static void s_fill_incident(lk_incident_t *incident, int i)
     incident->updated_at_ms = 1795338000124;
     incident->acknowledged_at_ms = 1795338000125;
     incident->resolved_at_ms = 1795338000126;
+    incident->ack_expires_at_ms = i % 2 ? 0 : 1795338000127; /* optional: both shapes */
+    incident->policy = i % 2 ? NULL : strdup("video-oncall");
+    for (int s = 0; s < i % 3; s++)
+        lk_incident_add_source(incident, s ? "prometheus" : "api");
+    incident->group_wait_until_ms = i % 2 ? 1795338000128 : 0;
+}
+
+/*  Silences and heartbeat monitors (issue 4's entities), on the message types that carry
+    them. */
+static void s_add_correlation_items(lk_msg_t *msg, int count)
+{
+    for (int i = 0; i < count; i++) {
+        lk_silence_t silence;
+        memset(&silence, 0, sizeof silence);
+        strcpy(silence.id, T_INCIDENT);
+        strcpy(silence.tenant_id, T_TENANT);
+        lk_matcher_t matchers[2] = {
+            {.name = (char *)"node",
+             .value = (char *)"edge-[0-9]+",
+             .is_regex = true,
+             .is_equal = true},
+            {.name = (char *)"alertname", .value = (char *)"Watchdog", .is_equal = false},
+        };
+        silence.matchers = matchers;
+        silence.matcher_count = (size_t)(i % 2) + 1;
+        silence.starts_at_ms = -5;
+        silence.ends_at_ms = INT64_MAX;
+        silence.created_by = (char *)"alice";
+        silence.comment = (char *)"maintenance \xe2\x9c\x93";
+        silence.created_at_ms = 1795338000123;
+        silence.updated_at_ms = 1795338000124 + i;
+        assert_int_equal(lk_msg_add_silence(msg, &silence), 0);
+
+        lk_heartbeat_t heartbeat;
+        memset(&heartbeat, 0, sizeof heartbeat);
+        strcpy(heartbeat.tenant_id, T_TENANT);
+        heartbeat.name = s_format("backup-%d", i);
+        heartbeat.interval_ms = 60000;
+        heartbeat.grace_ms = 5000 * i;
+        heartbeat.severity = LK_SEV_WARNING;
+        lk_labels_set(&heartbeat.labels, "team", "storage");
+        heartbeat.last_ping_at_ms = i ? 1795338000100 : 0;
+        heartbeat.missed = i % 2;
+        heartbeat.created_at_ms = 1795338000000;
+        heartbeat.updated_at_ms = 1795338000200;
+        heartbeat.given = i ? LK_HEARTBEAT_GIVEN_INTERVAL | LK_HEARTBEAT_GIVEN_LABELS : 0;
+        assert_int_equal(lk_msg_add_heartbeat(msg, &heartbeat), 0);
+        lk_heartbeat_clear(&heartbeat);
+    }
+}
+
+static void s_add_notify_items(lk_msg_t *msg, int count)
+{
+    for (int i = 0; i < count; i++) {
+        lk_notification_t notification = {.level = 2, .attempt = 3};
+        strcpy(notification.id, T_EVENT);
+        strcpy(notification.tenant_id, T_TENANT);
+        strcpy(notification.incident_id, T_INCIDENT);
+        notification.policy = strdup("default");
+        notification.channel = strdup("ops-slack");
+        notification.target = s_format("user%d", i);
+        notification.kind = (lk_notify_kind_t)(i % 3);
+        notification.status = (lk_notify_status_t)(i % 5);
+        notification.response_code = 429;
+        notification.error = i % 2 ? NULL : strdup("rate limited");
+        notification.idempotency_key = strdup(T_INCIDENT);
+        notification.lease_until_ms = 1795338000200;
+        notification.next_attempt_at_ms = 1795338000300;
+        notification.created_at_ms = 1795338000100;
+        notification.updated_at_ms = 1795338000101;
+        assert_int_equal(lk_msg_add_notification(msg, &notification), 0);
+        lk_notification_clear(&notification);
+
+        lk_escalation_t escalation = {.step = 4, .level = 1, .cycle = 2, .event_sequence = 77};
+        strcpy(escalation.id, T_EVENT);
+        strcpy(escalation.tenant_id, T_TENANT);
+        strcpy(escalation.incident_id, T_INCIDENT);
+        escalation.policy = strdup("default");
+        escalation.target = strdup("schedule:primary=alice,channel:ops-slack");
+        escalation.status = strdup("notified");
+        escalation.note = i % 2 ? strdup("acknowledgement lapsed") : NULL;
+        escalation.next_at_ms = 1795338000400;
+        escalation.created_at_ms = -7;
+        escalation.updated_at_ms = 1795338000401;
+        assert_int_equal(lk_msg_add_escalation(msg, &escalation), 0);
+        lk_escalation_clear(&escalation);
+
+        lk_oncall_override_t override = {.starts_at_ms = 1795338000000,
+                                         .ends_at_ms = 1795338600000,
+                                         .created_at_ms = 1795337000000};
+        strcpy(override.id, T_EVENT);
+        strcpy(override.tenant_id, T_TENANT);
+        override.schedule = strdup("primary");
+        override.user = s_format("user%d", i);
+        override.created_by = strdup("alice");
+        assert_int_equal(lk_msg_add_override(msg, &override), 0);
+        lk_oncall_override_clear(&override);
+    }
 }
 
 static void s_fill_event(lk_event_t *event, int i)
@@ -154,6 +254,7 @@ static void s_full_msg(lk_msg_t *msg, lk_msg_type_t type)
         strcpy(msg->incident_id, T_INCIDENT);
         msg->actor = strdup("alice");
         msg->note = strdup("fixed the disk");
+        msg->ack_timeout_s = 3600;
         break;
     case LK_MSG_COMMAND_REPLY:
         msg->status = LK_STATUS_CONFLICT;
@@ -165,6 +266,8 @@ static void s_full_msg(lk_msg_t *msg, lk_msg_type_t type)
         s_add_alerts(msg, 3);
         s_add_incidents(msg, 2);
         s_add_events(msg, 3);
+        s_add_notify_items(msg, 2);
+        s_add_correlation_items(msg, 2);
         break;
     case LK_MSG_MUTATION_ACK:
         msg->status = LK_STATUS_ERROR;
@@ -185,6 +288,8 @@ static void s_full_msg(lk_msg_t *msg, lk_msg_type_t type)
         msg->query.shard_count = 8;
         msg->query.shard_index = 7;
         msg->query.after_sequence = UINT64_MAX;
+        msg->query.consumer = strdup("publish");
+        strcpy(msg->query.silence_id, T_INCIDENT);
         break;
     case LK_MSG_QUERY_REPLY:
         msg->status = LK_STATUS_NOT_FOUND;
@@ -193,11 +298,77 @@ static void s_full_msg(lk_msg_t *msg, lk_msg_type_t type)
         s_add_alerts(msg, 2);
         s_add_events(msg, 2);
         msg->next_cursor = strdup("next");
+        msg->sequence = 41;
+        msg->first_sequence = 7;
+        msg->last_sequence = UINT64_MAX;
+        s_add_notify_items(msg, 2);
+        s_add_correlation_items(msg, 2);
         break;
     case LK_MSG_EVENT:
         strcpy(msg->tenant_id, T_TENANT);
         s_add_events(msg, 1);
         s_add_incidents(msg, 1);
+        break;
+    case LK_MSG_CURSOR_COMMIT:
+        msg->consumer = strdup("publish");
+        msg->sequence = UINT64_MAX - 1;
+        break;
+    case LK_MSG_NOTIFY_JOB:
+        strcpy(msg->tenant_id, T_TENANT);
+        s_add_notify_items(msg, 1);
+        s_add_incidents(msg, 1);
+        s_add_alerts(msg, 2);
+        for (size_t i = 0; i < msg->escalation_count; i++)
+            lk_escalation_clear(&msg->escalations[i]);
+        for (size_t i = 0; i < msg->override_count; i++)
+            lk_oncall_override_clear(&msg->overrides[i]);
+        free(msg->escalations);
+        free(msg->overrides);
+        msg->escalations = NULL;
+        msg->overrides = NULL;
+        msg->escalation_count = msg->override_count = 0;
+        break;
+    case LK_MSG_NOTIFY_RESULT:
+        strcpy(msg->tenant_id, T_TENANT);
+        msg->consumer = strdup("worker-host:1234");
+        s_add_notify_items(msg, 1);
+        for (size_t i = 0; i < msg->escalation_count; i++)
+            lk_escalation_clear(&msg->escalations[i]);
+        for (size_t i = 0; i < msg->override_count; i++)
+            lk_oncall_override_clear(&msg->overrides[i]);
+        free(msg->escalations);
+        free(msg->overrides);
+        msg->escalations = NULL;
+        msg->overrides = NULL;
+        msg->escalation_count = msg->override_count = 0;
+        break;
+    case LK_MSG_SILENCE_COMMAND:
+        strcpy(msg->tenant_id, T_TENANT);
+        msg->silence_action = LK_SILENCE_EXPIRE;
+        msg->actor = strdup("alice");
+        s_add_correlation_items(msg, 1);
+        lk_heartbeat_clear(&msg->heartbeats[0]);
+        free(msg->heartbeats);
+        msg->heartbeats = NULL;
+        msg->heartbeat_count = 0;
+        break;
+    case LK_MSG_HEARTBEAT_PING:
+        strcpy(msg->tenant_id, T_TENANT);
+        s_add_correlation_items(msg, 2);
+        for (size_t i = 0; i < msg->silence_count; i++)
+            lk_silence_clear(&msg->silences[i]);
+        free(msg->silences);
+        msg->silences = NULL;
+        msg->silence_count = 0;
+        lk_heartbeat_clear(&msg->heartbeats[0]);
+        msg->heartbeats[0] = msg->heartbeats[1];
+        msg->heartbeat_count = 1;
+        break;
+    case LK_MSG_CONTROL_REPLY:
+        msg->status = LK_STATUS_NOT_FOUND;
+        msg->error = strdup("no such silence");
+        msg->changed = true;
+        s_add_correlation_items(msg, 2);
         break;
     default:
         fail();
@@ -243,6 +414,8 @@ static void s_assert_alert_equal(const lk_alert_t *a, const lk_alert_t *b)
     assert_true(a->starts_at_ms == b->starts_at_ms);
     assert_true(a->ends_at_ms == b->ends_at_ms);
     assert_true(a->updated_at_ms == b->updated_at_ms);
+    assert_int_equal(a->state, b->state);
+    s_assert_opt_str(a->suppressed_by, b->suppressed_by);
 }
 
 static void s_assert_incident_equal(const lk_incident_t *a, const lk_incident_t *b)
@@ -265,6 +438,107 @@ static void s_assert_incident_equal(const lk_incident_t *a, const lk_incident_t 
     assert_true(a->updated_at_ms == b->updated_at_ms);
     assert_true(a->acknowledged_at_ms == b->acknowledged_at_ms);
     assert_true(a->resolved_at_ms == b->resolved_at_ms);
+    assert_true(a->ack_expires_at_ms == b->ack_expires_at_ms);
+    s_assert_opt_str(a->policy, b->policy);
+    assert_int_equal(a->source_count, b->source_count);
+    for (uint32_t i = 0; i < a->source_count; i++)
+        assert_string_equal(a->sources[i], b->sources[i]);
+    assert_true(a->group_wait_until_ms == b->group_wait_until_ms);
+}
+
+static void s_assert_correlation_items_equal(const lk_msg_t *a, const lk_msg_t *b)
+{
+    assert_int_equal(a->silence_action, b->silence_action);
+    assert_string_equal(a->query.silence_id, b->query.silence_id);
+    assert_int_equal(a->silence_count, b->silence_count);
+    for (size_t i = 0; i < a->silence_count; i++) {
+        const lk_silence_t *x = &a->silences[i], *y = &b->silences[i];
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->tenant_id, y->tenant_id);
+        assert_int_equal(x->matcher_count, y->matcher_count);
+        for (size_t m = 0; m < x->matcher_count; m++) {
+            assert_string_equal(x->matchers[m].name, y->matchers[m].name);
+            assert_string_equal(x->matchers[m].value, y->matchers[m].value);
+            assert_int_equal(x->matchers[m].is_regex, y->matchers[m].is_regex);
+            assert_int_equal(x->matchers[m].is_equal, y->matchers[m].is_equal);
+        }
+        assert_true(x->starts_at_ms == y->starts_at_ms);
+        assert_true(x->ends_at_ms == y->ends_at_ms);
+        s_assert_opt_str(x->created_by, y->created_by);
+        s_assert_opt_str(x->comment, y->comment);
+        assert_true(x->created_at_ms == y->created_at_ms);
+        assert_true(x->updated_at_ms == y->updated_at_ms);
+    }
+    assert_int_equal(a->heartbeat_count, b->heartbeat_count);
+    for (size_t i = 0; i < a->heartbeat_count; i++) {
+        const lk_heartbeat_t *x = &a->heartbeats[i], *y = &b->heartbeats[i];
+        assert_string_equal(x->tenant_id, y->tenant_id);
+        s_assert_opt_str(x->name, y->name);
+        assert_true(x->interval_ms == y->interval_ms);
+        assert_true(x->grace_ms == y->grace_ms);
+        assert_int_equal(x->severity, y->severity);
+        assert_true(lk_labels_equal(&x->labels, &y->labels));
+        assert_true(x->last_ping_at_ms == y->last_ping_at_ms);
+        assert_int_equal(x->missed, y->missed);
+        assert_true(x->created_at_ms == y->created_at_ms);
+        assert_true(x->updated_at_ms == y->updated_at_ms);
+        assert_int_equal(x->given, y->given);
+    }
+}
+
+static void s_assert_notify_items_equal(const lk_msg_t *a, const lk_msg_t *b)
+{
+    assert_int_equal(a->notification_count, b->notification_count);
+    for (size_t i = 0; i < a->notification_count; i++) {
+        const lk_notification_t *x = &a->notifications[i], *y = &b->notifications[i];
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->tenant_id, y->tenant_id);
+        assert_string_equal(x->incident_id, y->incident_id);
+        s_assert_opt_str(x->policy, y->policy);
+        assert_int_equal(x->level, y->level);
+        s_assert_opt_str(x->channel, y->channel);
+        s_assert_opt_str(x->target, y->target);
+        assert_int_equal(x->kind, y->kind);
+        assert_int_equal(x->attempt, y->attempt);
+        assert_int_equal(x->status, y->status);
+        assert_int_equal(x->response_code, y->response_code);
+        s_assert_opt_str(x->error, y->error);
+        s_assert_opt_str(x->idempotency_key, y->idempotency_key);
+        assert_true(x->lease_until_ms == y->lease_until_ms);
+        assert_true(x->next_attempt_at_ms == y->next_attempt_at_ms);
+        assert_true(x->created_at_ms == y->created_at_ms);
+        assert_true(x->updated_at_ms == y->updated_at_ms);
+    }
+    assert_int_equal(a->escalation_count, b->escalation_count);
+    for (size_t i = 0; i < a->escalation_count; i++) {
+        const lk_escalation_t *x = &a->escalations[i], *y = &b->escalations[i];
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->tenant_id, y->tenant_id);
+        assert_string_equal(x->incident_id, y->incident_id);
+        s_assert_opt_str(x->policy, y->policy);
+        assert_int_equal(x->step, y->step);
+        assert_int_equal(x->level, y->level);
+        assert_int_equal(x->cycle, y->cycle);
+        s_assert_opt_str(x->target, y->target);
+        s_assert_opt_str(x->status, y->status);
+        s_assert_opt_str(x->note, y->note);
+        assert_true(x->event_sequence == y->event_sequence);
+        assert_true(x->next_at_ms == y->next_at_ms);
+        assert_true(x->created_at_ms == y->created_at_ms);
+        assert_true(x->updated_at_ms == y->updated_at_ms);
+    }
+    assert_int_equal(a->override_count, b->override_count);
+    for (size_t i = 0; i < a->override_count; i++) {
+        const lk_oncall_override_t *x = &a->overrides[i], *y = &b->overrides[i];
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->tenant_id, y->tenant_id);
+        s_assert_opt_str(x->schedule, y->schedule);
+        s_assert_opt_str(x->user, y->user);
+        s_assert_opt_str(x->created_by, y->created_by);
+        assert_true(x->starts_at_ms == y->starts_at_ms);
+        assert_true(x->ends_at_ms == y->ends_at_ms);
+        assert_true(x->created_at_ms == y->created_at_ms);
+    }
 }
 
 static void s_assert_event_equal(const lk_event_t *a, const lk_event_t *b)
@@ -290,9 +564,14 @@ static void s_assert_msg_equal(const lk_msg_t *a, const lk_msg_t *b)
     assert_int_equal(a->changed, b->changed);
     assert_int_equal(a->action, b->action);
     assert_string_equal(a->incident_id, b->incident_id);
+    assert_string_equal(a->fingerprint, b->fingerprint);
     s_assert_opt_str(a->actor, b->actor);
     s_assert_opt_str(a->note, b->note);
     s_assert_opt_str(a->next_cursor, b->next_cursor);
+    s_assert_opt_str(a->consumer, b->consumer);
+    assert_true(a->sequence == b->sequence);
+    assert_true(a->first_sequence == b->first_sequence);
+    assert_true(a->last_sequence == b->last_sequence);
     assert_int_equal(a->query.kind, b->query.kind);
     assert_true(a->query.status_mask == b->query.status_mask);
     assert_int_equal(a->query.severity_min, b->query.severity_min);
@@ -305,6 +584,7 @@ static void s_assert_msg_equal(const lk_msg_t *a, const lk_msg_t *b)
     assert_true(a->query.shard_count == b->query.shard_count);
     assert_true(a->query.shard_index == b->query.shard_index);
     assert_true(a->query.after_sequence == b->query.after_sequence);
+    s_assert_opt_str(a->query.consumer, b->query.consumer);
     assert_int_equal(a->alert_count, b->alert_count);
     for (size_t i = 0; i < a->alert_count; i++)
         s_assert_alert_equal(&a->alerts[i], &b->alerts[i]);
@@ -320,6 +600,9 @@ static void s_assert_msg_equal(const lk_msg_t *a, const lk_msg_t *b)
         assert_string_equal(a->results[i].fingerprint, b->results[i].fingerprint);
         assert_string_equal(a->results[i].incident_id, b->results[i].incident_id);
     }
+    assert_int_equal(a->ack_timeout_s, b->ack_timeout_s);
+    s_assert_notify_items_equal(a, b);
+    s_assert_correlation_items_equal(a, b);
 }
 
 /*  Asserts a failed decode left msg cleared. */
@@ -330,6 +613,9 @@ static void s_assert_cleared(const lk_msg_t *msg)
     assert_null(msg->incidents);
     assert_null(msg->events);
     assert_null(msg->results);
+    assert_null(msg->notifications);
+    assert_null(msg->escalations);
+    assert_null(msg->overrides);
     assert_null(msg->error);
     assert_int_equal(msg->alert_count + msg->incident_count + msg->event_count, 0);
 }
@@ -458,6 +744,47 @@ static void test_roundtrip_optional_fields_absent(void **state)
     lk_msg_clear(&msg);
 }
 
+/* command by alert identity: "" incident id plus fingerprint survives the round trip, and
+   the fingerprint key is only on the wire when set. */
+static void test_command_by_fingerprint(void **state)
+{
+    (void)state;
+    lk_msg_t msg, decoded;
+    s_full_msg(&msg, LK_MSG_COMMAND);
+    strcpy(msg.incident_id, "");
+    strcpy(msg.fingerprint, "00ff00ff00ff00ff");
+    char *data;
+    size_t size;
+    assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+    char *json_text = lk_msgpack_to_json(data, size);
+    assert_non_null(strstr(json_text, "\"fingerprint\":\"00ff00ff00ff00ff\""));
+    free(json_text);
+    char err[256] = "";
+    assert_int_equal(s_decode_copy(data, size, &decoded, err, sizeof err), 0);
+    s_assert_msg_equal(&msg, &decoded);
+    assert_string_equal(decoded.incident_id, "");
+    free(data);
+    lk_msg_clear(&decoded);
+
+    /* both given: both kept (correlate prefers the id) */
+    strcpy(msg.incident_id, T_INCIDENT);
+    assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+    assert_int_equal(s_decode_copy(data, size, &decoded, err, sizeof err), 0);
+    assert_string_equal(decoded.incident_id, T_INCIDENT);
+    assert_string_equal(decoded.fingerprint, "00ff00ff00ff00ff");
+    free(data);
+    lk_msg_clear(&decoded);
+
+    /* not set: no key on the wire */
+    strcpy(msg.fingerprint, "");
+    assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+    json_text = lk_msgpack_to_json(data, size);
+    assert_null(strstr(json_text, "fingerprint"));
+    free(json_text);
+    free(data);
+    lk_msg_clear(&msg);
+}
+
 static void test_add_copies_deeply(void **state)
 {
     (void)state;
@@ -512,7 +839,8 @@ static void test_encode_uses_only_the_types_fields(void **state)
     json_text = lk_msgpack_to_json(data, size);
     json = json_loads(json_text, 0, NULL);
     assert_non_null(json);
-    assert_int_equal(json_object_size(json), 8);
+    assert_int_equal(json_object_size(json), 9);
+    assert_int_equal(json_integer_value(json_object_get(json, "ack_timeout_s")), 3600);
     assert_string_equal(json_string_value(json_object_get(json, "tenant")), T_TENANT);
     assert_string_equal(json_string_value(json_object_get(json, "action")), "resolve");
     assert_string_equal(json_string_value(json_object_get(json, "incident_id")), T_INCIDENT);
@@ -546,6 +874,58 @@ static void test_names(void **state)
     assert_string_equal(lk_action_name(LK_ACTION_ACKNOWLEDGE), "acknowledge");
     assert_string_equal(lk_action_name(LK_ACTION_RESOLVE), "resolve");
     assert_string_equal(lk_action_name((lk_action_t)9), "unknown");
+}
+
+/* The outbox consumers' messages: cursor_commit on the wire, cursor_get needs its consumer,
+   and the sequences of a query_reply are only on the wire when set. */
+static void test_cursor_messages(void **state)
+{
+    (void)state;
+    assert_string_equal(lk_msg_type_name(LK_MSG_CURSOR_COMMIT), "cursor_commit");
+    lk_msg_t msg, decoded;
+    s_full_msg(&msg, LK_MSG_CURSOR_COMMIT);
+    char *data;
+    size_t size;
+    assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+    char *json_text = lk_msgpack_to_json(data, size);
+    json_t *json = json_loads(json_text, 0, NULL);
+    assert_non_null(json);
+    assert_int_equal(json_object_size(json), 5);
+    assert_string_equal(json_string_value(json_object_get(json, "type")), "cursor_commit");
+    assert_string_equal(json_string_value(json_object_get(json, "consumer")), "publish");
+    assert_non_null(json_object_get(json, "sequence"));
+    json_decref(json);
+    free(json_text);
+    free(data);
+    lk_msg_clear(&msg);
+
+    lk_msg_init(&msg, LK_MSG_QUERY);
+    msg.query.kind = LK_QUERY_CURSOR_GET;
+    s_expect_rejected(&msg, "query: query.consumer: missing");
+    msg.query.consumer = strdup("publish");
+    assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+    char err[256] = "";
+    assert_int_equal(s_decode_copy(data, size, &decoded, err, sizeof err), 0);
+    assert_int_equal(decoded.query.kind, LK_QUERY_CURSOR_GET);
+    assert_string_equal(decoded.query.consumer, "publish");
+    free(data);
+    lk_msg_clear(&decoded);
+    lk_msg_clear(&msg);
+
+    lk_msg_init(&msg, LK_MSG_QUERY_REPLY);
+    msg.last_sequence = 12;
+    assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+    json_text = lk_msgpack_to_json(data, size);
+    assert_non_null(strstr(json_text, "\"last_sequence\":12"));
+    assert_null(strstr(json_text, "first_sequence"));
+    assert_null(strstr(json_text, "\"sequence\""));
+    free(json_text);
+    assert_int_equal(s_decode_copy(data, size, &decoded, err, sizeof err), 0);
+    assert_true(decoded.last_sequence == 12 && decoded.first_sequence == 0 &&
+                decoded.sequence == 0);
+    free(data);
+    lk_msg_clear(&decoded);
+    lk_msg_clear(&msg);
 }
 
 /* ---- rejection ------------------------------------------------------------------------- */
@@ -1122,6 +1502,15 @@ static void test_content_rejections(void **state)
     s_expect_rejected(&msg, "command: tenant: missing");
     strcpy(msg.tenant_id, "not-a-tenant");
     s_expect_rejected(&msg, "command: tenant: not a UUID");
+    strcpy(msg.tenant_id, T_TENANT);
+    /* by alert identity: "" incident id plus a fingerprint, which must be well formed */
+    strcpy(msg.incident_id, "");
+    strcpy(msg.fingerprint, "0123456789ABCDEF");
+    s_expect_rejected(&msg, "command: fingerprint: not a fingerprint");
+    strcpy(msg.fingerprint, "0123456789abcde");
+    s_expect_rejected(&msg, "command: fingerprint: not a fingerprint");
+    strcpy(msg.fingerprint, "");
+    s_expect_rejected(&msg, "command: incident_id: empty and no fingerprint given");
     lk_msg_clear(&msg);
 
     s_full_msg(&msg, LK_MSG_MUTATION_BATCH);
@@ -1162,7 +1551,7 @@ static void test_content_rejections(void **state)
     lk_msg_clear(&msg);
 
     s_full_msg(&msg, LK_MSG_QUERY);
-    msg.query.kind = (lk_query_kind_t)4;
+    msg.query.kind = (lk_query_kind_t)99; /* past every kind, however many are added */
     s_expect_rejected(&msg, "query: query.kind: unknown name");
     msg.query.kind = LK_QUERY_LIST_INCIDENTS;
     msg.query.severity_min = 4;
@@ -1439,14 +1828,207 @@ static void test_shard_of(void **state)
         assert_true(counts[i] > 150);
 }
 
+/* Appending is amortised O(1), also to a message that came from the decoder (whose arrays
+   must have the capacity lk_msg_add_* assumes). */
+static void test_append_after_decode_and_many(void **state)
+{
+    lk_msg_t batch;
+    lk_msg_init(&batch, LK_MSG_MUTATION_BATCH);
+    batch.req = 1;
+    lk_alert_t alert;
+    memset(&alert, 0, sizeof alert);
+    strcpy(alert.tenant_id, "00000000-0000-0000-0000-000000000001");
+    strcpy(alert.fingerprint, "0123456789abcdef");
+    alert.source = "api";
+    alert.name = "Storm";
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(lk_msg_add_alert(&batch, &alert), 0);
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal(lk_msg_encode(&batch, &data, &size), 0);
+    lk_msg_t decoded;
+    char err[256];
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), 0);
+    free(data);
+    for (int i = 0; i < 200000; i++)
+        assert_int_equal(lk_msg_add_alert(&decoded, &alert), 0);
+    assert_int_equal(decoded.alert_count, 200005);
+    assert_string_equal(decoded.alerts[200004].name, "Storm");
+    lk_msg_clear(&decoded);
+    lk_msg_clear(&batch);
+}
+
+/* The first occurrence of needle in data[0..size), or NULL. */
+static char *s_bytes_find(char *data, size_t size, const char *needle, size_t length)
+{
+    for (size_t i = 0; i + length <= size; i++)
+        if (memcmp(data + i, needle, length) == 0)
+            return data + i;
+    return NULL;
+}
+
+/* Incident updates ride on mutation_batch and query_reply (status pages); the status_page
+   query kind travels by name; unknown visibility or status names are rejected. */
+static void test_incident_updates(void **state)
+{
+    (void)state;
+    lk_msg_t batch;
+    lk_msg_init(&batch, LK_MSG_MUTATION_BATCH);
+    batch.req = 7;
+    lk_incident_update_t update;
+    memset(&update, 0, sizeof update);
+    strcpy(update.id, "0190a0b0-0000-7000-8000-000000000001");
+    strcpy(update.tenant_id, "00000000-0000-0000-0000-000000000001");
+    strcpy(update.incident_id, "0190a0b0-0000-7000-8000-000000000002");
+    update.message = "We are looking into it";
+    update.visibility = LK_UPDATE_PUBLIC;
+    update.stage = LK_STAGE_MONITORING;
+    update.title = "API errors";
+    update.author = "alice";
+    update.created_at_ms = 1750000000123;
+    assert_int_equal(lk_msg_add_update(&batch, &update), 0);
+    update.visibility = LK_UPDATE_PRIVATE;
+    update.stage = LK_STAGE_NONE;
+    update.title = NULL;
+    assert_int_equal(lk_msg_add_update(&batch, &update), 0);
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal(lk_msg_encode(&batch, &data, &size), 0);
+    lk_msg_t decoded;
+    char err[256];
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), 0);
+    assert_int_equal(decoded.update_count, 2);
+    const lk_incident_update_t *first = &decoded.updates[0], *second = &decoded.updates[1];
+    assert_string_equal(first->id, update.id);
+    assert_string_equal(first->tenant_id, update.tenant_id);
+    assert_string_equal(first->incident_id, update.incident_id);
+    assert_string_equal(first->message, "We are looking into it");
+    assert_int_equal(first->visibility, LK_UPDATE_PUBLIC);
+    assert_int_equal(first->stage, LK_STAGE_MONITORING);
+    assert_string_equal(first->title, "API errors");
+    assert_string_equal(first->author, "alice");
+    assert_true(first->created_at_ms == 1750000000123);
+    assert_int_equal(second->visibility, LK_UPDATE_PRIVATE);
+    assert_int_equal(second->stage, LK_STAGE_NONE);
+    assert_null(second->title);
+    lk_msg_clear(&decoded);
+
+    /* unknown names are malformed, naming the field */
+    char *at = s_bytes_find(data, size, "public", 6);
+    assert_non_null(at);
+    at[5] = 'x';
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), -1);
+    assert_non_null(strstr(err, "updates[0].visibility"));
+    at[5] = 'c';
+    at = s_bytes_find(data, size, "monitoring", 10);
+    assert_non_null(at);
+    at[9] = 'x';
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), -1);
+    assert_non_null(strstr(err, "updates[0].status"));
+    free(data);
+    lk_msg_clear(&batch);
+
+    /* the query kind */
+    lk_msg_t query;
+    lk_msg_init(&query, LK_MSG_QUERY);
+    query.query.kind = LK_QUERY_STATUS_PAGE;
+    query.query.since_ms = 1740000000000;
+    assert_int_equal(lk_msg_encode(&query, &data, &size), 0);
+    assert_non_null(s_bytes_find(data, size, "status_page", 11));
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), 0);
+    assert_int_equal(decoded.query.kind, LK_QUERY_STATUS_PAGE);
+    assert_true(decoded.query.since_ms == 1740000000000);
+    free(data);
+    lk_msg_clear(&decoded);
+    lk_msg_clear(&query);
+
+    assert_string_equal(lk_incident_stage_name(LK_STAGE_RESOLVED), "resolved");
+    assert_null(lk_incident_stage_name(LK_STAGE_NONE));
+    lk_incident_stage_t stage;
+    assert_true(lk_incident_stage_parse("Identified", &stage) && stage == LK_STAGE_IDENTIFIED);
+    assert_false(lk_incident_stage_parse("", &stage));
+    lk_update_visibility_t visibility;
+    assert_true(lk_update_visibility_parse("public", &visibility) &&
+                visibility == LK_UPDATE_PUBLIC);
+    assert_false(lk_update_visibility_parse("everyone", &visibility));
+}
+
+/* Ingest tokens: rows ride on mutation batches and query replies; the query carries the
+   hash; a hash that is not 64 hex digits is malformed. */
+static void test_ingest_tokens(void **state)
+{
+    (void)state;
+    lk_msg_t batch;
+    lk_msg_init(&batch, LK_MSG_MUTATION_BATCH);
+    batch.req = 9;
+    lk_ingest_token_t token;
+    memset(&token, 0, sizeof token);
+    strcpy(token.id, "0190a0b0-0000-7000-8000-000000000003");
+    strcpy(token.tenant_id, "00000000-0000-0000-0000-000000000001");
+    memset(token.hash, 'e', LK_TOKEN_HASH_LEN);
+    token.name = "prometheus eu";
+    token.hint = "lk_AbCd";
+    token.scopes = "alerts:write,heartbeats:write";
+    token.created_by = "alice";
+    token.created_at_ms = 1750000000123;
+    token.revoked_at_ms = 1750000000999;
+    assert_int_equal(lk_msg_add_token(&batch, &token), 0);
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal(lk_msg_encode(&batch, &data, &size), 0);
+    lk_msg_t decoded;
+    char err[256];
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), 0);
+    assert_int_equal(decoded.token_count, 1);
+    assert_string_equal(decoded.tokens[0].id, token.id);
+    assert_string_equal(decoded.tokens[0].tenant_id, token.tenant_id);
+    assert_string_equal(decoded.tokens[0].hash, token.hash);
+    assert_string_equal(decoded.tokens[0].name, "prometheus eu");
+    assert_string_equal(decoded.tokens[0].hint, "lk_AbCd");
+    assert_string_equal(decoded.tokens[0].scopes, "alerts:write,heartbeats:write");
+    assert_string_equal(decoded.tokens[0].created_by, "alice");
+    assert_true(decoded.tokens[0].created_at_ms == 1750000000123);
+    assert_true(decoded.tokens[0].revoked_at_ms == 1750000000999);
+    lk_msg_clear(&decoded);
+    /* a hash with a character outside lower-case hex is malformed */
+    char *at = s_bytes_find(data, size, token.hash, LK_TOKEN_HASH_LEN);
+    assert_non_null(at);
+    at[3] = 'E';
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), -1);
+    assert_non_null(strstr(err, "tokens[0].hash"));
+    free(data);
+    lk_msg_clear(&batch);
+
+    /* the lookup query: token_hash required there, and nothing else needed */
+    lk_msg_t query;
+    lk_msg_init(&query, LK_MSG_QUERY);
+    query.req = 10;
+    query.query.kind = LK_QUERY_INGEST_TOKEN_BY_HASH;
+    memset(query.query.token_hash, '0', LK_TOKEN_HASH_LEN);
+    assert_int_equal(lk_msg_encode(&query, &data, &size), 0);
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), 0);
+    assert_int_equal(decoded.query.kind, LK_QUERY_INGEST_TOKEN_BY_HASH);
+    assert_string_equal(decoded.query.token_hash, query.query.token_hash);
+    lk_msg_clear(&decoded);
+    free(data);
+    query.query.token_hash[0] = '\0';
+    assert_int_equal(lk_msg_encode(&query, &data, &size), 0);
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), -1);
+    assert_non_null(strstr(err, "token_hash"));
+    free(data);
+    lk_msg_clear(&query);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_every_type),
         cmocka_unit_test(test_roundtrip_optional_fields_absent),
+        cmocka_unit_test(test_command_by_fingerprint),
         cmocka_unit_test(test_add_copies_deeply),
         cmocka_unit_test(test_encode_uses_only_the_types_fields),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_cursor_messages),
         cmocka_unit_test(test_every_truncation_fails),
         cmocka_unit_test(test_every_field_with_a_wrong_type_fails),
         cmocka_unit_test(test_error_names_the_path),
@@ -1459,6 +2041,9 @@ int main(void)
         cmocka_unit_test(test_incident_codec),
         cmocka_unit_test(test_msgpack_to_json),
         cmocka_unit_test(test_shard_of),
+        cmocka_unit_test(test_append_after_decode_and_many),
+        cmocka_unit_test(test_incident_updates),
+        cmocka_unit_test(test_ingest_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

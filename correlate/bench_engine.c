@@ -32,7 +32,7 @@ static const char *s_tenant(int index, char buf[LK_UUID_STR_LEN + 1])
 
 static void s_make(lk_alert_t *alert, int set, int groups)
 {
-    char name[32], instance[32], job[32];
+    char name[32], instance[48], job[32];
     snprintf(name, sizeof name, "Alert%03d", set % groups);
     snprintf(instance, sizeof instance, "host-%05d.example.net:9100", set);
     snprintf(job, sizeof job, "job-%d", set % 7);

@@ -30,8 +30,10 @@
 #include <string.h>
 
 #include "engine.h"
+#include "lk_config.h"
 #include "lk_env.h"
 #include "lk_log.h"
+#include "lk_metrics.h"
 #include "lk_msg.h"
 #include "lk_sock.h"
 #include "lk_tap.h"
@@ -88,6 +90,8 @@ typedef struct {
     bool resend_logged;
     bool send_failed_logged;
     bool terminated;
+    lk_config_t *routing;      /* the configuration file the engine runs under */
+    lk_config_t *next_routing; /* a reloaded file waiting for the pipeline to drain */
 } s_correlate_t;
 
 /* ---- configuration ----------------------------------------------------------------------- */
@@ -105,10 +109,80 @@ void correlate_config_from_env(correlate_config_t *config)
     config->store_timeout_ms = lk_env_int("LOOKOUT_STORE_TIMEOUT_MS", 2000, 10, 3600 * 1000);
     config->shard_count = (uint32_t)lk_env_int("LOOKOUT_CORRELATE_SHARD_COUNT", 1, 1, 4096);
     config->shard_index = (uint32_t)lk_env_int("LOOKOUT_CORRELATE_SHARD_INDEX", 0, 0, 4095);
+    config->config_path = lk_env_str(LK_CONFIG_ENV, NULL);
     if (config->shard_index >= config->shard_count)
         lk_fatal("correlate: LOOKOUT_CORRELATE_SHARD_INDEX (%u) must be below "
                  "LOOKOUT_CORRELATE_SHARD_COUNT (%u)",
                  config->shard_index, config->shard_count);
+}
+
+/* ---- metrics (lk_metrics.h) -------------------------------------------------------------- */
+
+/* Counting incidents by status walks them all: on this period, not on every tick. */
+#define S_STATUS_COUNT_MS 5000
+
+static struct {
+    lk_metrics_series_t *outcomes[LK_OUTCOME_IGNORED + 1];
+    lk_metrics_series_t *open[LK_INCIDENT_CLOSED]; /* triggered, acknowledged, resolved */
+    lk_metrics_series_t *inflight_batches, *inflight_items, *pending_items, *waiting_replies;
+    lk_metrics_series_t *alerts, *held, *silences, *monitors, *resends, *rebuilds;
+    int64_t next_count_ms;
+} s_metrics;
+
+static void s_metrics_register(void)
+{
+    lk_metrics_t *outcomes = lk_metrics_counter(
+        "lookout_correlate_alerts_total",
+        "Alerts processed by outcome: new, changed, unchanged (a duplicate acked from memory: "
+        "the dedup ratio is unchanged over all), ignored.",
+        "outcome");
+    for (int i = 0; i <= LK_OUTCOME_IGNORED; i++)
+        s_metrics.outcomes[i] = lk_metrics_with(outcomes, lk_outcome_name((lk_outcome_t)i));
+    lk_metrics_t *open =
+        lk_metrics_gauge("lookout_incidents_open",
+                         "Live (not closed) incidents in correlate's memory, by status.", "status");
+    for (int i = 0; i < LK_INCIDENT_CLOSED; i++)
+        s_metrics.open[i] = lk_metrics_with(open, lk_incident_status_name((lk_incident_status_t)i));
+    s_metrics.inflight_batches = lk_metrics_series(lk_metrics_gauge(
+        "lookout_correlate_inflight_batches",
+        "Mutation batches sent to store and not yet acknowledged (0 or 1).", NULL));
+    s_metrics.inflight_items = lk_metrics_series(
+        lk_metrics_gauge("lookout_correlate_inflight_items",
+                         "Rows (alerts, incidents, events) in unacknowledged batches.", NULL));
+    s_metrics.pending_items = lk_metrics_series(lk_metrics_gauge(
+        "lookout_correlate_pending_items",
+        "Rows waiting in the pending batch for the one in flight to be acknowledged.", NULL));
+    s_metrics.waiting_replies = lk_metrics_series(
+        lk_metrics_gauge("lookout_correlate_waiting_replies",
+                         "Replies to ingest held until store commits what they changed.", NULL));
+    s_metrics.alerts = lk_metrics_series(
+        lk_metrics_gauge("lookout_correlate_alerts", "Alerts in correlate's memory.", NULL));
+    s_metrics.held = lk_metrics_series(lk_metrics_gauge(
+        "lookout_correlate_held_alerts", "Silenced or inhibited alerts held in memory.", NULL));
+    s_metrics.silences = lk_metrics_series(
+        lk_metrics_gauge("lookout_correlate_silences", "Live silences in memory.", NULL));
+    s_metrics.monitors = lk_metrics_series(
+        lk_metrics_gauge("lookout_correlate_heartbeat_monitors", "Heartbeat monitors.", NULL));
+    s_metrics.resends = lk_metrics_series(lk_metrics_counter(
+        "lookout_correlate_batch_resends_total",
+        "Times unacknowledged mutation batches were sent to store again.", NULL));
+    s_metrics.rebuilds = lk_metrics_series(
+        lk_metrics_counter("lookout_correlate_rebuilds_total",
+                           "Times correlate failed its waiting requests and rebuilt its memory "
+                           "from store after store refused a batch.",
+                           NULL));
+}
+
+/* Counts the outcomes of an alert_reply. */
+static void s_metrics_outcomes(const lk_msg_t *reply)
+{
+    uint64_t counts[LK_OUTCOME_IGNORED + 1] = {0};
+    for (size_t i = 0; i < reply->result_count; i++)
+        if (reply->results[i].outcome <= LK_OUTCOME_IGNORED)
+            counts[reply->results[i].outcome]++;
+    for (int i = 0; i <= LK_OUTCOME_IGNORED; i++)
+        if (counts[i])
+            lk_metrics_add(s_metrics.outcomes[i], counts[i]);
 }
 
 /* ---- replies ----------------------------------------------------------------------------- */
@@ -302,6 +376,7 @@ static void s_batches_check_resend(s_correlate_t *self)
                 head->batch.req, self->store_timeout_ms, zlistx_size(self->batches));
     }
     self->resend_logged = true;
+    lk_metrics_inc(s_metrics.resends);
     for (s_batch_t *batch = zlistx_first(self->batches); batch; batch = zlistx_next(self->batches))
         batch->sent = false;
     self->progress_ms = now_ms;
@@ -328,6 +403,45 @@ static void s_fail_waiting(s_correlate_t *self, const char *error)
     }
 }
 
+/* ---- configuration file and reload ------------------------------------------------------ */
+
+static void s_frontend_throttle(s_correlate_t *self);
+static int s_load(s_correlate_t *self);
+
+/* Reads the configuration file again; a valid one waits in next_routing until the
+   pipeline drained (s_reload_apply), an invalid one is logged and changes nothing. */
+static void s_reload_request(s_correlate_t *self)
+{
+    char err[1024];
+    lk_config_t *routing = NULL;
+    if (lk_config_load(self->config->config_path, &routing, err, sizeof err) != 0) {
+        lk_error("correlate: configuration reload failed, keeping the current one: %s", err);
+        return;
+    }
+    lk_config_destroy(&self->next_routing);
+    self->next_routing = routing;
+    lk_info("correlate: configuration %s read; applying it once the mutations in flight are "
+            "committed",
+            self->config->config_path ? self->config->config_path : "(none)");
+    s_frontend_throttle(self);
+}
+
+/* Applies a waiting configuration when nothing is in flight: rebuilds memory from store
+   under it. */
+static void s_reload_apply(s_correlate_t *self)
+{
+    if (!self->next_routing || zlistx_size(self->batches) > 0 ||
+        correlate_engine_pending_items(self->engine) > 0)
+        return;
+    lk_config_t *previous = self->routing;
+    self->routing = self->next_routing;
+    self->next_routing = NULL;
+    /* nothing in flight: every batch sent so far is acknowledged */
+    s_load(self);
+    lk_config_destroy(&previous);
+    s_frontend_throttle(self);
+}
+
 /* ---- pipe -------------------------------------------------------------------------------- */
 
 /* Serves one pipe command; sets terminated on "$TERM". */
@@ -341,6 +455,8 @@ static void s_handle_pipe(s_correlate_t *self)
     char *command = zmsg_popstr(msg);
     if (command && streq(command, "$TERM"))
         self->terminated = true;
+    else if (command && streq(command, "RELOAD"))
+        s_reload_request(self);
     else
         lk_warn("correlate: unknown pipe command '%s'", command ? command : "");
     free(command);
@@ -356,6 +472,7 @@ static int s_load(s_correlate_t *self)
 {
     const correlate_config_t *config = self->config;
     correlate_engine_t *engine = correlate_engine_new(config->group_by, config->reopen_window_ms);
+    correlate_engine_set_config(engine, self->routing, config->shard_count, config->shard_index);
     if (self->engine) {
         correlate_engine_set_next_seq(engine, correlate_engine_next_seq(self->engine));
         correlate_engine_destroy(&self->engine);
@@ -434,7 +551,7 @@ static int s_load(s_correlate_t *self)
     free(cursor);
     zpoller_destroy(&poller);
     if (rc == 0) {
-        size_t dropped = correlate_engine_load_finish(engine);
+        size_t dropped = correlate_engine_load_finish(engine, lk_now_ms());
         if (dropped)
             lk_warn("correlate: snapshot had %zu alerts without a live incident; dropped", dropped);
         lk_info("correlate: loaded %zu incidents and %zu alerts (%zu pages, %" PRId64 " ms)",
@@ -459,6 +576,7 @@ static void s_rebuild(s_correlate_t *self, const char *reason, uint64_t rejected
     }
     lk_error("correlate: %s; failing %zu waiting requests and rebuilding from store", reason,
              waiting);
+    lk_metrics_inc(s_metrics.rebuilds);
     s_fail_waiting(self, "store rejected a mutation; correlate is rebuilding its state");
 
     int64_t deadline_ms = lk_mono_ms() + self->store_timeout_ms;
@@ -496,8 +614,10 @@ static void s_frontend_throttle(s_correlate_t *self)
 {
     if (!self->poller || !self->frontend)
         return;
-    bool full = zlistx_size(self->batches) > 0 &&
-                correlate_engine_pending_items(self->engine) >= S_BATCH_ITEMS_MAX;
+    /* a reload waits for the pipeline to drain: no new work meanwhile */
+    bool full = self->next_routing != NULL ||
+                (zlistx_size(self->batches) > 0 &&
+                 correlate_engine_pending_items(self->engine) >= S_BATCH_ITEMS_MAX);
     if (full && !self->frontend_paused)
         zpoller_remove(self->poller, self->frontend);
     else if (!full && self->frontend_paused)
@@ -507,7 +627,9 @@ static void s_frontend_throttle(s_correlate_t *self)
 
 /* ---- store ------------------------------------------------------------------------------- */
 
-static void s_handle_ack(s_correlate_t *self, lk_msg_t *ack)
+/* Handles one ack: the batches it acknowledges move to acked, whose replies the caller sends
+   once the next batch has left. */
+static void s_handle_ack(s_correlate_t *self, lk_msg_t *ack, zlistx_t *acked)
 {
     if (ack->type != LK_MSG_MUTATION_ACK) {
         lk_warn("correlate: unexpected %s on the store socket", lk_msg_type_name(ack->type));
@@ -530,14 +652,17 @@ static void s_handle_ack(s_correlate_t *self, lk_msg_t *ack)
     while ((batch = zlistx_first(self->batches)) && batch->batch.req <= ack->req) {
         zlistx_detach(self->batches, NULL);
         self->outstanding_items -= batch->items;
-        s_held_send_all(self, batch->held);
-        s_batch_destroy(&batch);
+        if (!zlistx_add_end(acked, batch))
+            lk_fatal("correlate: out of memory");
     }
 }
 
 /* Reads the acks store has sent (bounded), releasing replies. */
 static void s_handle_store(s_correlate_t *self)
 {
+    zlistx_t *acked = zlistx_new();
+    if (!acked)
+        lk_fatal("correlate: out of memory");
     for (int i = 0; i < S_STORE_DRAIN_MAX && !self->terminated; i++) {
         if (!(zsock_events(self->store) & ZMQ_POLLIN))
             break;
@@ -546,11 +671,19 @@ static void s_handle_store(s_correlate_t *self)
         if (rc == -2)
             break;
         if (rc == 0)
-            s_handle_ack(self, &ack);
+            s_handle_ack(self, &ack, acked);
         lk_msg_clear(&ack);
     }
     s_batches_flush(self);       /* a batch that could not be queued before */
     s_batch_take_and_send(self); /* what accumulated while the last one was in flight */
+    /* the replies go after the next batch has left, so store commits it while ingest is
+       being answered rather than after */
+    s_batch_t *batch;
+    while ((batch = zlistx_detach(acked, NULL))) {
+        s_held_send_all(self, batch->held);
+        s_batch_destroy(&batch);
+    }
+    zlistx_destroy(&acked);
     s_frontend_throttle(self);
 }
 
@@ -677,8 +810,10 @@ static void s_handle_request(s_correlate_t *self, zframe_t *identity, lk_msg_t *
         reply_type = LK_MSG_ALERT_REPLY;
     else if (request->type == LK_MSG_COMMAND)
         reply_type = LK_MSG_COMMAND_REPLY;
+    else if (request->type == LK_MSG_SILENCE_COMMAND || request->type == LK_MSG_HEARTBEAT_PING)
+        reply_type = LK_MSG_CONTROL_REPLY;
     else {
-        lk_warn("correlate: unexpected %s from ingest ignored", lk_msg_type_name(request->type));
+        lk_sock_unexpected(request, "correlate<ingest"); /* logged and counted; ignored */
         return;
     }
     if (!lk_uuid_valid(request->tenant_id)) {
@@ -703,11 +838,18 @@ static void s_handle_request(s_correlate_t *self, zframe_t *identity, lk_msg_t *
 
     lk_msg_t reply;
     uint64_t due_seq;
-    if (request->type == LK_MSG_ALERT_BATCH)
+    if (request->type == LK_MSG_ALERT_BATCH) {
         due_seq = correlate_engine_alert_batch(self->engine, request, &reply, lk_now_ms());
+        s_metrics_outcomes(&reply);
+    } else if (request->type == LK_MSG_SILENCE_COMMAND)
+        due_seq = correlate_engine_silence(self->engine, request, &reply, lk_now_ms());
+    else if (request->type == LK_MSG_HEARTBEAT_PING)
+        due_seq = correlate_engine_heartbeat(self->engine, request, &reply, lk_now_ms());
     else {
         due_seq = correlate_engine_command(self->engine, request, &reply, lk_now_ms());
-        if (reply.status == LK_STATUS_NOT_FOUND) {
+        /* by alert identity, memory is the whole truth: an alert store still has belongs
+           to a closed incident, which no command changes */
+        if (reply.status == LK_STATUS_NOT_FOUND && request->incident_id[0]) {
             lk_msg_clear(&reply);
             s_lookup_start(self, identity, request);
             return;
@@ -742,7 +884,30 @@ static void s_handle_frontend(s_correlate_t *self)
 
 /* ---- actor ------------------------------------------------------------------------------- */
 
-/* The housekeeping timer: closes due incidents, expires lookups. */
+/* Sets the gauges from the actor's state (the status walk every S_STATUS_COUNT_MS). */
+static void s_metrics_update(s_correlate_t *self)
+{
+    size_t waiting = zlistx_size(self->held);
+    for (s_batch_t *batch = zlistx_first(self->batches); batch; batch = zlistx_next(self->batches))
+        waiting += zlistx_size(batch->held);
+    lk_metrics_set(s_metrics.inflight_batches, (double)zlistx_size(self->batches));
+    lk_metrics_set(s_metrics.inflight_items, (double)self->outstanding_items);
+    lk_metrics_set(s_metrics.pending_items, (double)correlate_engine_pending_items(self->engine));
+    lk_metrics_set(s_metrics.waiting_replies, (double)waiting);
+    lk_metrics_set(s_metrics.alerts, (double)correlate_engine_alert_count(self->engine));
+    lk_metrics_set(s_metrics.held, (double)correlate_engine_held_count(self->engine));
+    lk_metrics_set(s_metrics.silences, (double)correlate_engine_silence_count(self->engine));
+    lk_metrics_set(s_metrics.monitors, (double)correlate_engine_monitor_count(self->engine));
+    if (lk_mono_ms() < s_metrics.next_count_ms)
+        return;
+    size_t counts[LK_INCIDENT_CLOSED + 1];
+    correlate_engine_status_counts(self->engine, counts);
+    for (int i = 0; i < LK_INCIDENT_CLOSED; i++)
+        lk_metrics_set(s_metrics.open[i], (double)counts[i]);
+    s_metrics.next_count_ms = lk_mono_ms() + S_STATUS_COUNT_MS;
+}
+
+/* The housekeeping timer: closes due incidents, expires lookups, refreshes the gauges. */
 static void s_tick(s_correlate_t *self)
 {
     size_t closed = correlate_engine_tick(self->engine, lk_now_ms());
@@ -750,6 +915,7 @@ static void s_tick(s_correlate_t *self)
         lk_debug("correlate: closed %zu incidents", closed);
     s_batch_take_and_send(self);
     s_lookups_expire(self);
+    s_metrics_update(self);
 }
 
 /* Frees the actor state; held replies are dropped unsent. */
@@ -773,6 +939,8 @@ static void s_correlate_destroy(s_correlate_t **self_p)
     zsock_destroy(&self->store);
     zsock_destroy(&self->query);
     lk_tap_destroy(&self->tap);
+    lk_config_destroy(&self->routing);
+    lk_config_destroy(&self->next_routing);
     correlate_engine_destroy(&self->engine);
     free(self);
     *self_p = NULL;
@@ -808,12 +976,25 @@ void correlate_actor(zsock_t *pipe, void *args)
     assert(config && config->frontend_endpoint && config->store_endpoint &&
            config->store_query_endpoint);
     s_correlate_t *self = s_correlate_new(pipe, config);
+    s_metrics_register();
+    s_metrics.next_count_ms = 0;
+    char err[1024];
+    if (lk_config_load(config->config_path, &self->routing, err, sizeof err) != 0)
+        lk_fatal("correlate: configuration: %s", err);
 
     if (s_load(self) != 0) {
         s_correlate_destroy(&self);
         return;
     }
     self->frontend = lk_sock_new(ZMQ_ROUTER, config->frontend_endpoint);
+    /* an inproc endpoint an earlier actor of this process bound is free only once ZeroMQ's
+       reaper has closed that socket: an in-process restart (the tests) may come first */
+    for (int attempt = 0; !self->frontend && attempt < 50 &&
+                          strncmp(config->frontend_endpoint, "inproc://", 9) == 0;
+         attempt++) {
+        zclock_sleep(20);
+        self->frontend = lk_sock_new(ZMQ_ROUTER, config->frontend_endpoint);
+    }
     if (!self->frontend)
         lk_fatal("correlate: cannot bind %s", config->frontend_endpoint);
     /* store sockets first: acks release replies, so they go before new work */
@@ -850,6 +1031,7 @@ void correlate_actor(zsock_t *pipe, void *args)
             next_tick_ms = lk_mono_ms() + S_TICK_MS;
         }
         s_batches_check_resend(self);
+        s_reload_apply(self);
     }
     s_correlate_destroy(&self);
 }

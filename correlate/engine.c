@@ -14,24 +14,48 @@
       - the pending mutation_batch: alert rows are copied in when written (their content
         only exists in the request); incidents are listed as dirty and serialised once, when
         the batch is taken, so a storm of alerts joining one incident writes it once.
+      - routes (lk_config_routes.h): a firing alert that is about to join an incident is
+        routed once; the first selected route gives the group key (route key + group_by
+        values), group_wait and reopen window, the selected routes give the severity
+        override and escalation policy. Alerts already in an incident are not routed again.
+      - held alerts: an alert that a silence or an inhibit rule suppresses when it would
+        join an incident is held instead: its s_alert_t has no incident and points to an
+        s_held_t with its full content, linked in its tenant's held list. Held alerts are
+        looked at again (and released into incidents when nothing suppresses them any
+        more) when they are re-sent with new content, when a silence ends or changes, and
+        when an inhibiting source stops firing (tenants are queued for such a "recheck",
+        done once at the end of the request or tick).
+      - inhibit sources: every firing alert (held or not) that matches a rule's source side
+        keeps a correlate_inhibit_source_t handle (suppress.h) until it stops firing.
+      - heartbeat monitors (monitors.h) fire and resolve a synthetic heartbeat_missed alert
+        through the same path as any alert.
 */
 #include "engine.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_config.h"
 #include "lk_fingerprint.h"
 #include "lk_log.h"
+#include "lk_match.h"
 #include "lk_uuid.h"
+#include "monitors.h"
+#include "suppress.h"
 
-#define S_SEVERITY_COUNT 4
-#define S_AUTO_ACTOR     "lookout"
-#define S_GROUP_SEP      '\x1f' /* between tenant and group key in the groups map key */
-#define S_NO_SLOT        UINT32_MAX
+#define S_SEVERITY_COUNT   4
+#define S_AUTO_ACTOR       "lookout"
+#define S_GROUP_SEP        '\x1f' /* between tenant and group key in the groups map key */
+#define S_NO_SLOT          UINT32_MAX
+#define S_NO_OVERRIDE      (-1)
+#define S_HEARTBEAT_ALERT  "heartbeat_missed"
+#define S_HEARTBEAT_SOURCE "heartbeat"
 
 typedef struct s_incident_t s_incident_t;
+typedef struct s_held_t s_held_t;
 
 typedef struct s_alert_t {
     uint64_t fingerprint;
@@ -40,17 +64,36 @@ typedef struct s_alert_t {
     int64_t starts_at_ms;
     int64_t ends_at_ms;
     int64_t updated_at_ms;
-    s_incident_t *incident;
-    struct s_alert_t *next; /* in incident->alerts */
+    s_incident_t *incident;             /* NULL while held */
+    s_held_t *held;                     /* its full content while held, else NULL */
+    correlate_inhibit_source_t *source; /* while it fires and is an inhibit source */
+    struct s_alert_t *next;             /* in incident->alerts */
     struct s_alert_t *prev;
     uint32_t tenant;
     uint32_t batch_slot; /* index of its row in pending.alerts when dirty_seq == next_seq */
     uint8_t severity;
     uint8_t status;
+    int8_t severity_override; /* a route's severity, or S_NO_OVERRIDE */
 } s_alert_t;
+
+/* A held alert: outside every incident while a silence or an inhibit rule suppresses it. */
+struct s_held_t {
+    lk_alert_t row; /* as last written: content, state, suppressed_by, incident_id "" */
+    s_alert_t *entry;
+    s_held_t *next; /* in its tenant's held list */
+    s_held_t *prev;
+};
+
+/* What correlate keeps per tenant besides the interned id. */
+typedef struct {
+    s_held_t *held; /* held alerts, newest first */
+    size_t held_count;
+    bool recheck_queued;
+} s_tenant_state_t;
 
 struct s_incident_t {
     lk_incident_t row;
+    int64_t reopen_window_ms; /* its route's, or the engine's default */
     uint64_t dirty_seq;
     uint32_t batch_slot; /* index in dirty_incidents when dirty_seq == next_seq */
     uint32_t tenant;
@@ -62,6 +105,13 @@ typedef struct {
     int64_t deadline_ms;
     char incident_id[LK_UUID_STR_LEN + 1];
 } s_close_entry_t;
+
+/* A min-heap of (deadline, incident id); stale entries are skipped when popped. */
+typedef struct {
+    s_close_entry_t *entries;
+    size_t count;
+    size_t capacity;
+} s_heap_t;
 
 struct correlate_engine_t {
     char **group_by; /* sorted, unique */
@@ -78,10 +128,23 @@ struct correlate_engine_t {
     char **tenant_names;
     size_t tenant_count;
     size_t tenant_capacity;
+    s_tenant_state_t *tenant_states; /* parallel to tenant_names */
+    size_t tenant_state_capacity;
+    uint32_t *rechecks; /* tenants whose held alerts must be looked at again */
+    size_t recheck_count;
+    size_t recheck_capacity;
 
-    s_close_entry_t *close_heap;
-    size_t close_count;
-    size_t close_capacity;
+    s_heap_t close_heap;    /* resolved incidents: close at resolved_at + window */
+    s_heap_t announce_heap; /* incidents in group_wait: announce at group_wait_until */
+
+    const lk_config_t *config; /* routes, inhibit rules, declared monitors; may be NULL */
+    lk_route_t default_route;  /* the root when the configuration has no route: */
+    uint32_t shard_count;
+    uint32_t shard_index;
+    correlate_silences_t *silences;
+    correlate_inhibit_t *inhibit;
+    correlate_monitors_t *monitors;
+    size_t held_total;
 
     lk_msg_t pending; /* alerts and events of the batch being built */
     s_incident_t **dirty_incidents;
@@ -259,6 +322,11 @@ static uint32_t s_tenant_intern(correlate_engine_t *self, const char *tenant_id)
     s_reserve((void **)&self->tenant_names, &self->tenant_capacity, self->tenant_count + 1,
               sizeof(char *));
     uint32_t index = (uint32_t)self->tenant_count;
+    size_t states_before = self->tenant_state_capacity;
+    s_reserve((void **)&self->tenant_states, &self->tenant_state_capacity, self->tenant_count + 1,
+              sizeof(s_tenant_state_t));
+    memset(&self->tenant_states[states_before], 0,
+           (self->tenant_state_capacity - states_before) * sizeof(s_tenant_state_t));
     self->tenant_names[self->tenant_count++] = s_strdup(tenant_id);
     if (zhashx_insert(self->tenants, tenant_id, (void *)(uintptr_t)(index + 1)) != 0)
         s_oom();
@@ -414,6 +482,8 @@ static char *s_group_map_key(const char *tenant_id, const char *group_key)
 
 /* ---- mutations --------------------------------------------------------------------------- */
 
+static void s_source_clear(correlate_engine_t *self, s_alert_t *alert);
+
 /* Records a change of the incident: bumps version and updated_at and lists it for the
    pending batch (serialised when the batch is taken). */
 static void s_incident_touch(correlate_engine_t *self, s_incident_t *incident, int64_t now_ms)
@@ -458,8 +528,16 @@ static void s_alert_write(correlate_engine_t *self, s_alert_t *alert, const lk_a
 
     lk_alert_t row = *incoming; /* shallow: the copy below is deep */
     lk_fingerprint_format(alert->fingerprint, row.fingerprint);
-    memcpy(row.tenant_id, alert->incident->row.tenant_id, sizeof row.tenant_id);
-    memcpy(row.incident_id, alert->incident->row.id, sizeof row.incident_id);
+    /* a held alert (or one just released: the row that ends its hold) has no incident */
+    snprintf(row.tenant_id, sizeof row.tenant_id, "%s", self->tenant_names[alert->tenant]);
+    if (alert->incident)
+        memcpy(row.incident_id, alert->incident->row.id, sizeof row.incident_id);
+    else
+        row.incident_id[0] = '\0';
+    row.state = alert->held ? alert->held->row.state : LK_ALERT_ACTIVE;
+    row.suppressed_by = alert->held ? alert->held->row.suppressed_by : NULL;
+    if (alert->incident && lk_incident_add_source(&alert->incident->row, incoming->source) > 0)
+        s_incident_touch(self, alert->incident, now_ms);
     row.severity = (lk_severity_t)alert->severity;
     row.status = (lk_alert_status_t)alert->status;
     row.starts_at_ms = alert->starts_at_ms;
@@ -480,52 +558,59 @@ static void s_alert_write(correlate_engine_t *self, s_alert_t *alert, const lk_a
     alert->dirty_seq = self->next_seq;
 }
 
-/* Schedules the close of a just-resolved incident at resolved_at + window. */
-static void s_close_push(correlate_engine_t *self, const s_incident_t *incident)
+/* Pushes (deadline, incident id) onto a heap. */
+static void s_heap_push(s_heap_t *heap, int64_t deadline_ms, const char *incident_id)
 {
-    s_reserve((void **)&self->close_heap, &self->close_capacity, self->close_count + 1,
-              sizeof(s_close_entry_t));
+    s_reserve((void **)&heap->entries, &heap->capacity, heap->count + 1, sizeof(s_close_entry_t));
     s_close_entry_t entry;
-    entry.deadline_ms = incident->row.resolved_at_ms + self->reopen_window_ms;
-    memcpy(entry.incident_id, incident->row.id, sizeof entry.incident_id);
-    size_t i = self->close_count++;
+    entry.deadline_ms = deadline_ms;
+    memcpy(entry.incident_id, incident_id, sizeof entry.incident_id);
+    size_t i = heap->count++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (self->close_heap[parent].deadline_ms <= entry.deadline_ms)
+        if (heap->entries[parent].deadline_ms <= entry.deadline_ms)
             break;
-        self->close_heap[i] = self->close_heap[parent];
+        heap->entries[i] = heap->entries[parent];
         i = parent;
     }
-    self->close_heap[i] = entry;
+    heap->entries[i] = entry;
 }
 
-/* Removes the earliest close entry. */
-static void s_close_pop(correlate_engine_t *self)
+/* Removes the earliest entry. */
+static void s_heap_pop(s_heap_t *heap)
 {
-    assert(self->close_count > 0);
-    s_close_entry_t last = self->close_heap[--self->close_count];
+    assert(heap->count > 0);
+    s_close_entry_t last = heap->entries[--heap->count];
     size_t i = 0;
     for (;;) {
         size_t child = 2 * i + 1;
-        if (child >= self->close_count)
+        if (child >= heap->count)
             break;
-        if (child + 1 < self->close_count &&
-            self->close_heap[child + 1].deadline_ms < self->close_heap[child].deadline_ms)
+        if (child + 1 < heap->count &&
+            heap->entries[child + 1].deadline_ms < heap->entries[child].deadline_ms)
             child++;
-        if (last.deadline_ms <= self->close_heap[child].deadline_ms)
+        if (last.deadline_ms <= heap->entries[child].deadline_ms)
             break;
-        self->close_heap[i] = self->close_heap[child];
+        heap->entries[i] = heap->entries[child];
         i = child;
     }
-    if (self->close_count > 0)
-        self->close_heap[i] = last;
+    if (heap->count > 0)
+        heap->entries[i] = last;
+}
+
+/* Schedules the close of a just-resolved incident at resolved_at + its window. */
+static void s_close_push(correlate_engine_t *self, const s_incident_t *incident)
+{
+    s_heap_push(&self->close_heap, incident->row.resolved_at_ms + incident->reopen_window_ms,
+                incident->row.id);
 }
 
 /* True while a resolved incident may still reopen. */
 static bool s_within_window(const correlate_engine_t *self, const s_incident_t *incident,
                             int64_t now_ms)
 {
-    return now_ms - incident->row.resolved_at_ms < self->reopen_window_ms;
+    (void)self;
+    return now_ms - incident->row.resolved_at_ms < incident->reopen_window_ms;
 }
 
 /* Frees the incident record (not its alerts). */
@@ -549,6 +634,7 @@ static void s_incident_drop(correlate_engine_t *self, s_incident_t *incident)
     s_alert_t *alert = incident->alerts;
     while (alert) {
         s_alert_t *next = alert->next;
+        s_source_clear(self, alert); /* a manual resolve leaves firing alerts behind */
         s_alert_remove(self, alert);
         free(alert);
         alert = next;
@@ -578,9 +664,26 @@ static void s_incident_reopen(correlate_engine_t *self, s_incident_t *incident, 
     incident->row.resolved_by = NULL;
     /* a new episode needs a new acknowledgement */
     incident->row.acknowledged_at_ms = 0;
+    incident->row.ack_expires_at_ms = 0;
     free(incident->row.acknowledged_by);
     incident->row.acknowledged_by = NULL;
-    s_event(self, incident, "incident_reopened", NULL, NULL, NULL, now_ms);
+    /* the timeline tells how often it flapped: "flap N" is its reopen_count */
+    char note[96];
+    snprintf(note, sizeof note, "flap %u: fired again within the reopen window",
+             incident->row.reopen_count);
+    s_event(self, incident, "incident_reopened", NULL, note, NULL, now_ms);
+}
+
+/* Ends the incident's group_wait now: announces it with incident_triggered. The first
+   lifecycle event of an incident is always incident_triggered, so acknowledging or
+   resolving an incident still in its group_wait announces it first. */
+static void s_announce(correlate_engine_t *self, s_incident_t *incident, int64_t now_ms)
+{
+    if (!incident->row.group_wait_until_ms)
+        return;
+    incident->row.group_wait_until_ms = 0;
+    s_event(self, incident, "incident_triggered", NULL, NULL, NULL, now_ms);
+    s_incident_touch(self, incident, now_ms);
 }
 
 /* triggered|acknowledged -> resolved. actor NULL = automatic (every alert resolved). The
@@ -588,8 +691,10 @@ static void s_incident_reopen(correlate_engine_t *self, s_incident_t *incident, 
 static void s_incident_resolve(correlate_engine_t *self, s_incident_t *incident, const char *actor,
                                const char *note, int64_t now_ms)
 {
+    s_announce(self, incident, now_ms);
     incident->row.status = LK_INCIDENT_RESOLVED;
     incident->row.resolved_at_ms = now_ms;
+    incident->row.ack_expires_at_ms = 0;
     free(incident->row.resolved_by);
     incident->row.resolved_by = actor ? s_strdup(actor) : NULL;
     s_event(self, incident, "incident_resolved", actor, note, NULL, now_ms);
@@ -597,7 +702,7 @@ static void s_incident_resolve(correlate_engine_t *self, s_incident_t *incident,
 }
 
 /* Title: the alert name plus the other group labels' values, e.g. "HighCPU (job=node)". */
-static char *s_title(const correlate_engine_t *self, const lk_alert_t *alert)
+static char *s_title(const lk_route_t *route, const lk_alert_t *alert)
 {
     s_buf_t buf = {0};
     const char *name = lk_labels_get(&alert->labels, "alertname");
@@ -605,14 +710,14 @@ static char *s_title(const correlate_engine_t *self, const lk_alert_t *alert)
         name = alert->name && *alert->name ? alert->name : "alert";
     s_buf_puts(&buf, name);
     size_t extras = 0;
-    for (size_t i = 0; i < self->group_by_count; i++) {
-        if (strcmp(self->group_by[i], "alertname") == 0)
+    for (size_t i = 0; i < route->group_by_count; i++) {
+        if (strcmp(route->group_by[i], "alertname") == 0)
             continue;
-        const char *value = lk_labels_get(&alert->labels, self->group_by[i]);
+        const char *value = lk_labels_get(&alert->labels, route->group_by[i]);
         if (!value || !*value)
             continue;
         s_buf_puts(&buf, extras++ ? ", " : " (");
-        s_buf_puts(&buf, self->group_by[i]);
+        s_buf_puts(&buf, route->group_by[i]);
         s_buf_puts(&buf, "=");
         s_buf_puts(&buf, value);
     }
@@ -621,27 +726,111 @@ static char *s_title(const correlate_engine_t *self, const lk_alert_t *alert)
     return buf.data;
 }
 
-/* Creates the group's new incident (triggered) and makes it the group's current one. */
-static s_incident_t *s_incident_create(correlate_engine_t *self, uint32_t tenant,
-                                       const lk_alert_t *alert, char *group_key, int64_t now_ms)
+/* What routing decided for an alert about to join an incident. */
+typedef struct {
+    const lk_route_t *route; /* the first selected route: grouping, group_wait, window */
+    const char *policy;      /* the first selected route that names one, or NULL */
+    int severity_override;   /* the first selected route's severity, or S_NO_OVERRIDE */
+} s_routing_t;
+
+/* The root of the route tree: the configuration's, else the default route. */
+static const lk_route_t *s_root(const correlate_engine_t *self)
 {
+    return self->config && self->config->routing.route ? self->config->routing.route
+                                                       : &self->default_route;
+}
+
+/* Routes an alert of tenant_id (lk_config_routes.h: lk_route_match). */
+static void s_route(const correlate_engine_t *self, const char *tenant_id,
+                    const lk_labels_t *labels, s_routing_t *out)
+{
+    const lk_route_t *matches[LK_ROUTE_MATCHES_MAX];
+    size_t count = lk_route_match(s_root(self), tenant_id, labels, matches, LK_ROUTE_MATCHES_MAX);
+    out->route = count ? matches[0] : &self->default_route;
+    out->policy = NULL;
+    out->severity_override = S_NO_OVERRIDE;
+    for (size_t i = 0; i < count; i++) {
+        if (!out->policy && matches[i]->escalation_policy)
+            out->policy = matches[i]->escalation_policy;
+        if (out->severity_override == S_NO_OVERRIDE && matches[i]->has_severity)
+            out->severity_override = (int)matches[i]->severity;
+    }
+}
+
+/* The route's reopen window, or the engine's default. */
+static int64_t s_reopen_window(const correlate_engine_t *self, const lk_route_t *route)
+{
+    return route && route->reopen_window_ms >= 0 ? route->reopen_window_ms : self->reopen_window_ms;
+}
+
+/* The group key of labels under route: `ROUTEKEY:{name="value", ...}` with the route's
+   group_by labels sorted by name (a missing one renders as ""), or every label for
+   group_by ['...']. Heap string. */
+static char *s_group_key(const lk_route_t *route, const lk_labels_t *labels)
+{
+    s_buf_t buf = {0};
+    s_buf_puts(&buf, route->key ? route->key : "{}");
+    s_buf_puts(&buf, ":{");
+    size_t count = route->group_by_all ? labels->count : route->group_by_count;
+    for (size_t i = 0; i < count; i++) {
+        const char *name = route->group_by_all ? labels->items[i].name : route->group_by[i];
+        const char *value =
+            route->group_by_all ? labels->items[i].value : lk_labels_get(labels, name);
+        if (i)
+            s_buf_puts(&buf, ", ");
+        s_buf_puts(&buf, name);
+        s_buf_puts(&buf, "=");
+        s_buf_quote(&buf, value ? value : "");
+    }
+    s_buf_puts(&buf, "}");
+    return buf.data;
+}
+
+/* The route an existing incident was grouped under: the longest route key that prefixes
+   its group key followed by ':'. For snapshot loads only (walks the tree). */
+static const lk_route_t *s_route_of_group(const lk_route_t *route, const char *group_key)
+{
+    size_t length = strlen(route->key ? route->key : "{}");
+    if (strncmp(group_key, route->key ? route->key : "{}", length) != 0)
+        return NULL;
+    for (size_t i = 0; i < route->route_count; i++) {
+        const lk_route_t *deeper = s_route_of_group(&route->routes[i], group_key);
+        if (deeper)
+            return deeper;
+    }
+    return group_key[length] == ':' ? route : NULL;
+}
+
+/* Creates the group's new incident (triggered) and makes it the group's current one. It is
+   announced (incident_triggered) now, or when the route's group_wait has passed. */
+static s_incident_t *s_incident_create(correlate_engine_t *self, uint32_t tenant,
+                                       const lk_alert_t *alert, char *group_key,
+                                       const s_routing_t *routing, int64_t now_ms)
+{
+    const lk_route_t *route = routing->route;
     s_incident_t *incident = s_alloc(sizeof *incident);
     lk_incident_t *row = &incident->row;
     lk_uuid7(row->id);
     memcpy(row->tenant_id, alert->tenant_id, sizeof row->tenant_id);
     row->group_key = group_key;
-    row->title = s_title(self, alert);
+    row->title = s_title(route, alert);
     const char *summary = lk_labels_get(&alert->annotations, "summary");
     row->summary = s_strdup(summary && *summary ? summary : row->title);
-    for (size_t i = 0; i < self->group_by_count; i++) {
-        const char *value = lk_labels_get(&alert->labels, self->group_by[i]);
-        if (value && lk_labels_set(&row->group_labels, self->group_by[i], value) != 0)
+    if (route->group_by_all) {
+        if (lk_labels_copy(&row->group_labels, &alert->labels) != 0)
+            s_oom();
+    }
+    for (size_t i = 0; i < route->group_by_count; i++) {
+        const char *value = lk_labels_get(&alert->labels, route->group_by[i]);
+        if (value && lk_labels_set(&row->group_labels, route->group_by[i], value) != 0)
             s_oom();
     }
     row->severity = alert->severity;
     row->status = LK_INCIDENT_TRIGGERED;
     row->created_at_ms = now_ms;
     row->updated_at_ms = now_ms;
+    row->policy = routing->policy ? s_strdup(routing->policy) : NULL;
+    incident->reopen_window_ms = s_reopen_window(self, route);
     incident->tenant = tenant;
     incident->batch_slot = S_NO_SLOT;
 
@@ -650,8 +839,207 @@ static s_incident_t *s_incident_create(correlate_engine_t *self, uint32_t tenant
     char *map_key = s_group_map_key(row->tenant_id, row->group_key);
     zhashx_update(self->groups, map_key, incident);
     free(map_key);
-    s_event(self, incident, "incident_triggered", NULL, NULL, NULL, now_ms);
+    if (route->group_wait_ms > 0) {
+        row->group_wait_until_ms = now_ms + route->group_wait_ms;
+        s_heap_push(&self->announce_heap, row->group_wait_until_ms, row->id);
+    } else
+        s_event(self, incident, "incident_triggered", NULL, NULL, NULL, now_ms);
     return incident;
+}
+
+/* ---- suppression: silences, inhibition, held alerts -------------------------------------- */
+
+/* Queues tenant's held alerts to be looked at again (s_rechecks_run). */
+static void s_recheck_queue(correlate_engine_t *self, uint32_t tenant)
+{
+    s_tenant_state_t *state = &self->tenant_states[tenant];
+    if (state->recheck_queued || !state->held)
+        return;
+    s_reserve((void **)&self->rechecks, &self->recheck_capacity, self->recheck_count + 1,
+              sizeof(uint32_t));
+    self->rechecks[self->recheck_count++] = tenant;
+    state->recheck_queued = true;
+}
+
+/* The inhibit rules of the configuration (none without one). */
+static const lk_inhibit_rule_t *s_inhibit_rules(const correlate_engine_t *self, size_t *count)
+{
+    *count = self->config ? self->config->routing.inhibit_rule_count : 0;
+    return *count ? self->config->routing.inhibit_rules : NULL;
+}
+
+/* Stops counting the alert as an inhibit source; queues a recheck of its tenant when an
+   inhibition may have ended. */
+static void s_source_clear(correlate_engine_t *self, s_alert_t *alert)
+{
+    if (alert->source && correlate_inhibit_drop(self->inhibit, &alert->source))
+        s_recheck_queue(self, alert->tenant);
+}
+
+/* (Re)registers a firing alert with these labels as an inhibit source; clears it when it
+   does not fire. */
+static void s_source_set(correlate_engine_t *self, s_alert_t *alert, const lk_labels_t *labels)
+{
+    s_source_clear(self, alert);
+    size_t rule_count;
+    const lk_inhibit_rule_t *rules = s_inhibit_rules(self, &rule_count);
+    if (alert->status == LK_ALERT_FIRING && rule_count)
+        alert->source = correlate_inhibit_add(self->inhibit, rules, rule_count,
+                                              self->tenant_names[alert->tenant], labels);
+}
+
+/* Whether an alert of tenant_id with labels would be held now: silenced by an active
+   silence (its id in by), else inhibited by a rule ("inhibit_rules[N]" in by), else
+   active (by ""). */
+static lk_alert_state_t s_suppression(const correlate_engine_t *self, const char *tenant_id,
+                                      const lk_labels_t *labels, int64_t now_ms, char *by,
+                                      size_t by_size)
+{
+    const lk_silence_t *silence =
+        correlate_silences_match(self->silences, tenant_id, labels, now_ms);
+    if (silence) {
+        snprintf(by, by_size, "%s", silence->id);
+        return LK_ALERT_SILENCED;
+    }
+    size_t rule_count;
+    const lk_inhibit_rule_t *rules = s_inhibit_rules(self, &rule_count);
+    int rule = rule_count
+                   ? correlate_inhibit_check(self->inhibit, rules, rule_count, tenant_id, labels)
+                   : -1;
+    if (rule >= 0) {
+        snprintf(by, by_size, "inhibit_rules[%d]", rule);
+        return LK_ALERT_INHIBITED;
+    }
+    by[0] = '\0';
+    return LK_ALERT_ACTIVE;
+}
+
+/* A new alert record in the table (no incident, not held yet). */
+static s_alert_t *s_entry_new(correlate_engine_t *self, uint32_t tenant, uint64_t fingerprint,
+                              uint64_t content_hash, lk_severity_t severity, int64_t starts_at_ms)
+{
+    s_alert_t *entry = s_alloc(sizeof *entry);
+    entry->fingerprint = fingerprint;
+    entry->content_hash = content_hash;
+    entry->tenant = tenant;
+    entry->severity = (uint8_t)severity;
+    entry->status = LK_ALERT_FIRING;
+    entry->starts_at_ms = starts_at_ms;
+    entry->batch_slot = S_NO_SLOT;
+    entry->severity_override = S_NO_OVERRIDE;
+    s_alert_insert(self, entry);
+    return entry;
+}
+
+/* Holds a firing alert that has no incident: keeps its content (alert) with state and
+   suppressor, links it in its tenant's held list and writes its held row. */
+static void s_hold(correlate_engine_t *self, s_alert_t *entry, const lk_alert_t *alert,
+                   lk_alert_state_t state, const char *by, int64_t now_ms)
+{
+    assert(!entry->incident && !entry->held);
+    s_held_t *held = s_alloc(sizeof *held);
+    if (lk_alert_copy(&held->row, alert) != 0)
+        s_oom();
+    held->row.incident_id[0] = '\0';
+    held->row.state = state;
+    free(held->row.suppressed_by);
+    held->row.suppressed_by = s_strdup(by);
+    held->entry = entry;
+    s_tenant_state_t *tenant = &self->tenant_states[entry->tenant];
+    held->next = tenant->held;
+    if (tenant->held)
+        tenant->held->prev = held;
+    tenant->held = held;
+    tenant->held_count++;
+    self->held_total++;
+    entry->held = held;
+    s_alert_write(self, entry, &held->row, now_ms);
+}
+
+/* Takes the held record away from the alert (unlinked, caller frees it with s_held_free). */
+static s_held_t *s_unhold(correlate_engine_t *self, s_alert_t *entry)
+{
+    s_held_t *held = entry->held;
+    s_tenant_state_t *tenant = &self->tenant_states[entry->tenant];
+    if (held->prev)
+        held->prev->next = held->next;
+    else
+        tenant->held = held->next;
+    if (held->next)
+        held->next->prev = held->prev;
+    held->next = held->prev = NULL;
+    tenant->held_count--;
+    self->held_total--;
+    entry->held = NULL;
+    return held;
+}
+
+static void s_held_free(s_held_t *held)
+{
+    lk_alert_clear(&held->row);
+    free(held);
+}
+
+static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_t *alert,
+                     const s_routing_t *routing, int64_t now_ms);
+
+/* Releases a held alert that nothing suppresses any more: writes the row that ends its
+   hold, then attaches it to its group's incident like a new alert (routed afresh). */
+static void s_release(correlate_engine_t *self, s_alert_t *entry, int64_t now_ms)
+{
+    s_held_t *held = s_unhold(self, entry);
+    held->row.state = LK_ALERT_ACTIVE;
+    free(held->row.suppressed_by);
+    held->row.suppressed_by = NULL;
+    s_alert_write(self, entry, &held->row, now_ms); /* incident "", active: no longer held */
+    s_routing_t routing;
+    s_route(self, self->tenant_names[entry->tenant], &held->row.labels, &routing);
+    entry->severity_override = (int8_t)routing.severity_override;
+    if (routing.severity_override != S_NO_OVERRIDE)
+        entry->severity = (uint8_t)routing.severity_override;
+    s_attach(self, entry, &held->row, &routing, now_ms);
+    s_held_free(held);
+}
+
+/* Looks at every held alert of tenant again: releases those nothing suppresses now and
+   rewrites those whose suppressor changed. */
+static void s_recheck_tenant(correlate_engine_t *self, uint32_t tenant, int64_t now_ms)
+{
+    s_held_t *held = self->tenant_states[tenant].held;
+    while (held) {
+        s_held_t *next = held->next; /* a release unlinks held */
+        char by[64];
+        lk_alert_state_t state = s_suppression(self, self->tenant_names[tenant], &held->row.labels,
+                                               now_ms, by, sizeof by);
+        if (state == LK_ALERT_ACTIVE)
+            s_release(self, held->entry, now_ms);
+        else if (state != held->row.state || strcmp(by, held->row.suppressed_by) != 0) {
+            held->row.state = state;
+            free(held->row.suppressed_by);
+            held->row.suppressed_by = s_strdup(by);
+            s_alert_write(self, held->entry, &held->row, now_ms);
+        }
+        held = next;
+    }
+}
+
+/* Runs the queued rechecks (a release may queue more: it runs until none is left). */
+static void s_rechecks_run(correlate_engine_t *self, int64_t now_ms)
+{
+    while (self->recheck_count > 0) {
+        uint32_t tenant = self->rechecks[--self->recheck_count];
+        self->tenant_states[tenant].recheck_queued = false;
+        s_recheck_tenant(self, tenant, now_ms);
+    }
+}
+
+/* Forgets a held alert entirely (it resolved): the caller wrote its last row. */
+static void s_held_drop(correlate_engine_t *self, s_alert_t *entry)
+{
+    s_source_clear(self, entry);
+    s_held_free(s_unhold(self, entry));
+    s_alert_remove(self, entry);
+    free(entry);
 }
 
 /* ---- public: construction ---------------------------------------------------------------- */
@@ -702,6 +1090,16 @@ correlate_engine_t *correlate_engine_new(const char *group_by, int64_t reopen_wi
     }
     if (self->group_by_count)
         qsort(self->group_by, self->group_by_count, sizeof(char *), s_strcmp_p);
+
+    /* the default route: the root when no configuration says otherwise */
+    self->default_route.key = (char *)"{}";
+    self->default_route.group_by = self->group_by; /* borrowed */
+    self->default_route.group_by_count = self->group_by_count;
+    self->default_route.reopen_window_ms = -1;
+    self->silences = correlate_silences_new();
+    self->inhibit = correlate_inhibit_new();
+    self->monitors = correlate_monitors_new();
+    self->shard_count = 1;
     return self;
 }
 
@@ -714,9 +1112,21 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
     for (s_incident_t *incident = zhashx_first(self->incidents); incident;
          incident = zhashx_next(self->incidents))
         s_incident_free(incident);
-    for (size_t i = 0; i < self->alert_capacity; i++)
-        free(self->alert_slots[i]);
+    for (size_t i = 0; i < self->alert_capacity; i++) {
+        s_alert_t *alert = self->alert_slots[i];
+        if (!alert)
+            continue;
+        correlate_inhibit_drop(self->inhibit, &alert->source);
+        if (alert->held)
+            s_held_free(alert->held);
+        free(alert);
+    }
     free(self->alert_slots);
+    correlate_inhibit_destroy(&self->inhibit);
+    correlate_silences_destroy(&self->silences);
+    correlate_monitors_destroy(&self->monitors);
+    free(self->tenant_states);
+    free(self->rechecks);
     zhashx_destroy(&self->incidents);
     zhashx_destroy(&self->groups);
     zhashx_destroy(&self->tenants);
@@ -726,7 +1136,8 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
     for (size_t i = 0; i < self->group_by_count; i++)
         free(self->group_by[i]);
     free(self->group_by);
-    free(self->close_heap);
+    free(self->close_heap.entries);
+    free(self->announce_heap.entries);
     lk_msg_clear(&self->pending);
     free(self->dirty_incidents);
     for (size_t i = 0; i < self->orphan_count; i++)
@@ -738,35 +1149,32 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
 
 char *correlate_engine_group_key(const correlate_engine_t *self, const lk_labels_t *labels)
 {
-    s_buf_t buf = {0};
-    s_buf_puts(&buf, "{}:{");
-    for (size_t i = 0; i < self->group_by_count; i++) {
-        if (i)
-            s_buf_puts(&buf, ", ");
-        s_buf_puts(&buf, self->group_by[i]);
-        s_buf_puts(&buf, "=");
-        const char *value = lk_labels_get(labels, self->group_by[i]);
-        s_buf_quote(&buf, value ? value : "");
-    }
-    s_buf_puts(&buf, "}");
-    return buf.data;
+    return s_group_key(&self->default_route, labels);
 }
 
 /* ---- public: alerts ---------------------------------------------------------------------- */
 
+/* PagerDuty semantics for alerts identified by a dedup_key: a trigger after resolve opens a
+   new incident instead of reopening the resolved one. */
+static bool s_never_reopens(const lk_alert_t *alert)
+{
+    return alert->dedup_key && alert->dedup_key[0];
+}
+
 /* A firing alert never seen (or forgotten with its closed incident): attach it to its
    group's incident, reopening or replacing a resolved one as the window says. */
-static uint64_t s_alert_new(correlate_engine_t *self, uint32_t tenant, uint64_t fingerprint,
-                            uint64_t content_hash, const lk_alert_t *alert, int64_t now_ms,
-                            lk_alert_result_t *result)
+static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_t *alert,
+                     const s_routing_t *routing, int64_t now_ms)
 {
-    char *group_key = correlate_engine_group_key(self, &alert->labels);
-    char *map_key = s_group_map_key(alert->tenant_id, group_key);
+    uint32_t tenant = entry->tenant;
+    const char *tenant_id = self->tenant_names[tenant];
+    char *group_key = s_group_key(routing->route, &alert->labels);
+    char *map_key = s_group_map_key(tenant_id, group_key);
     s_incident_t *incident = zhashx_lookup(self->groups, map_key);
     free(map_key);
 
     if (incident && incident->row.status == LK_INCIDENT_RESOLVED) {
-        if (s_within_window(self, incident, now_ms))
+        if (s_within_window(self, incident, now_ms) && !s_never_reopens(alert))
             s_incident_reopen(self, incident, now_ms);
         else {
             s_incident_close(self, incident, now_ms);
@@ -775,34 +1183,107 @@ static uint64_t s_alert_new(correlate_engine_t *self, uint32_t tenant, uint64_t 
     }
     if (incident)
         free(group_key);
-    else
-        incident = s_incident_create(self, tenant, alert, group_key, now_ms);
+    else {
+        lk_alert_t view = *alert; /* shallow: the incident starts at the alert's severity */
+        snprintf(view.tenant_id, sizeof view.tenant_id, "%s", tenant_id);
+        view.severity = (lk_severity_t)entry->severity;
+        incident = s_incident_create(self, tenant, &view, group_key, routing, now_ms);
+    }
 
-    s_alert_t *entry = s_alloc(sizeof *entry);
-    entry->fingerprint = fingerprint;
-    entry->content_hash = content_hash;
-    entry->tenant = tenant;
-    entry->severity = (uint8_t)s_severity_clamp(alert->severity);
     entry->status = LK_ALERT_FIRING;
-    entry->starts_at_ms = alert->starts_at_ms ? alert->starts_at_ms : now_ms;
-    entry->batch_slot = S_NO_SLOT;
     s_link(incident, entry);
-    s_alert_insert(self, entry);
-
     incident->row.alert_count++;
     s_firing_add(incident, (lk_severity_t)entry->severity);
     s_severity_recompute(incident);
     s_alert_write(self, entry, alert, now_ms);
-    s_event(self, incident, "alert_added", NULL, NULL, alert->fingerprint, now_ms);
+    char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
+    lk_fingerprint_format(entry->fingerprint, fingerprint);
+    s_event(self, incident, "alert_added", NULL, NULL, fingerprint, now_ms);
     s_incident_touch(self, incident, now_ms);
+}
 
+/* A firing alert never seen (or forgotten with its closed incident): routed, then held
+   when a silence or an inhibit rule suppresses it, else attached to its group's incident. */
+static uint64_t s_alert_new(correlate_engine_t *self, uint32_t tenant, uint64_t fingerprint,
+                            uint64_t content_hash, const lk_alert_t *alert, int64_t now_ms,
+                            lk_alert_result_t *result)
+{
+    s_routing_t routing;
+    s_route(self, alert->tenant_id, &alert->labels, &routing);
+    lk_severity_t severity = routing.severity_override != S_NO_OVERRIDE
+                                 ? (lk_severity_t)routing.severity_override
+                                 : s_severity_clamp(alert->severity);
+    s_alert_t *entry = s_entry_new(self, tenant, fingerprint, content_hash, severity,
+                                   alert->starts_at_ms ? alert->starts_at_ms : now_ms);
+    entry->severity_override = (int8_t)routing.severity_override;
+    char by[64];
+    lk_alert_state_t state =
+        s_suppression(self, alert->tenant_id, &alert->labels, now_ms, by, sizeof by);
     result->outcome = LK_OUTCOME_NEW;
-    memcpy(result->incident_id, incident->row.id, sizeof result->incident_id);
+    if (state != LK_ALERT_ACTIVE) {
+        s_hold(self, entry, alert, state, by, now_ms);
+        result->incident_id[0] = '\0';
+    } else {
+        s_attach(self, entry, alert, &routing, now_ms);
+        memcpy(result->incident_id, entry->incident->row.id, sizeof result->incident_id);
+    }
+    s_source_set(self, entry, &alert->labels);
     return self->next_seq;
 }
 
-uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id, lk_alert_t *alert,
-                                int64_t now_ms, lk_alert_result_t *result)
+/* A re-send of a held alert: resolved drops it; new content is looked at again (released
+   when nothing suppresses it now); the same content is acked from memory. */
+static uint64_t s_held_update(correlate_engine_t *self, s_alert_t *entry, const lk_alert_t *alert,
+                              uint64_t content_hash, int64_t now_ms, lk_alert_result_t *result)
+{
+    lk_severity_t severity = entry->severity_override != S_NO_OVERRIDE
+                                 ? (lk_severity_t)entry->severity_override
+                                 : s_severity_clamp(alert->severity);
+    if (alert->status != LK_ALERT_FIRING) {
+        entry->status = LK_ALERT_RESOLVED;
+        entry->ends_at_ms = alert->ends_at_ms ? alert->ends_at_ms : now_ms;
+        s_alert_write(self, entry, alert, now_ms); /* resolved: store forgets the held row */
+        s_held_drop(self, entry);
+        result->outcome = LK_OUTCOME_CHANGED;
+        return self->next_seq;
+    }
+    if (entry->severity == severity && entry->content_hash == content_hash) {
+        result->outcome = LK_OUTCOME_UNCHANGED;
+        return entry->dirty_seq;
+    }
+    s_held_t *held = entry->held;
+    lk_alert_state_t state = held->row.state;
+    char *by = held->row.suppressed_by;
+    held->row.suppressed_by = NULL;
+    lk_alert_clear(&held->row);
+    if (lk_alert_copy(&held->row, alert) != 0)
+        s_oom();
+    held->row.incident_id[0] = '\0';
+    held->row.state = state;
+    free(held->row.suppressed_by);
+    held->row.suppressed_by = by;
+    entry->severity = (uint8_t)severity;
+    entry->content_hash = content_hash;
+    s_source_set(self, entry, &alert->labels);
+
+    char now_by[64];
+    state = s_suppression(self, alert->tenant_id, &alert->labels, now_ms, now_by, sizeof now_by);
+    if (state == LK_ALERT_ACTIVE) {
+        s_release(self, entry, now_ms);
+        memcpy(result->incident_id, entry->incident->row.id, sizeof result->incident_id);
+    } else {
+        held->row.state = state;
+        free(held->row.suppressed_by);
+        held->row.suppressed_by = s_strdup(now_by);
+        s_alert_write(self, entry, &held->row, now_ms);
+    }
+    result->outcome = LK_OUTCOME_CHANGED;
+    return self->next_seq;
+}
+
+/* correlate_engine_alert without the rechecks it may have queued. */
+static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_alert_t *alert,
+                            int64_t now_ms, lk_alert_result_t *result)
 {
     memset(result, 0, sizeof *result);
     snprintf(alert->tenant_id, sizeof alert->tenant_id, "%s", tenant_id);
@@ -817,12 +1298,21 @@ uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id,
     uint64_t content_hash = s_content_hash(alert);
     lk_severity_t severity = s_severity_clamp(alert->severity);
     s_alert_t *entry = s_alert_find(self, tenant, fingerprint);
+    if (entry && entry->held)
+        return s_held_update(self, entry, alert, content_hash, now_ms, result);
 
     /* a re-fire into an incident whose window passed (not yet closed by the tick): close it
        now, and the alert starts over in a new incident like any unknown alert */
     if (entry && entry->status == LK_ALERT_RESOLVED && alert->status == LK_ALERT_FIRING &&
         entry->incident->row.status == LK_INCIDENT_RESOLVED &&
         !s_within_window(self, entry->incident, now_ms)) {
+        s_incident_close(self, entry->incident, now_ms);
+        entry = NULL;
+    }
+    /* a dedup_key alert firing at a resolved incident (its own resolve, or an operator's
+       while it kept firing): that incident is finished; close it and start over */
+    if (entry && alert->status == LK_ALERT_FIRING && s_never_reopens(alert) &&
+        entry->incident->row.status == LK_INCIDENT_RESOLVED) {
         s_incident_close(self, entry->incident, now_ms);
         entry = NULL;
     }
@@ -837,7 +1327,32 @@ uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id,
 
     s_incident_t *incident = entry->incident;
     memcpy(result->incident_id, incident->row.id, sizeof result->incident_id);
+    if (entry->severity_override != S_NO_OVERRIDE)
+        severity = (lk_severity_t)entry->severity_override;
     bool same_content = entry->severity == severity && entry->content_hash == content_hash;
+
+    /* a re-fire that would reopen a resolved incident is suppressed like a new alert: held
+       outside the incident (which keeps its resolved membership row) */
+    if (alert->status == LK_ALERT_FIRING && entry->status == LK_ALERT_RESOLVED &&
+        incident->row.status == LK_INCIDENT_RESOLVED) {
+        char by[64];
+        lk_alert_state_t state =
+            s_suppression(self, tenant_id, &alert->labels, now_ms, by, sizeof by);
+        if (state != LK_ALERT_ACTIVE) {
+            s_unlink(entry);
+            entry->incident = NULL;
+            entry->status = LK_ALERT_FIRING;
+            entry->severity = (uint8_t)severity;
+            entry->content_hash = content_hash;
+            entry->starts_at_ms = alert->starts_at_ms ? alert->starts_at_ms : now_ms;
+            entry->ends_at_ms = 0;
+            s_hold(self, entry, alert, state, by, now_ms);
+            s_source_set(self, entry, &alert->labels);
+            result->incident_id[0] = '\0';
+            result->outcome = LK_OUTCOME_CHANGED;
+            return self->next_seq;
+        }
+    }
 
     if (alert->status == LK_ALERT_FIRING && entry->status == LK_ALERT_FIRING) {
         if (same_content) {
@@ -849,6 +1364,7 @@ uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id,
         entry->severity = (uint8_t)severity;
         entry->content_hash = content_hash;
         s_alert_write(self, entry, alert, now_ms);
+        s_source_set(self, entry, &alert->labels); /* a dedup_key alert may change labels */
         if (s_severity_recompute(incident))
             s_incident_touch(self, incident, now_ms);
     } else if (alert->status == LK_ALERT_FIRING) {
@@ -863,6 +1379,7 @@ uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id,
         if (incident->row.status == LK_INCIDENT_RESOLVED)
             s_incident_reopen(self, incident, now_ms);
         s_alert_write(self, entry, alert, now_ms);
+        s_source_set(self, entry, &alert->labels);
         s_event(self, incident, "alert_refired", NULL, NULL, alert->fingerprint, now_ms);
         s_incident_touch(self, incident, now_ms);
     } else if (entry->status == LK_ALERT_FIRING) {
@@ -873,6 +1390,7 @@ uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id,
         entry->ends_at_ms = alert->ends_at_ms ? alert->ends_at_ms : now_ms;
         s_severity_recompute(incident);
         s_alert_write(self, entry, alert, now_ms);
+        s_source_clear(self, entry);
         s_event(self, incident, "alert_resolved", NULL, NULL, alert->fingerprint, now_ms);
         if (incident->row.firing_count == 0 && (incident->row.status == LK_INCIDENT_TRIGGERED ||
                                                 incident->row.status == LK_INCIDENT_ACKNOWLEDGED))
@@ -895,6 +1413,14 @@ uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id,
     return self->next_seq;
 }
 
+uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id, lk_alert_t *alert,
+                                int64_t now_ms, lk_alert_result_t *result)
+{
+    uint64_t due_seq = s_alert_one(self, tenant_id, alert, now_ms, result);
+    s_rechecks_run(self, now_ms);
+    return due_seq;
+}
+
 uint64_t correlate_engine_alert_batch(correlate_engine_t *self, lk_msg_t *request, lk_msg_t *reply,
                                       int64_t now_ms)
 {
@@ -905,13 +1431,15 @@ uint64_t correlate_engine_alert_batch(correlate_engine_t *self, lk_msg_t *reques
     uint64_t due_seq = 0;
     for (size_t i = 0; i < request->alert_count; i++) {
         lk_alert_result_t result;
-        uint64_t seq =
-            correlate_engine_alert(self, request->tenant_id, &request->alerts[i], now_ms, &result);
+        uint64_t seq = s_alert_one(self, request->tenant_id, &request->alerts[i], now_ms, &result);
         if (seq > due_seq)
             due_seq = seq;
         if (lk_msg_add_result(reply, &result) != 0)
             s_oom();
     }
+    /* releases a resolve caused land in the pending batch too, which this request waits
+       for whenever it changed anything */
+    s_rechecks_run(self, now_ms);
     return due_seq;
 }
 
@@ -932,7 +1460,18 @@ uint64_t correlate_engine_command(correlate_engine_t *self, const lk_msg_t *requ
     memcpy(reply->tenant_id, request->tenant_id, sizeof reply->tenant_id);
     reply->status = LK_STATUS_OK;
 
-    s_incident_t *incident = zhashx_lookup(self->incidents, request->incident_id);
+    s_incident_t *incident = NULL;
+    if (request->incident_id[0])
+        incident = zhashx_lookup(self->incidents, request->incident_id);
+    else {
+        /* by alert identity: the live incident the tenant's alert belongs to */
+        uintptr_t tenant = (uintptr_t)zhashx_lookup(self->tenants, request->tenant_id);
+        uint64_t fingerprint;
+        s_alert_t *alert = NULL;
+        if (tenant && s_fingerprint_parse(request->fingerprint, &fingerprint))
+            alert = s_alert_find(self, (uint32_t)(tenant - 1), fingerprint);
+        incident = alert ? alert->incident : NULL;
+    }
     if (!incident || strcmp(incident->row.tenant_id, request->tenant_id) != 0) {
         s_reply_error(reply, LK_STATUS_NOT_FOUND, "incident not found");
         return 0;
@@ -940,9 +1479,16 @@ uint64_t correlate_engine_command(correlate_engine_t *self, const lk_msg_t *requ
     const char *actor = request->actor && *request->actor ? request->actor : "unknown";
     lk_incident_status_t status = incident->row.status;
     if (request->action == LK_ACTION_ACKNOWLEDGE) {
-        if (status == LK_INCIDENT_TRIGGERED) {
+        /* acknowledging again counts when a timeout is involved: the previous one may have
+           lapsed (escalation resumed) or the new one changes when it lapses */
+        bool renew = status == LK_INCIDENT_ACKNOWLEDGED &&
+                     (incident->row.ack_expires_at_ms != 0 || request->ack_timeout_s != 0);
+        if (status == LK_INCIDENT_TRIGGERED || renew) {
+            s_announce(self, incident, now_ms); /* an incident still in its group_wait */
             incident->row.status = LK_INCIDENT_ACKNOWLEDGED;
             incident->row.acknowledged_at_ms = now_ms;
+            incident->row.ack_expires_at_ms =
+                request->ack_timeout_s ? now_ms + (int64_t)request->ack_timeout_s * 1000 : 0;
             free(incident->row.acknowledged_by);
             incident->row.acknowledged_by = s_strdup(actor);
             s_event(self, incident, "incident_acknowledged", actor, request->note, NULL, now_ms);
@@ -967,12 +1513,45 @@ uint64_t correlate_engine_command(correlate_engine_t *self, const lk_msg_t *requ
 
 /* ---- public: housekeeping and batches ---------------------------------------------------- */
 
+static void s_fire_heartbeat(correlate_engine_t *self, correlate_monitor_t *monitor,
+                             lk_alert_status_t status, int64_t now_ms);
+static void s_monitor_write(correlate_engine_t *self, correlate_monitor_t *monitor, int64_t now_ms);
+
+/* correlate_silences_expire's callback: the silence's tenant may have alerts to release. */
+static void s_silence_ended(const char *tenant_id, void *arg)
+{
+    correlate_engine_t *self = arg;
+    uintptr_t tenant = (uintptr_t)zhashx_lookup(self->tenants, tenant_id);
+    if (tenant)
+        s_recheck_queue(self, (uint32_t)(tenant - 1));
+}
+
 size_t correlate_engine_tick(correlate_engine_t *self, int64_t now_ms)
 {
+    /* group_wait over: announce (stale entries: announced meanwhile, or gone) */
+    while (self->announce_heap.count > 0 && self->announce_heap.entries[0].deadline_ms <= now_ms) {
+        s_close_entry_t entry = self->announce_heap.entries[0];
+        s_heap_pop(&self->announce_heap);
+        s_incident_t *incident = zhashx_lookup(self->incidents, entry.incident_id);
+        if (incident && incident->row.group_wait_until_ms == entry.deadline_ms)
+            s_announce(self, incident, now_ms);
+    }
+    /* silences that ended: their tenants' silenced alerts are looked at again */
+    correlate_silences_expire(self->silences, now_ms, s_silence_ended, self);
+    /* heartbeat monitors not pinged in time */
+    correlate_monitor_t *monitor;
+    while ((monitor = correlate_monitors_pop_due(self->monitors, now_ms))) {
+        monitor->row.missed = true;
+        s_monitor_write(self, monitor, now_ms);
+        s_fire_heartbeat(self, monitor, LK_ALERT_FIRING, now_ms);
+    }
+    s_rechecks_run(self, now_ms);
+
     size_t closed = 0;
-    while (self->close_count > 0 && self->close_heap[0].deadline_ms <= now_ms) {
-        s_incident_t *incident = zhashx_lookup(self->incidents, self->close_heap[0].incident_id);
-        s_close_pop(self);
+    while (self->close_heap.count > 0 && self->close_heap.entries[0].deadline_ms <= now_ms) {
+        s_incident_t *incident =
+            zhashx_lookup(self->incidents, self->close_heap.entries[0].incident_id);
+        s_heap_pop(&self->close_heap);
         /* stale entries: the incident was reopened (and maybe resolved again later) */
         if (incident && incident->row.status == LK_INCIDENT_RESOLVED &&
             !s_within_window(self, incident, now_ms)) {
@@ -998,7 +1577,7 @@ void correlate_engine_set_next_seq(correlate_engine_t *self, uint64_t seq)
 size_t correlate_engine_pending_items(const correlate_engine_t *self)
 {
     return self->pending.alert_count + self->pending.incident_count + self->pending.event_count +
-           self->dirty_count;
+           self->pending.silence_count + self->pending.heartbeat_count + self->dirty_count;
 }
 
 bool correlate_engine_take_batch(correlate_engine_t *self, lk_msg_t *batch)
@@ -1031,6 +1610,11 @@ static void s_load_incident(correlate_engine_t *self, const lk_incident_t *row)
     incident->row.firing_count = 0; /* recounted from the alerts as they load */
     incident->tenant = s_tenant_intern(self, row->tenant_id);
     incident->batch_slot = S_NO_SLOT;
+    /* the route it was grouped under (by its key), as the configuration says now */
+    incident->reopen_window_ms =
+        s_reopen_window(self, s_route_of_group(s_root(self), row->group_key));
+    if (row->group_wait_until_ms)
+        s_heap_push(&self->announce_heap, row->group_wait_until_ms, row->id);
     if (zhashx_insert(self->incidents, incident->row.id, incident) != 0)
         s_oom();
     char *map_key = s_group_map_key(row->tenant_id, row->group_key);
@@ -1042,9 +1626,68 @@ static void s_load_incident(correlate_engine_t *self, const lk_incident_t *row)
         s_close_push(self, incident);
 }
 
+/* Forgets an alert met again in a snapshot (a later membership wins). */
+static void s_load_forget(correlate_engine_t *self, s_alert_t *existing)
+{
+    if (existing->held) {
+        s_held_drop(self, existing);
+        return;
+    }
+    if (existing->status == LK_ALERT_FIRING)
+        s_firing_remove(existing->incident, (lk_severity_t)existing->severity);
+    s_source_clear(self, existing);
+    s_unlink(existing);
+    s_alert_remove(self, existing);
+    free(existing);
+}
+
+/* A held alert of the snapshot (incident_id ""): held again, unless the alert is already
+   known as a member of a live incident (memberships win). */
+static void s_load_held(correlate_engine_t *self, const lk_alert_t *row)
+{
+    uint64_t fingerprint;
+    if (!lk_uuid_valid(row->tenant_id) || !s_fingerprint_parse(row->fingerprint, &fingerprint) ||
+        row->status != LK_ALERT_FIRING || row->state == LK_ALERT_ACTIVE)
+        return;
+    uint32_t tenant = s_tenant_intern(self, row->tenant_id);
+    s_alert_t *existing = s_alert_find(self, tenant, fingerprint);
+    /* a firing membership wins; a resolved one is the past of a re-fire that was held */
+    if (existing && (existing->held || existing->status == LK_ALERT_FIRING))
+        return;
+    if (existing)
+        s_load_forget(self, existing);
+    s_routing_t routing;
+    s_route(self, row->tenant_id, &row->labels, &routing);
+    s_alert_t *entry = s_entry_new(self, tenant, fingerprint, s_content_hash(row),
+                                   s_severity_clamp(row->severity), row->starts_at_ms);
+    entry->severity_override = (int8_t)routing.severity_override;
+    entry->updated_at_ms = row->updated_at_ms;
+    s_held_t *held = s_alloc(sizeof *held);
+    if (lk_alert_copy(&held->row, row) != 0)
+        s_oom();
+    if (!held->row.suppressed_by)
+        held->row.suppressed_by = s_strdup("");
+    held->entry = entry;
+    s_tenant_state_t *state = &self->tenant_states[tenant];
+    held->next = state->held;
+    if (state->held)
+        state->held->prev = held;
+    state->held = held;
+    state->held_count++;
+    self->held_total++;
+    entry->held = held;
+    s_source_set(self, entry, &row->labels);
+    /* what held it may be gone (a silence ended while correlate was down) */
+    s_recheck_queue(self, tenant);
+}
+
 /* Returns false when the alert's incident is not loaded (yet). */
 static bool s_load_alert(correlate_engine_t *self, const lk_alert_t *row)
 {
+    if (!row->incident_id[0]) {
+        s_load_held(self, row);
+        return true;
+    }
     s_incident_t *incident = zhashx_lookup(self->incidents, row->incident_id);
     if (!incident || strcmp(incident->row.tenant_id, row->tenant_id) != 0)
         return false;
@@ -1056,14 +1699,14 @@ static bool s_load_alert(correlate_engine_t *self, const lk_alert_t *row)
     }
     s_alert_t *existing = s_alert_find(self, incident->tenant, fingerprint);
     if (existing) {
-        /* one alert in two live incidents: keep its membership of the newer one */
-        if (existing->incident->row.created_at_ms > incident->row.created_at_ms)
+        /* held and a resolved membership: the hold is newer (a re-fire that was held) */
+        if (existing->held && row->status != LK_ALERT_FIRING)
             return true;
-        if (existing->status == LK_ALERT_FIRING)
-            s_firing_remove(existing->incident, (lk_severity_t)existing->severity);
-        s_unlink(existing);
-        s_alert_remove(self, existing);
-        free(existing);
+        /* one alert in two live incidents: keep its membership of the newer one */
+        if (existing->incident &&
+            existing->incident->row.created_at_ms > incident->row.created_at_ms)
+            return true;
+        s_load_forget(self, existing);
     }
     s_alert_t *entry = s_alloc(sizeof *entry);
     entry->fingerprint = fingerprint;
@@ -1075,15 +1718,46 @@ static bool s_load_alert(correlate_engine_t *self, const lk_alert_t *row)
     entry->ends_at_ms = row->ends_at_ms;
     entry->updated_at_ms = row->updated_at_ms;
     entry->batch_slot = S_NO_SLOT;
+    s_routing_t routing;
+    s_route(self, row->tenant_id, &row->labels, &routing);
+    entry->severity_override = (int8_t)routing.severity_override;
     s_link(incident, entry);
     s_alert_insert(self, entry);
-    if (entry->status == LK_ALERT_FIRING)
+    if (entry->status == LK_ALERT_FIRING) {
         s_firing_add(incident, (lk_severity_t)entry->severity);
+        s_source_set(self, entry, &row->labels);
+    }
     return true;
+}
+
+/* A silence of the snapshot. */
+static void s_load_silence(correlate_engine_t *self, const lk_silence_t *row)
+{
+    char err[256];
+    if (!lk_uuid_valid(row->tenant_id) ||
+        correlate_silences_put(self->silences, row, err, sizeof err) != 0)
+        lk_warn("correlate: stored silence %s skipped: %s", row->id,
+                lk_uuid_valid(row->tenant_id) ? err : "bad tenant");
+}
+
+/* A heartbeat monitor of the snapshot. */
+static void s_load_heartbeat(correlate_engine_t *self, const lk_heartbeat_t *row)
+{
+    if (!lk_uuid_valid(row->tenant_id) || !row->name ||
+        correlate_monitors_find(self->monitors, row->tenant_id, row->name))
+        return;
+    s_tenant_intern(self, row->tenant_id);
+    correlate_monitor_t *monitor = correlate_monitors_add(self->monitors, row);
+    monitor->batch_slot = S_NO_SLOT;
+    correlate_monitors_arm(self->monitors, monitor);
 }
 
 int correlate_engine_load(correlate_engine_t *self, const lk_msg_t *page)
 {
+    for (size_t i = 0; i < page->silence_count; i++)
+        s_load_silence(self, &page->silences[i]);
+    for (size_t i = 0; i < page->heartbeat_count; i++)
+        s_load_heartbeat(self, &page->heartbeats[i]);
     for (size_t i = 0; i < page->incident_count; i++)
         s_load_incident(self, &page->incidents[i]);
     for (size_t i = 0; i < page->alert_count; i++) {
@@ -1098,7 +1772,9 @@ int correlate_engine_load(correlate_engine_t *self, const lk_msg_t *page)
     return 0;
 }
 
-size_t correlate_engine_load_finish(correlate_engine_t *self)
+static void s_declare_monitors(correlate_engine_t *self, int64_t now_ms);
+
+size_t correlate_engine_load_finish(correlate_engine_t *self, int64_t now_ms)
 {
     size_t dropped = 0;
     for (size_t i = 0; i < self->orphan_count; i++) {
@@ -1109,7 +1785,286 @@ size_t correlate_engine_load_finish(correlate_engine_t *self)
     free(self->orphans);
     self->orphans = NULL;
     self->orphan_count = self->orphan_capacity = 0;
+    s_declare_monitors(self, now_ms);
+    s_rechecks_run(self, now_ms);
     return dropped;
+}
+
+/* ---- public: configuration ----------------------------------------------------------------- */
+
+void correlate_engine_set_config(correlate_engine_t *self, const lk_config_t *config,
+                                 uint32_t shard_count, uint32_t shard_index)
+{
+    assert(correlate_engine_alert_count(self) == 0 && correlate_engine_incident_count(self) == 0);
+    self->config = config;
+    self->shard_count = shard_count > 1 ? shard_count : 1;
+    self->shard_index = shard_count > 1 ? shard_index : 0;
+}
+
+/* True when this engine's shard owns the tenant. */
+static bool s_owns(const correlate_engine_t *self, const char *tenant_id)
+{
+    return self->shard_count <= 1 || lk_shard_of(tenant_id, self->shard_count) == self->shard_index;
+}
+
+/* ---- heartbeat monitors ------------------------------------------------------------------ */
+
+/* Writes the monitor's row into the pending batch (a second write in the same batch
+   replaces the first). */
+static void s_monitor_write(correlate_engine_t *self, correlate_monitor_t *monitor, int64_t now_ms)
+{
+    lk_heartbeat_t *row = &monitor->row;
+    row->updated_at_ms = now_ms > row->updated_at_ms ? now_ms : row->updated_at_ms + 1;
+    row->given = 0;
+    if (monitor->dirty_seq == self->next_seq &&
+        monitor->batch_slot < self->pending.heartbeat_count) {
+        lk_heartbeat_t *slot = &self->pending.heartbeats[monitor->batch_slot];
+        lk_heartbeat_clear(slot);
+        if (lk_heartbeat_copy(slot, row) != 0)
+            s_oom();
+        return;
+    }
+    monitor->batch_slot = (uint32_t)self->pending.heartbeat_count;
+    if (lk_msg_add_heartbeat(&self->pending, row) != 0)
+        s_oom();
+    monitor->dirty_seq = self->next_seq;
+}
+
+/* Fires (or resolves) the monitor's heartbeat_missed alert through the ordinary alert path:
+   routes, silences and inhibition apply to it like to any alert. */
+static void s_fire_heartbeat(correlate_engine_t *self, correlate_monitor_t *monitor,
+                             lk_alert_status_t status, int64_t now_ms)
+{
+    const lk_heartbeat_t *row = &monitor->row;
+    lk_alert_t alert;
+    memset(&alert, 0, sizeof alert);
+    alert.source = s_strdup(S_HEARTBEAT_SOURCE);
+    alert.name = s_strdup(S_HEARTBEAT_ALERT);
+    if (lk_labels_copy(&alert.labels, &row->labels) != 0 ||
+        lk_labels_set(&alert.labels, "alertname", S_HEARTBEAT_ALERT) != 0 ||
+        lk_labels_set(&alert.labels, "monitor", row->name) != 0)
+        s_oom();
+    char summary[LK_HEARTBEAT_NAME_MAX + 96];
+    snprintf(summary, sizeof summary, "heartbeat monitor %s was not pinged in time", row->name);
+    if (lk_labels_set(&alert.annotations, "summary", summary) != 0)
+        s_oom();
+    alert.severity = row->severity;
+    alert.status = status;
+    alert.starts_at_ms = status == LK_ALERT_FIRING ? now_ms : 0;
+    alert.ends_at_ms = status == LK_ALERT_RESOLVED ? now_ms : 0;
+    lk_alert_result_t result;
+    s_alert_one(self, row->tenant_id, &alert, now_ms, &result);
+    lk_alert_clear(&alert);
+}
+
+/* Creates the configuration's monitors this shard owns that memory lacks, and gives the
+   existing ones the configured settings (the file wins over pings' settings). */
+static void s_declare_monitors(correlate_engine_t *self, int64_t now_ms)
+{
+    if (!self->config)
+        return;
+    for (size_t i = 0; i < self->config->routing.heartbeat_count; i++) {
+        const lk_heartbeat_decl_t *decl = &self->config->routing.heartbeats[i];
+        if (!s_owns(self, decl->tenant_id))
+            continue;
+        correlate_monitor_t *monitor =
+            correlate_monitors_find(self->monitors, decl->tenant_id, decl->name);
+        if (!monitor) {
+            lk_heartbeat_t row;
+            memset(&row, 0, sizeof row);
+            memcpy(row.tenant_id, decl->tenant_id, sizeof row.tenant_id);
+            row.name = decl->name;
+            row.created_at_ms = now_ms;
+            s_tenant_intern(self, decl->tenant_id);
+            monitor = correlate_monitors_add(self->monitors, &row);
+            monitor->batch_slot = S_NO_SLOT;
+        } else if (monitor->row.interval_ms == decl->interval_ms &&
+                   monitor->row.grace_ms == decl->grace_ms &&
+                   monitor->row.severity == decl->severity &&
+                   lk_labels_equal(&monitor->row.labels, &decl->labels)) {
+            monitor->declared = true;
+            continue;
+        }
+        monitor->declared = true;
+        monitor->row.interval_ms = decl->interval_ms;
+        monitor->row.grace_ms = decl->grace_ms;
+        monitor->row.severity = decl->severity;
+        lk_labels_clear(&monitor->row.labels);
+        if (lk_labels_copy(&monitor->row.labels, &decl->labels) != 0)
+            s_oom();
+        s_monitor_write(self, monitor, now_ms);
+        correlate_monitors_arm(self->monitors, monitor);
+    }
+}
+
+static bool s_heartbeat_name_valid(const char *name)
+{
+    size_t length = name ? strlen(name) : 0;
+    if (length == 0 || length > LK_HEARTBEAT_NAME_MAX)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.'))
+            return false;
+    return true;
+}
+
+/* Initialises reply as a control_reply echoing request's req and tenant. */
+static void s_control_reply(lk_msg_t *reply, const lk_msg_t *request)
+{
+    lk_msg_init(reply, LK_MSG_CONTROL_REPLY);
+    reply->req = request->req;
+    memcpy(reply->tenant_id, request->tenant_id, sizeof reply->tenant_id);
+    reply->status = LK_STATUS_OK;
+}
+
+uint64_t correlate_engine_heartbeat(correlate_engine_t *self, const lk_msg_t *request,
+                                    lk_msg_t *reply, int64_t now_ms)
+{
+    s_control_reply(reply, request);
+    if (request->heartbeat_count != 1 || !s_heartbeat_name_valid(request->heartbeats[0].name)) {
+        s_reply_error(reply, LK_STATUS_INVALID,
+                      "a ping names one monitor: 1 to 128 of letters, digits, '_', '-', '.'");
+        return 0;
+    }
+    const lk_heartbeat_t *ping = &request->heartbeats[0];
+    if (((ping->given & LK_HEARTBEAT_GIVEN_INTERVAL) && ping->interval_ms < 1000) ||
+        ((ping->given & LK_HEARTBEAT_GIVEN_GRACE) && ping->grace_ms < 0)) {
+        s_reply_error(reply, LK_STATUS_INVALID, "interval must be at least 1 s, grace >= 0");
+        return 0;
+    }
+    correlate_monitor_t *monitor =
+        correlate_monitors_find(self->monitors, request->tenant_id, ping->name);
+    if (!monitor) {
+        if (!(ping->given & LK_HEARTBEAT_GIVEN_INTERVAL)) {
+            s_reply_error(reply, LK_STATUS_NOT_FOUND,
+                          "unknown heartbeat monitor: declare it in the configuration "
+                          "(heartbeats:) or give interval_s with the ping");
+            return 0;
+        }
+        lk_heartbeat_t row;
+        memset(&row, 0, sizeof row);
+        memcpy(row.tenant_id, request->tenant_id, sizeof row.tenant_id);
+        row.name = ping->name;
+        row.severity = LK_SEV_CRITICAL;
+        row.created_at_ms = now_ms;
+        s_tenant_intern(self, request->tenant_id);
+        monitor = correlate_monitors_add(self->monitors, &row);
+        monitor->batch_slot = S_NO_SLOT;
+    }
+    /* the configuration decides the settings of the monitors it declares */
+    if (!monitor->declared) {
+        if (ping->given & LK_HEARTBEAT_GIVEN_INTERVAL)
+            monitor->row.interval_ms = ping->interval_ms;
+        if (ping->given & LK_HEARTBEAT_GIVEN_GRACE)
+            monitor->row.grace_ms = ping->grace_ms;
+        if (ping->given & LK_HEARTBEAT_GIVEN_SEVERITY)
+            monitor->row.severity = s_severity_clamp(ping->severity);
+        if (ping->given & LK_HEARTBEAT_GIVEN_LABELS) {
+            lk_labels_clear(&monitor->row.labels);
+            if (lk_labels_copy(&monitor->row.labels, &ping->labels) != 0)
+                s_oom();
+        }
+    }
+    bool was_missed = monitor->row.missed;
+    monitor->row.last_ping_at_ms = now_ms;
+    monitor->row.missed = false;
+    s_monitor_write(self, monitor, now_ms);
+    correlate_monitors_arm(self->monitors, monitor);
+    if (was_missed)
+        s_fire_heartbeat(self, monitor, LK_ALERT_RESOLVED, now_ms);
+    s_rechecks_run(self, now_ms);
+    reply->changed = true;
+    if (lk_msg_add_heartbeat(reply, &monitor->row) != 0)
+        s_oom();
+    return self->next_seq;
+}
+
+/* ---- silences ---------------------------------------------------------------------------- */
+
+uint64_t correlate_engine_silence(correlate_engine_t *self, const lk_msg_t *request,
+                                  lk_msg_t *reply, int64_t now_ms)
+{
+    s_control_reply(reply, request);
+    if (request->silence_count != 1) {
+        s_reply_error(reply, LK_STATUS_INVALID, "a silence command carries one silence");
+        return 0;
+    }
+    const lk_silence_t *given = &request->silences[0];
+    const lk_silence_t *existing =
+        given->id[0] ? correlate_silences_get(self->silences, request->tenant_id, given->id) : NULL;
+    if (given->id[0] && !existing) {
+        s_reply_error(reply, LK_STATUS_NOT_FOUND, "silence not found (or already expired)");
+        return 0;
+    }
+    lk_silence_t row;
+    char err[256];
+    if (request->silence_action == LK_SILENCE_EXPIRE) {
+        if (!existing) {
+            s_reply_error(reply, LK_STATUS_INVALID, "expire needs a silence id");
+            return 0;
+        }
+        if (lk_silence_copy(&row, existing) != 0)
+            s_oom();
+        if (row.starts_at_ms > now_ms)
+            row.starts_at_ms = now_ms; /* a pending silence ends before it began */
+        row.ends_at_ms = now_ms;
+        row.updated_at_ms = now_ms > row.updated_at_ms ? now_ms : row.updated_at_ms + 1;
+        correlate_silences_remove(self->silences, row.id);
+    } else {
+        if (given->matcher_count == 0) {
+            s_reply_error(reply, LK_STATUS_INVALID, "a silence needs at least one matcher");
+            return 0;
+        }
+        for (size_t i = 0; i < given->matcher_count; i++)
+            if (lk_matcher_check(&given->matchers[i], err, sizeof err) != 0) {
+                s_reply_error(reply, LK_STATUS_INVALID, err);
+                return 0;
+            }
+        if (lk_silence_copy(&row, given) != 0)
+            s_oom();
+        memcpy(row.tenant_id, request->tenant_id, sizeof row.tenant_id);
+        if (!row.starts_at_ms)
+            row.starts_at_ms = now_ms;
+        if (row.ends_at_ms <= now_ms || row.ends_at_ms <= row.starts_at_ms) {
+            lk_silence_clear(&row);
+            s_reply_error(reply, LK_STATUS_INVALID,
+                          "endsAt must be in the future and after startsAt");
+            return 0;
+        }
+        if (!row.created_by || !*row.created_by) {
+            free(row.created_by);
+            row.created_by = s_strdup(request->actor);
+        }
+        if (!row.comment)
+            row.comment = s_strdup("");
+        if (existing) {
+            row.created_at_ms = existing->created_at_ms;
+            row.updated_at_ms =
+                now_ms > existing->updated_at_ms ? now_ms : existing->updated_at_ms + 1;
+        } else {
+            lk_uuid7(row.id);
+            row.created_at_ms = now_ms;
+            row.updated_at_ms = now_ms;
+        }
+        if (correlate_silences_put(self->silences, &row, err, sizeof err) != 0) {
+            lk_silence_clear(&row);
+            s_reply_error(reply, LK_STATUS_INVALID, err);
+            return 0;
+        }
+    }
+    if (lk_msg_add_silence(&self->pending, &row) != 0 || lk_msg_add_silence(reply, &row) != 0)
+        s_oom();
+    reply->changed = true;
+    /* a changed or ended silence may let held alerts of the tenant go; a new one holds only
+       alerts that arrive (or re-fire into a resolved incident) from now on */
+    if (existing) {
+        uintptr_t tenant = (uintptr_t)zhashx_lookup(self->tenants, request->tenant_id);
+        if (tenant)
+            s_recheck_queue(self, (uint32_t)(tenant - 1));
+        s_rechecks_run(self, now_ms);
+    }
+    lk_silence_clear(&row);
+    return self->next_seq;
 }
 
 /* ---- public: inspection ------------------------------------------------------------------ */
@@ -1140,4 +2095,42 @@ size_t correlate_engine_alert_count(const correlate_engine_t *self)
 size_t correlate_engine_incident_count(const correlate_engine_t *self)
 {
     return zhashx_size(self->incidents);
+}
+
+void correlate_engine_status_counts(const correlate_engine_t *self,
+                                    size_t counts[LK_INCIDENT_CLOSED + 1])
+{
+    memset(counts, 0, (LK_INCIDENT_CLOSED + 1) * sizeof *counts);
+    /* zhashx iterates through a cursor kept in the table: reading needs the mutable handle */
+    zhashx_t *incidents = self->incidents;
+    for (const s_incident_t *incident = zhashx_first(incidents); incident;
+         incident = zhashx_next(incidents))
+        if (incident->row.status <= LK_INCIDENT_CLOSED)
+            counts[incident->row.status]++;
+}
+
+size_t correlate_engine_held_count(const correlate_engine_t *self)
+{
+    return self->held_total;
+}
+
+size_t correlate_engine_silence_count(const correlate_engine_t *self)
+{
+    return correlate_silences_count(self->silences);
+}
+
+size_t correlate_engine_monitor_count(const correlate_engine_t *self)
+{
+    return correlate_monitors_count(self->monitors);
+}
+
+const lk_alert_t *correlate_engine_held(const correlate_engine_t *self, const char *tenant_id,
+                                        const char *fingerprint)
+{
+    uintptr_t tenant = (uintptr_t)zhashx_lookup(self->tenants, tenant_id);
+    uint64_t value;
+    if (!tenant || !s_fingerprint_parse(fingerprint, &value))
+        return NULL;
+    const s_alert_t *alert = s_alert_find(self, (uint32_t)(tenant - 1), value);
+    return alert && alert->held ? &alert->held->row : NULL;
 }

@@ -15,6 +15,29 @@
     Memory: an alert costs one small fixed-size record (identity, a hash of its labels and
     annotations, times, status, severity, links); its full content only travels in mutation
     batches. Incidents keep their full row. Closed incidents and their alerts are dropped.
+    Held alerts (below) keep their full content, since they must be routed when released.
+
+    Routing (docs/configuration.md, `route:`): a firing alert about to join an incident —
+    first seen, firing again after its incident closed, or firing again into a resolved
+    incident it would reopen — is routed once through the configuration's route tree
+    (without one: a root route grouping by the engine's group_by). The first selected route
+    gives the group key (`ROUTEKEY:{label="value", ...}`), the grouping window (group_wait:
+    incident_triggered is announced when it has passed, so alerts arriving meanwhile are in
+    the incident when escalation starts) and the reopen window; the first selected route
+    that sets them gives the severity override and the escalation policy (incident.policy).
+
+    Suppression: at that same moment (and only then) silences and inhibit rules are
+    consulted. A suppressed alert is held: stored with state silenced|inhibited (store's
+    suppressed_alerts), in no incident; it opens, reopens and escalates nothing. Alerts
+    already in an incident stay there when a silence or an inhibiting alert appears later.
+    A held alert is looked at again when it is re-sent with new content, when a silence that
+    matched it ends, is expired or changed, and when an inhibiting source stops firing; if
+    nothing suppresses it then and it still fires, it is released: it joins its group's
+    incident like a new alert. A held alert that resolves is forgotten.
+
+    Heartbeat monitors: a monitor not pinged within interval + grace fires the alert
+    heartbeat_missed{monitor="NAME", ...its labels} (source "heartbeat") through the same
+    path as any alert; the next ping resolves it.
 */
 #ifndef CORRELATE_ENGINE_H
 #define CORRELATE_ENGINE_H
@@ -23,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lk_config.h"
 #include "lk_msg.h"
 
 typedef struct correlate_engine_t correlate_engine_t;
@@ -37,10 +61,19 @@ correlate_engine_t *correlate_engine_new(const char *group_by, int64_t reopen_wi
    NULL and sets *self_p to NULL. */
 void correlate_engine_destroy(correlate_engine_t **self_p);
 
+/* Gives a fresh engine (before any load or request) its configuration: the route tree,
+   inhibit rules and declared heartbeat monitors (lk_config_routes.h), and the shard it
+   serves (declared monitors of other shards' tenants are left to them). config may be NULL
+   (the defaults) and must outlive the engine: a new configuration means a new engine. */
+void correlate_engine_set_config(correlate_engine_t *self, const lk_config_t *config,
+                                 uint32_t shard_count, uint32_t shard_index);
+
 /* Processes one alert of tenant_id (the request's tenant, which overrides alert->tenant_id).
    Computes and writes alert->tenant_id and alert->fingerprint; the engine keeps no pointer
    into alert. Fills result (outcome, fingerprint, incident id; "" incident id when
-   ignored). Returns the due seq. */
+   ignored). An alert with a dedup_key follows PagerDuty: it never reopens a resolved
+   incident; firing again after a resolve closes that incident and opens a new one. Returns
+   the due seq. */
 uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id, lk_alert_t *alert,
                                 int64_t now_ms, lk_alert_result_t *result);
 
@@ -52,13 +85,31 @@ uint64_t correlate_engine_alert_batch(correlate_engine_t *self, lk_msg_t *reques
 
 /* Processes a command request (acknowledge / resolve): initialises reply as a command_reply
    with status, changed and the incident as it is after the command (none when not_found).
-   An incident of another tenant is not_found. Returns the due seq. */
+   An incident of another tenant is not_found. With an empty incident_id the command means
+   the live incident of the tenant's alert request->fingerprint (not_found when memory holds
+   no such alert). An acknowledge with ack_timeout_s sets the incident's ack_expires_at (now
+   + timeout; 0 without one); acknowledging an acknowledged incident is a new acknowledgement
+   when either the old or the new one has a timeout. Returns the due seq. */
 uint64_t correlate_engine_command(correlate_engine_t *self, const lk_msg_t *request,
                                   lk_msg_t *reply, int64_t now_ms);
 
-/* Housekeeping: closes resolved incidents whose reopen window has passed and drops them and
-   their alerts from memory. Cost is proportional to the incidents due (ordered heap).
-   Returns how many incidents were closed. */
+/* Processes a silence_command (create/update or expire): initialises reply as a
+   control_reply with the silence as it is afterwards (silences[1]); invalid matchers or
+   times are invalid, an unknown or ended silence not_found. Returns the due seq. */
+uint64_t correlate_engine_silence(correlate_engine_t *self, const lk_msg_t *request,
+                                  lk_msg_t *reply, int64_t now_ms);
+
+/* Processes a heartbeat_ping: creates the monitor when the ping gives an interval (else an
+   unknown monitor is not_found), applies the ping's settings (not to monitors the
+   configuration declares), records the ping and resolves a missed heartbeat. Initialises
+   reply as a control_reply with the monitor (heartbeats[1]). Returns the due seq. */
+uint64_t correlate_engine_heartbeat(correlate_engine_t *self, const lk_msg_t *request,
+                                    lk_msg_t *reply, int64_t now_ms);
+
+/* Housekeeping: announces incidents whose group_wait passed, ends silences, fires missed
+   heartbeats, releases held alerts nothing suppresses any more, closes resolved incidents
+   whose reopen window has passed and drops them and their alerts from memory. Cost is
+   proportional to what is due (ordered heaps). Returns how many incidents were closed. */
 size_t correlate_engine_tick(correlate_engine_t *self, int64_t now_ms);
 
 /* Sequence number the pending batch will carry. */
@@ -78,14 +129,17 @@ size_t correlate_engine_pending_items(const correlate_engine_t *self);
    initialised but empty when there is nothing to send. */
 bool correlate_engine_take_batch(correlate_engine_t *self, lk_msg_t *batch);
 
-/* Loads one page of a snapshot query_reply (non-closed incidents and their alerts) into a
-   fresh engine. Closed incidents are skipped; an alert whose incident is not loaded yet is
-   kept aside until correlate_engine_load_finish. Loading writes no mutations. Returns 0. */
+/* Loads one page of a snapshot query_reply (non-closed incidents and their alerts; the first
+   page also silences, monitors and held alerts) into a fresh engine. Closed incidents are
+   skipped; an alert whose incident is not loaded yet is kept aside until
+   correlate_engine_load_finish. Loading writes no mutations. Returns 0. */
 int correlate_engine_load(correlate_engine_t *self, const lk_msg_t *page);
 
-/* Ends a snapshot load: attaches the alerts kept aside and drops those whose incident never
-   came. Returns how many alerts were dropped. */
-size_t correlate_engine_load_finish(correlate_engine_t *self);
+/* Ends a snapshot load (call it also when nothing was loaded): attaches the alerts kept
+   aside and drops those whose incident never came, creates the declared monitors memory
+   lacks and releases held alerts nothing suppresses any more (both may write mutations).
+   Returns how many alerts were dropped. */
+size_t correlate_engine_load_finish(correlate_engine_t *self, int64_t now_ms);
 
 /* The live (non-closed) incident with this id, or NULL when unknown or of another tenant.
    The pointer is valid until the next call that mutates the engine. */
@@ -104,5 +158,19 @@ char *correlate_engine_group_key(const correlate_engine_t *self, const lk_labels
 /* Alerts and live incidents held in memory. */
 size_t correlate_engine_alert_count(const correlate_engine_t *self);
 size_t correlate_engine_incident_count(const correlate_engine_t *self);
+/* Live incidents by status: counts[LK_INCIDENT_TRIGGERED .. LK_INCIDENT_CLOSED] (closed is
+   0: closed incidents leave memory). A walk over every incident (for the metrics timer, not
+   for request paths); it moves the incident table's iteration cursor, so never call it in
+   the middle of another walk. */
+void correlate_engine_status_counts(const correlate_engine_t *self,
+                                    size_t counts[LK_INCIDENT_CLOSED + 1]);
+/* Held (suppressed) alerts, live silences and heartbeat monitors in memory. */
+size_t correlate_engine_held_count(const correlate_engine_t *self);
+size_t correlate_engine_silence_count(const correlate_engine_t *self);
+size_t correlate_engine_monitor_count(const correlate_engine_t *self);
+/* The held alert of tenant_id with this fingerprint (%016x), or NULL. Valid until the next
+   call that mutates the engine. */
+const lk_alert_t *correlate_engine_held(const correlate_engine_t *self, const char *tenant_id,
+                                        const char *fingerprint);
 
 #endif

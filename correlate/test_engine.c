@@ -158,7 +158,9 @@ static void test_storm(void **state)
     for (size_t i = 0; i < first_batch.incident_count; i++) {
         assert_int_equal(first_batch.incidents[i].alert_count, 40);
         assert_int_equal(first_batch.incidents[i].firing_count, 40);
-        assert_int_equal(first_batch.incidents[i].version, 40);
+        /* 40 alerts joined, and the first one's source entered the source list */
+        assert_int_equal(first_batch.incidents[i].version, 41);
+        assert_int_equal(first_batch.incidents[i].source_count, 1);
         assert_int_equal(first_batch.incidents[i].status, LK_INCIDENT_TRIGGERED);
     }
     lk_msg_clear(&first_batch);
@@ -479,6 +481,147 @@ static void test_dedup_key(void **state)
     lk_alert_clear(&second);
 }
 
+/* A PagerDuty-style alert (dedup_key) never reopens: a trigger after its resolve, or after
+   an operator resolved its incident while it kept firing, opens a new incident and closes
+   the old one. */
+static void test_dedup_key_never_reopens(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_t alert;
+    lk_alert_result_t result;
+    s_alert_make(&alert, "disk-db1", NULL, LK_SEV_CRITICAL, LK_ALERT_FIRING);
+    alert.dedup_key = strdup("disk-db1");
+    correlate_engine_alert(engine, TENANT_A, &alert, T0, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_NEW);
+    char first[LK_UUID_STR_LEN + 1];
+    strcpy(first, result.incident_id);
+
+    alert.status = LK_ALERT_RESOLVED;
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 1000, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_CHANGED);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, first)->status,
+                     LK_INCIDENT_RESOLVED);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+
+    /* well within the reopen window, yet a new incident */
+    alert.status = LK_ALERT_FIRING;
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 2000, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_NEW);
+    assert_string_not_equal(result.incident_id, first);
+    assert_null(correlate_engine_incident(engine, TENANT_A, first));
+    char second[LK_UUID_STR_LEN + 1];
+    strcpy(second, result.incident_id);
+    const lk_incident_t *incident = correlate_engine_incident(engine, TENANT_A, second);
+    assert_int_equal(incident->status, LK_INCIDENT_TRIGGERED);
+    assert_int_equal(incident->reopen_count, 0);
+    batch = s_take(engine);
+    assert_int_equal(s_count_events(&batch, "incident_closed"), 1);
+    assert_int_equal(s_count_events(&batch, "incident_triggered"), 1);
+    assert_int_equal(s_count_events(&batch, "incident_reopened"), 0);
+    lk_msg_clear(&batch);
+
+    /* an operator resolves while it still fires; the next trigger opens a third incident */
+    lk_msg_t reply = s_command(engine, TENANT_A, LK_ACTION_RESOLVE, second, T0 + 3000, NULL);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    lk_msg_clear(&reply);
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 4000, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_NEW);
+    assert_string_not_equal(result.incident_id, second);
+    assert_string_not_equal(result.incident_id, first);
+    /* and a re-send of the firing alert is just a re-send */
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 5000, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_UNCHANGED);
+    lk_alert_clear(&alert);
+
+    /* label alerts keep the flap semantics: resolve and re-fire reopens */
+    assert_int_equal(
+        s_send(engine, TENANT_A, "Flappy", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &result, NULL),
+        LK_OUTCOME_NEW);
+    strcpy(first, result.incident_id);
+    s_send(engine, TENANT_A, "Flappy", "a", LK_SEV_ERROR, LK_ALERT_RESOLVED, T0 + 1, NULL, NULL);
+    s_send(engine, TENANT_A, "Flappy", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0 + 2, &result, NULL);
+    assert_string_equal(result.incident_id, first);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, first)->reopen_count, 1);
+}
+
+/* Prometheus bumps endsAt on every re-send of a firing alert: not a change. */
+static void test_firing_ends_at_is_insignificant(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_t alert;
+    lk_alert_result_t result;
+    s_alert_make(&alert, "HighCPU", "a", LK_SEV_WARNING, LK_ALERT_FIRING);
+    alert.ends_at_ms = T0 + 60000;
+    correlate_engine_alert(engine, TENANT_A, &alert, T0, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_NEW);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+    for (int i = 1; i <= 3; i++) {
+        alert.ends_at_ms = T0 + 60000 + i * 15000;
+        correlate_engine_alert(engine, TENANT_A, &alert, T0 + i * 15000, &result);
+        assert_int_equal(result.outcome, LK_OUTCOME_UNCHANGED);
+    }
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+    /* resolved re-sends with the same endsAt are unchanged too */
+    alert.status = LK_ALERT_RESOLVED;
+    alert.ends_at_ms = T0 + 70000;
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 70000, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_CHANGED);
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 80000, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_UNCHANGED);
+    lk_alert_clear(&alert);
+}
+
+/* A command may name the incident by one of its alerts (PagerDuty acknowledge by dedup_key). */
+static void test_command_by_fingerprint(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t result;
+    s_send(engine, TENANT_A, "DiskFull", "db1", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &result, NULL);
+
+    lk_msg_t request, reply;
+    lk_msg_init(&request, LK_MSG_COMMAND);
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", TENANT_A);
+    request.action = LK_ACTION_ACKNOWLEDGE;
+    snprintf(request.fingerprint, sizeof request.fingerprint, "%s", result.fingerprint);
+    request.actor = strdup("pagerduty");
+    uint64_t due = correlate_engine_command(engine, &request, &reply, T0 + 10);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    assert_true(reply.changed);
+    assert_int_equal(reply.incident_count, 1);
+    assert_string_equal(reply.incidents[0].id, result.incident_id);
+    assert_int_equal(reply.incidents[0].status, LK_INCIDENT_ACKNOWLEDGED);
+    assert_string_equal(reply.incidents[0].acknowledged_by, "pagerduty");
+    assert_true(due == correlate_engine_next_seq(engine));
+    lk_msg_clear(&reply);
+
+    /* another tenant's alert, an unknown alert, a tenant never seen: not found */
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", TENANT_B);
+    correlate_engine_command(engine, &request, &reply, T0 + 20);
+    assert_int_equal(reply.status, LK_STATUS_NOT_FOUND);
+    assert_int_equal(reply.incident_count, 0);
+    lk_msg_clear(&reply);
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", TENANT_A);
+    snprintf(request.fingerprint, sizeof request.fingerprint, "0000000000000001");
+    correlate_engine_command(engine, &request, &reply, T0 + 20);
+    assert_int_equal(reply.status, LK_STATUS_NOT_FOUND);
+    lk_msg_clear(&reply);
+
+    /* resolve by fingerprint, then acknowledge conflicts as for an id */
+    snprintf(request.fingerprint, sizeof request.fingerprint, "%s", result.fingerprint);
+    request.action = LK_ACTION_RESOLVE;
+    correlate_engine_command(engine, &request, &reply, T0 + 30);
+    assert_int_equal(reply.status, LK_STATUS_OK);
+    assert_int_equal(reply.incidents[0].status, LK_INCIDENT_RESOLVED);
+    lk_msg_clear(&reply);
+    request.action = LK_ACTION_ACKNOWLEDGE;
+    correlate_engine_command(engine, &request, &reply, T0 + 40);
+    assert_int_equal(reply.status, LK_STATUS_CONFLICT);
+    lk_msg_clear(&reply);
+    lk_msg_clear(&request);
+}
+
 /* group_by with two labels: key rendering, missing label as "", title, quoting. */
 static void test_group_by_two_labels(void **state)
 {
@@ -698,7 +841,7 @@ static void test_reload(void **state)
         lk_msg_add_incident(&incidents_only, &db.rows.incidents[i]);
     assert_int_equal(correlate_engine_load(rebuilt, &alerts_only), 0);
     assert_int_equal(correlate_engine_load(rebuilt, &incidents_only), 0);
-    assert_int_equal(correlate_engine_load_finish(rebuilt), 1); /* the closed one's alert */
+    assert_int_equal(correlate_engine_load_finish(rebuilt, T0), 1); /* the closed one's alert */
     lk_msg_clear(&alerts_only);
     lk_msg_clear(&incidents_only);
     assert_int_equal(correlate_engine_incident_count(rebuilt), 2);
@@ -749,6 +892,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_severity, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dedup_key, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_key_never_reopens, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_firing_ends_at_is_insignificant, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_command_by_fingerprint, s_setup, s_teardown),
         cmocka_unit_test(test_group_by_two_labels),
         cmocka_unit_test_setup_teardown(test_tenant_isolation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_due_seq, s_setup, s_teardown),

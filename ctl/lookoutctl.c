@@ -418,27 +418,35 @@ static int s_cmd_show(s_ctl_t *ctl, int count, char **args)
 static int s_cmd_transition(s_ctl_t *ctl, bool acknowledge, int count, char **args)
 {
     const char *id = NULL;
+    const char *problem = NULL; /* a usage error: body is freed before it is reported */
     json_t *body = json_object();
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && !problem; i++) {
         const char *value = NULL;
         int found;
         if ((found = s_option(count, args, &i, "--note", &value)) != 0) {
             if (found < 0)
-                return s_usage("--note takes a text");
-            json_object_set_new(body, "note", json_string(value));
+                problem = "--note takes a text";
+            else
+                json_object_set_new(body, "note", json_string(value));
         } else if ((found = s_option(count, args, &i, "--actor", &value)) != 0) {
             if (found < 0)
-                return s_usage("--actor takes a name");
-            json_object_set_new(body, "actor", json_string(value));
+                problem = "--actor takes a name";
+            else
+                json_object_set_new(body, "actor", json_string(value));
         } else if (acknowledge && (found = s_option(count, args, &i, "--timeout", &value)) != 0) {
             int64_t ms;
             if (found < 0 || !ctl_duration_parse(value, &ms) || ms < 1000)
-                return s_usage("--timeout takes a duration of at least 1s (e.g. 30m)");
-            json_object_set_new(body, "ack_timeout_s", json_integer(ms / 1000));
+                problem = "--timeout takes a duration of at least 1s (e.g. 30m)";
+            else
+                json_object_set_new(body, "ack_timeout_s", json_integer(ms / 1000));
         } else if (args[i][0] == '-' || id)
-            return s_usage(acknowledge ? "ack: unknown argument" : "resolve: unknown argument");
+            problem = acknowledge ? "ack: unknown argument" : "resolve: unknown argument";
         else
             id = args[i];
+    }
+    if (problem) {
+        json_decref(body);
+        return s_usage(problem);
     }
     if (!id || !s_id_ok(id)) {
         json_decref(body);

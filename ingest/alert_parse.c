@@ -25,9 +25,11 @@
 
 #define ALERT_NAME_MAX             256
 #define ALERT_LABELS_MAX           64
+#define ALERT_LABEL_NAME_MAX       1024
 #define ALERT_LABEL_VALUE_MAX      4096
 #define ALERT_ANNOTATIONS_MAX      64
 #define ALERT_ANNOTATION_VALUE_MAX 16384
+#define ALERT_ANNOTATION_NAME_MAX  256
 #define ALERT_QUERY_MAX            4096
 #define ALERT_SOURCE_MAX           64
 #define ALERT_DEDUP_KEY_MAX        255
@@ -185,7 +187,8 @@ static bool s_optional_time(parser_t *parser, size_t index, const json_t *object
 /* True when name[0..len) matches [a-zA-Z_][a-zA-Z0-9_]* (len counts any embedded NUL). */
 static bool s_label_name_valid(const char *name, size_t len)
 {
-    if (len == 0)
+    /* bounded: every name must fit the internal protocol's strings (LK_MSG_MAX_STR) */
+    if (len == 0 || len > ALERT_LABEL_NAME_MAX)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = name[i];
@@ -198,7 +201,7 @@ static bool s_label_name_valid(const char *name, size_t len)
 
 /* Reads member `key` ("labels" or "annotations"), an object of strings, into *set. Label
    names must match the Prometheus name pattern; annotation names only need to be free of
-   NUL. A set over max_count is reported once and its entries are not checked one by one. */
+   NUL and 1 to ALERT_ANNOTATION_NAME_MAX bytes. A set over max_count is reported once and its entries are not checked one by one. */
 static void s_parse_string_map(parser_t *parser, size_t index, const json_t *object,
                                const char *key, bool label_names, size_t max_count,
                                size_t max_value_bytes, lk_labels_t *set)
@@ -228,6 +231,13 @@ static void s_parse_string_map(parser_t *parser, size_t index, const json_t *obj
             ok = false;
         } else if (!label_names && strlen(name) != name_len) {
             s_member_error(parser, index, key, name, "name must not contain NUL characters");
+            ok = false;
+        } else if (!label_names && (name_len == 0 || name_len > ALERT_ANNOTATION_NAME_MAX)) {
+            /* the internal protocol refuses empty names, and a name is not a document */
+            char message[64];
+            snprintf(message, sizeof message, "name must be 1 to %d bytes",
+                     ALERT_ANNOTATION_NAME_MAX);
+            s_member_error(parser, index, key, name, message);
             ok = false;
         }
         if (!json_is_string(value)) {

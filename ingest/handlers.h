@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "http_reply.h"
 #include "ingest.h"
+#include "lk_config.h"
 #include "lk_msg.h"
 #include "pipeline.h"
 
@@ -21,6 +22,11 @@
 typedef struct {
     const ingest_config_t *config;
     pipeline_t *pipeline;
+    const lk_config_t *file_config; /* the YAML file (LOOKOUT_CONFIG), read once at start */
+    struct sse_hub_t *sse;          /* GET /events (sse.h); NULL = unavailable */
+    struct status_service_t *status; /* public status pages (status_service.h); NULL = none */
+    struct ingest_tokens_t *tokens;   /* per-tenant ingest tokens (tokens.h); NULL = none */
+    struct rate_limit_t *rate_limit;  /* per-tenant intake rates (rate_limit.h); NULL = off */
 } handler_context_t;
 
 /* One decoded query-string argument; both strings belong to the HTTP server. value is ""
@@ -80,6 +86,11 @@ extern const route_t ingest_routes[];
 void handle_healthz(const handler_context_t *context, const auth_identity_t *caller,
                     const http_request_t *request, http_reply_t *reply);
 
+/* GET /metrics (handlers_metrics.c): the process's Prometheus exposition; takes the service
+   token without a tenant (it names tenants), or nothing in dev mode. */
+void handle_metrics(const handler_context_t *context, const auth_identity_t *caller,
+                    const http_request_t *request, http_reply_t *reply);
+
 /* POST /alerts: the native format (docs/http-api.md). */
 void handle_post_alerts(const handler_context_t *context, const auth_identity_t *caller,
                         const http_request_t *request, http_reply_t *reply);
@@ -92,10 +103,78 @@ void handle_list_incidents(const handler_context_t *context, const auth_identity
 void handle_get_incident(const handler_context_t *context, const auth_identity_t *caller,
                          const http_request_t *request, http_reply_t *reply);
 
-/* POST /incidents/{id}/acknowledge and /resolve: body is optional {"actor", "note"}. */
+/* GET /events: Server-Sent Events of the caller's tenant (handlers_events.c). */
+void handle_events(const handler_context_t *context, const auth_identity_t *caller,
+                   const http_request_t *request, http_reply_t *reply);
+
+/* POST /incidents/{id}/acknowledge and /resolve: body is optional {"actor", "note"}, and for
+   acknowledge "ack_timeout_s" (the acknowledgement lapses after it; escalation resumes). */
 void handle_acknowledge_incident(const handler_context_t *context, const auth_identity_t *caller,
                                  const http_request_t *request, http_reply_t *reply);
 void handle_resolve_incident(const handler_context_t *context, const auth_identity_t *caller,
                              const http_request_t *request, http_reply_t *reply);
+
+/* Ecosystem intake (handlers_intake.c). These authenticate by themselves (ROUTE_AUTH_HANDLER):
+   an integration key from the YAML file's `integrations:` (as Bearer token, or as PagerDuty's
+   routing_key), or for the first two also the usual tenant credentials. */
+/* POST /api/v2/alerts: the Alertmanager API v2 alert post (Prometheus). */
+void handle_prometheus_alerts(const handler_context_t *context, const auth_identity_t *caller,
+                              const http_request_t *request, http_reply_t *reply);
+/* POST /webhooks/alertmanager: an Alertmanager webhook notification (payload version 4). */
+void handle_alertmanager_webhook(const handler_context_t *context, const auth_identity_t *caller,
+                                 const http_request_t *request, http_reply_t *reply);
+/* POST /v2/enqueue: a PagerDuty Events API v2 event. */
+void handle_pagerduty_enqueue(const handler_context_t *context, const auth_identity_t *caller,
+                              const http_request_t *request, http_reply_t *reply);
+
+/* Silences, heartbeat monitors and held alerts (handlers_silences.c, docs/http-api.md):
+   POST /silences, GET /silences, GET /silences/{id}, DELETE /silences/{id},
+   POST /heartbeats/{name}, GET /heartbeats, GET /alerts/suppressed. */
+void handle_post_silence(const handler_context_t *context, const auth_identity_t *caller,
+                         const http_request_t *request, http_reply_t *reply);
+void handle_list_silences(const handler_context_t *context, const auth_identity_t *caller,
+                          const http_request_t *request, http_reply_t *reply);
+void handle_get_silence(const handler_context_t *context, const auth_identity_t *caller,
+                        const http_request_t *request, http_reply_t *reply);
+void handle_delete_silence(const handler_context_t *context, const auth_identity_t *caller,
+                           const http_request_t *request, http_reply_t *reply);
+void handle_heartbeat_ping(const handler_context_t *context, const auth_identity_t *caller,
+                           const http_request_t *request, http_reply_t *reply);
+void handle_list_heartbeats(const handler_context_t *context, const auth_identity_t *caller,
+                            const http_request_t *request, http_reply_t *reply);
+void handle_list_suppressed(const handler_context_t *context, const auth_identity_t *caller,
+                            const http_request_t *request, http_reply_t *reply);
+
+/* On-call (handlers_oncall.c): GET /oncall[?at=RFC3339] — who is on call for each of the
+   tenant's schedules and policies; POST /oncall/overrides — {schedule, user, start, end,
+   created_by?} stored through store. */
+void handle_get_oncall(const handler_context_t *context, const auth_identity_t *caller,
+                       const http_request_t *request, http_reply_t *reply);
+void handle_post_oncall_override(const handler_context_t *context, const auth_identity_t *caller,
+                                 const http_request_t *request, http_reply_t *reply);
+
+/* Status pages (handlers_status.c): public, no credentials (ROUTE_AUTH_HANDLER) — GET /status
+   (the page by ?page=, Host, or the only one), GET /status/{slug} (HTML) and
+   /status/{slug}.json, GET /status/{slug}/events ("changed" stream), GET / (the page of the
+   Host); and the tenant's POST /incidents/{id}/updates {message, visibility?, status?,
+   title?, author?}. */
+void handle_status(const handler_context_t *context, const auth_identity_t *caller,
+                   const http_request_t *request, http_reply_t *reply);
+void handle_status_page(const handler_context_t *context, const auth_identity_t *caller,
+                        const http_request_t *request, http_reply_t *reply);
+void handle_status_events(const handler_context_t *context, const auth_identity_t *caller,
+                          const http_request_t *request, http_reply_t *reply);
+void handle_status_root(const handler_context_t *context, const auth_identity_t *caller,
+                        const http_request_t *request, http_reply_t *reply);
+void handle_post_incident_update(const handler_context_t *context, const auth_identity_t *caller,
+                                 const http_request_t *request, http_reply_t *reply);
+/* Per-tenant ingest tokens (handlers_tokens.c): POST /tokens {name, scopes?} (the token is
+   in the reply, once), GET /tokens, DELETE /tokens/{id}. */
+void handle_post_token(const handler_context_t *context, const auth_identity_t *caller,
+                       const http_request_t *request, http_reply_t *reply);
+void handle_list_tokens(const handler_context_t *context, const auth_identity_t *caller,
+                        const http_request_t *request, http_reply_t *reply);
+void handle_delete_token(const handler_context_t *context, const auth_identity_t *caller,
+                         const http_request_t *request, http_reply_t *reply);
 
 #endif

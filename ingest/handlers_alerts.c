@@ -12,6 +12,8 @@
 
 #include "alert_parse.h"
 #include "handlers.h"
+#include "intake_guard.h"
+#include "ingest_metrics.h"
 #include "lk_log.h"
 #include "lk_time.h"
 
@@ -110,6 +112,9 @@ void handle_post_alerts(const handler_context_t *context, const auth_identity_t 
     if (json_is_array(doc) && json_array_size(doc) > config->max_batch) {
         http_reply_errorf(reply, 413, "too many alerts", "at most %zu alerts per request",
                           config->max_batch);
+        ingest_alert_counts_t counts = {.received = json_array_size(doc),
+                                        .too_large = json_array_size(doc)};
+        ingest_metrics_alerts(INGEST_FORMAT_NATIVE, caller->tenant_id, &counts);
         json_decref(doc);
         return;
     }
@@ -126,6 +131,11 @@ void handle_post_alerts(const handler_context_t *context, const auth_identity_t 
                          json_string(reason ? reason : "not an alert or an array of alerts"));
         return;
     }
+    /* the tenant's intake rate, charged per valid alert (intake_guard.h) */
+    if (!intake_guard_rate(context, caller->tenant_id, parsed.alert_count, reply)) {
+        alert_parse_result_clear(&parsed);
+        return;
+    }
 
     lk_alert_result_t *results = NULL;
     if (parsed.alert_count > 0) {
@@ -136,6 +146,9 @@ void handle_post_alerts(const handler_context_t *context, const auth_identity_t 
             return;
         }
     }
+    ingest_alert_counts_t counts = {.received = element_count,
+                                    .invalid = element_count - parsed.alert_count,
+                                    .accepted = parsed.alert_count};
     /* Nothing valid: correlate has nothing to do, so it is not asked. */
     for (size_t start = 0; start < parsed.alert_count; start += HANDLER_ALERT_CHUNK) {
         size_t count = parsed.alert_count - start;
@@ -143,12 +156,16 @@ void handle_post_alerts(const handler_context_t *context, const auth_identity_t 
             count = HANDLER_ALERT_CHUNK;
         if (s_send_chunk(context, caller->tenant_id, parsed.alerts + start, count, results + start,
                          reply) != 0) {
+            counts.failed = counts.accepted;
+            counts.accepted = 0;
+            ingest_metrics_alerts(INGEST_FORMAT_NATIVE, caller->tenant_id, &counts);
             free(results);
             alert_parse_result_clear(&parsed);
             return;
         }
     }
 
+    ingest_metrics_alerts(INGEST_FORMAT_NATIVE, caller->tenant_id, &counts);
     json_t *alerts = s_results_json(&parsed, results);
     json_t *errors = s_errors_json(&parsed);
     json_int_t accepted = (json_int_t)parsed.alert_count;

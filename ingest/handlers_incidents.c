@@ -23,6 +23,7 @@
 #define LABEL_VALUE_MAX    4096
 #define ACTOR_MAX_BYTES    256
 #define NOTE_MAX_BYTES     4096
+#define ACK_TIMEOUT_MAX_S  604800 /* an acknowledgement lapses after at most a week */
 
 /* ---- shared ---------------------------------------------------------------------------- */
 
@@ -300,9 +301,17 @@ void handle_get_incident(const handler_context_t *context, const auth_identity_t
             json_decref(timeline);
             timeline = NULL;
         }
+    /* the updates people wrote (POST /incidents/{id}/updates), oldest first */
+    json_t *updates = json_array();
+    for (size_t i = 0; updates && i < answer.update_count; i++)
+        if (json_array_append_new(updates, lk_json_incident_update(&answer.updates[i])) != 0) {
+            json_decref(updates);
+            updates = NULL;
+        }
     http_reply_json(reply, 200,
-                    json_pack("{s:o, s:o, s:o}", "incident", lk_json_incident(&answer.incidents[0]),
-                              "alerts", alerts, "timeline", timeline));
+                    json_pack("{s:o, s:o, s:o, s:o}", "incident",
+                              lk_json_incident(&answer.incidents[0]), "alerts", alerts,
+                              "timeline", timeline, "updates", updates));
     lk_msg_clear(&answer);
 }
 
@@ -373,6 +382,22 @@ static void s_incident_command(const handler_context_t *context, const auth_iden
             json_decref(options);
             lk_msg_clear(&request);
             return;
+        }
+        /* acknowledge only: the acknowledgement lapses after this and escalation resumes */
+        json_t *timeout = json_object_get(options, "ack_timeout_s");
+        if (timeout && !json_is_null(timeout)) {
+            if (action != LK_ACTION_ACKNOWLEDGE || !json_is_integer(timeout) ||
+                json_integer_value(timeout) < 1 ||
+                json_integer_value(timeout) > ACK_TIMEOUT_MAX_S) {
+                http_reply_json(reply, 400,
+                                json_pack("{s:s, s:{s:s, s:s}}", "error", "invalid request body",
+                                          "detail", "field", "ack_timeout_s", "message",
+                                          "acknowledge only: whole seconds from 1 to 604800"));
+                json_decref(options);
+                lk_msg_clear(&request);
+                return;
+            }
+            request.ack_timeout_s = (uint32_t)json_integer_value(timeout);
         }
     }
     snprintf(request.tenant_id, sizeof request.tenant_id, "%s", caller->tenant_id);

@@ -23,15 +23,28 @@
 #include <time.h>
 
 #include "auth.h"
+#include "conn_guard.h"
 #include "handlers.h"
 #include "http_reply.h"
 #include "ingest.h"
+#include "intake_guard.h"
+#include "ingest_metrics.h"
+#include "lk_config.h"
 #include "lk_env.h"
 #include "lk_log.h"
 #include "lk_tap.h"
+#include "rate_limit.h"
+#include "sse.h"
+#include "status_service.h"
+#include "tokens.h"
 
-/* Idle connections are closed after this; it also bounds a client that trickles a body. */
+/* Idle connections are closed after this; it also bounds a client that trickles headers or
+   a body (slowloris). Default of LOOKOUT_HTTP_CONNECTION_TIMEOUT_S. */
 #define INGEST_CONNECTION_TIMEOUT_S 30
+/* Defaults of LOOKOUT_MAX_HEADER_BYTES (libmicrohttpd's per-connection memory: the request
+   line and headers must fit, else it answers 414 or 431 itself) and LOOKOUT_MAX_URL_BYTES. */
+#define INGEST_MAX_HEADER_BYTES 32768
+#define INGEST_MAX_URL_BYTES    8192
 /* Concurrent connections over all threads; below FD_SETSIZE so every polling mode works. */
 #define INGEST_CONNECTION_LIMIT 1000
 /* Query arguments accepted on one request. */
@@ -52,6 +65,7 @@ typedef struct {
     char *body;
     size_t body_size;
     size_t body_capacity;
+    int64_t started_us; /* when the headers arrived (ingest_metrics_now_us) */
 } s_request_t;
 
 typedef struct {
@@ -60,8 +74,12 @@ typedef struct {
     lk_tap_t *tap;
     pipeline_t *pipeline;
     handler_context_t handlers;
+    lk_config_t *file_config;
+    sse_hub_t *sse; /* GET /events */
     struct MHD_Daemon *daemon;
     int port;
+    size_t max_url_bytes;
+    conn_guard_t *conn_guard; /* request heads must arrive in time (slowloris) */
 } s_server_t;
 
 /* ---- configuration --------------------------------------------------------------------- */
@@ -75,14 +93,26 @@ void ingest_config_from_env(ingest_config_t *config)
     config->correlate_endpoint = lk_env_str("LOOKOUT_CORRELATE_ENDPOINT", "tcp://127.0.0.1:18104");
     config->store_query_endpoint =
         lk_env_str("LOOKOUT_STORE_QUERY_ENDPOINT", "tcp://127.0.0.1:18102");
+    config->store_endpoint = lk_env_str("LOOKOUT_STORE_ENDPOINT", "tcp://127.0.0.1:18101");
     config->tap_endpoint = lk_env_str("LOOKOUT_INGEST_TAP", NULL);
     config->request_timeout_ms = lk_env_int("LOOKOUT_REQUEST_TIMEOUT_MS", 5000, 1, 600000);
     config->max_body_bytes =
         (size_t)lk_env_int("LOOKOUT_MAX_BODY_BYTES", 1048576, 1024, 256 * 1024 * 1024);
     config->max_batch = (size_t)lk_env_int("LOOKOUT_MAX_BATCH", 1000, 1, LK_MSG_MAX_ITEMS);
+    config->resolve_timeout_ms =
+        lk_env_int("LOOKOUT_RESOLVE_TIMEOUT_S", 300, 1, 30 * 24 * 3600) * 1000;
     config->service_token = lk_env_secret("SERVICE_TOKEN");
     config->jwt_secret = lk_env_secret("JWT_SECRET");
     config->dev_mode = lk_env_bool("LOOKOUT_DEV_MODE", false);
+    config->http_connection_timeout_s =
+        (int)lk_env_int("LOOKOUT_HTTP_CONNECTION_TIMEOUT_S", INGEST_CONNECTION_TIMEOUT_S, 1, 3600);
+    config->max_header_bytes =
+        (size_t)lk_env_int("LOOKOUT_MAX_HEADER_BYTES", INGEST_MAX_HEADER_BYTES, 4096, 1048576);
+    config->max_url_bytes =
+        (size_t)lk_env_int("LOOKOUT_MAX_URL_BYTES", INGEST_MAX_URL_BYTES, 256, 1048576);
+    config->tenant_rate = (double)lk_env_int("LOOKOUT_TENANT_RATE", 0, 0, 100000000);
+    config->tenant_burst = (double)lk_env_int("LOOKOUT_TENANT_BURST", 0, 0, 1000000000);
+    config->token_cache_ms = lk_env_int("LOOKOUT_TOKEN_CACHE_S", 5, 1, 3600) * 1000;
 }
 
 void ingest_config_clear(ingest_config_t *config)
@@ -266,6 +296,12 @@ static bool s_admit(s_server_t *server, struct MHD_Connection *connection, const
                     const char *method, s_request_t *request, http_reply_t *reply)
 {
     static __thread char allow[64];
+    /* libmicrohttpd bounds the whole request head (max_header_bytes); this bounds the path
+       alone, before any pattern is matched against it */
+    if (strlen(url) > server->max_url_bytes) {
+        http_reply_errorf(reply, 414, "URI too long", "at most %zu bytes", server->max_url_bytes);
+        return true;
+    }
     request->route = s_route_find(method, url, &request->http, allow, sizeof allow);
     if (!request->route && !allow[0]) {
         http_reply_error(reply, 404, "not found", json_string(url));
@@ -281,9 +317,18 @@ static bool s_admit(s_server_t *server, struct MHD_Connection *connection, const
             MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *tenant =
             MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Tenant-ID");
+        /* intake routes also take a per-tenant ingest token (intake_guard.h) */
+        uint32_t scope = intake_guard_scope(request->route->handler);
+        int by_token = scope ? intake_guard_token(&server->handlers, authorization, tenant, scope,
+                                                  &request->caller, reply)
+                             : 0;
+        if (by_token < 0)
+            return true;
         const char *reason = NULL;
-        auth_result_t result = auth_check(&server->auth, authorization, tenant, (int64_t)time(NULL),
-                                          &request->caller, &reason);
+        auth_result_t result =
+            by_token ? AUTH_OK
+                     : auth_check(&server->auth, authorization, tenant, (int64_t)time(NULL),
+                                  &request->caller, &reason);
         if (result != AUTH_OK) {
             http_reply_error(reply, auth_http_status(result), reason ? reason : "not authorized",
                              NULL);
@@ -406,8 +451,17 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         if (!request)
             return MHD_NO;
         *con_cls = request;
+        /* the request head is complete: the connection's head deadline is off */
+        const union MHD_ConnectionInfo *socket_info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (socket_info)
+            conn_guard_admitted(socket_info->socket_context);
+        request->started_us = ingest_metrics_now_us();
+        ingest_metrics_in_flight(1);
         if (s_admit(server, connection, url, method, request, &reply)) {
             request->answered = true;
+            ingest_metrics_request(request->route ? request->route->pattern : NULL, method,
+                                   reply.status, request->started_us);
             return s_send(connection, method, url, &reply);
         }
         return MHD_YES;
@@ -434,14 +488,23 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
                           server->config->max_body_bytes);
     else
         s_dispatch(server, connection, method, url, request, &reply);
+    ingest_metrics_request(request->route ? request->route->pattern : NULL, method, reply.status,
+                           request->started_us);
     return s_send(connection, method, url, &reply);
 }
 
 static void s_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                         enum MHD_RequestTerminationCode toe)
 {
+    s_server_t *server = cls;
+    /* a kept-alive connection's next request head is due within the timeout */
+    const union MHD_ConnectionInfo *socket_info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (socket_info)
+        conn_guard_idle(server->conn_guard, socket_info->socket_context);
     s_request_t *request = *con_cls;
     if (request) {
+        ingest_metrics_in_flight(-1);
         free(request->body);
         free(request);
         *con_cls = NULL;
@@ -456,6 +519,21 @@ static void s_mhd_log(void *cls, const char *fmt, va_list args)
     while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
         line[--length] = '\0';
     lk_warn("ingest: http server: %s", line);
+}
+
+/* Connections opening and closing: conn_guard keeps a deadline on each one's request head. */
+static void s_connection_event(void *cls, struct MHD_Connection *connection,
+                               void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+    s_server_t *server = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info ? conn_guard_opened(server->conn_guard, info->connect_fd) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn_guard_closed(server->conn_guard, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 /* ---- server ---------------------------------------------------------------------------- */
@@ -497,11 +575,17 @@ static struct MHD_Daemon *s_server_start(s_server_t *server)
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, server,
         MHD_OPTION_SOCK_ADDR, address->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, pool_size,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)INGEST_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(config->http_connection_timeout_s > 0
+                                                      ? config->http_connection_timeout_s
+                                                      : INGEST_CONNECTION_TIMEOUT_S),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(config->max_header_bytes
+                                                     ? config->max_header_bytes
+                                                     : INGEST_MAX_HEADER_BYTES),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)INGEST_CONNECTION_LIMIT,
         /* Lets several copies share one port (DESIGN §1). */
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, s_connection_event, server,
         MHD_OPTION_END);
     /* clang-format on */
     freeaddrinfo(address);
@@ -534,10 +618,43 @@ void ingest_actor(zsock_t *pipe, void *args)
     server.tap = lk_tap_new(config->tap_endpoint);
     server.pipeline = pipeline_new(config->correlate_endpoint, config->store_query_endpoint,
                                    config->request_timeout_ms, server.tap);
-    if (!server.pipeline)
+    if (!server.pipeline ||
+        (config->store_endpoint &&
+         pipeline_set_endpoint(server.pipeline, PIPELINE_STORE_WRITE, config->store_endpoint) != 0))
         lk_fatal("ingest: out of memory");
     server.handlers.config = config;
     server.handlers.pipeline = server.pipeline;
+    /* The YAML file (integration keys) is read once: a changed file needs a restart. */
+    char config_err[512];
+    if (lk_config_load(lk_env_str(LK_CONFIG_ENV, NULL), &server.file_config, config_err,
+                       sizeof config_err) != 0)
+        lk_fatal("ingest: %s", config_err);
+    server.handlers.file_config = server.file_config;
+    server.max_url_bytes = config->max_url_bytes ? config->max_url_bytes : INGEST_MAX_URL_BYTES;
+    server.handlers.tokens =
+        tokens_new(config->token_cache_ms > 0 ? config->token_cache_ms : 5000);
+    server.handlers.rate_limit = rate_limit_new(config->tenant_rate, config->tenant_burst > 0
+                                                                         ? config->tenant_burst
+                                                                         : 10 * config->tenant_rate);
+    if (!server.handlers.tokens || !server.handlers.rate_limit)
+        lk_fatal("ingest: out of memory");
+    sse_config_t sse_config;
+    sse_config_from_env(&sse_config);
+    sse_config.query_endpoint = config->store_query_endpoint;
+    server.sse = sse_hub_new(&sse_config, server.tap);
+    if (!server.sse)
+        lk_fatal("ingest: cannot start the /events hub");
+    server.handlers.sse = server.sse;
+    status_service_config_t status_config;
+    status_service_config_from_env(&status_config);
+    server.handlers.status = status_service_new(&status_config, server.file_config);
+    if (!server.handlers.status)
+        lk_fatal("ingest: out of memory");
+    server.conn_guard = conn_guard_new(config->http_connection_timeout_s > 0
+                                           ? config->http_connection_timeout_s
+                                           : INGEST_CONNECTION_TIMEOUT_S);
+    if (!server.conn_guard)
+        lk_fatal("ingest: cannot start the connection guard");
     server.daemon = s_server_start(&server);
     if (!server.daemon)
         lk_fatal("ingest: cannot start the HTTP server on %s port %d", config->http_address,
@@ -562,8 +679,16 @@ void ingest_actor(zsock_t *pipe, void *args)
 
     /* Stopping the daemon joins its threads, after which no thread can touch the pipeline's
        sockets and they can be closed here. */
+    /* open event streams are suspended connections: they must end before the server stops */
+    sse_hub_stop(server.sse);
     MHD_stop_daemon(server.daemon);
+    conn_guard_destroy(&server.conn_guard);
+    sse_hub_destroy(&server.sse);
+    status_service_destroy(&server.handlers.status);
+    tokens_destroy(&server.handlers.tokens);
+    rate_limit_destroy(&server.handlers.rate_limit);
     pipeline_destroy(&server.pipeline);
     lk_tap_destroy(&server.tap);
+    lk_config_destroy(&server.file_config);
     lk_info("ingest: stopped");
 }

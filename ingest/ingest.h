@@ -18,13 +18,24 @@ typedef struct {
     int http_threads;
     const char *correlate_endpoint;   /* DEALER connects */
     const char *store_query_endpoint; /* DEALER connects */
+    const char *store_endpoint;       /* store's mutation ROUTER (on-call overrides) */
     const char *tap_endpoint;         /* NULL = no tap */
     int64_t request_timeout_ms;
     size_t max_body_bytes;
     size_t max_batch;
+    /* Alertmanager API v2: a firing alert without endsAt ends this long after it arrived */
+    int64_t resolve_timeout_ms;
     char *service_token; /* owned; NULL = disabled */
     char *jwt_secret;    /* owned; NULL = disabled */
     bool dev_mode;
+    /* Request limits (0 = the default in parentheses). */
+    int http_connection_timeout_s; /* idle/trickling connections are cut after it (30) */
+    size_t max_header_bytes;       /* request line + headers of one request (32768): past it
+                                      414 (line) or 431 (headers) */
+    size_t max_url_bytes;          /* the request target (8192): past it 414 */
+    double tenant_rate;            /* intake alerts/s per tenant; 0 = unlimited */
+    double tenant_burst;           /* bucket size (0 = 10 s of tenant_rate) */
+    int64_t token_cache_ms;        /* ingest-token answers are trusted this long (5000) */
 } ingest_config_t;
 
 void ingest_config_from_env(ingest_config_t *config);

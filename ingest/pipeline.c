@@ -24,11 +24,15 @@
 
 typedef struct _s_client_t {
     zsock_t *sockets[PIPELINE_PEER_COUNT];
-    struct _s_client_t *next; /* the pipeline's list of clients */
+    zsock_t *shards[PIPELINE_SHARDS_MAX]; /* correlate, one per shard (sockets[CORRELATE]
+                                             is unused) */
+    struct _s_client_t *next;             /* the pipeline's list of clients */
 } s_client_t;
 
 struct _pipeline_t {
     char *endpoints[PIPELINE_PEER_COUNT];
+    char *shard_endpoints[PIPELINE_SHARDS_MAX]; /* correlate_endpoint split at commas */
+    uint32_t shard_count;
     int64_t timeout_ms;
     lk_tap_t *tap;
     uint64_t generation;
@@ -36,9 +40,11 @@ struct _pipeline_t {
     s_client_t *clients;
 };
 
-static const char *s_peer_names[PIPELINE_PEER_COUNT] = {"correlate", "store"};
-static const char *s_send_labels[PIPELINE_PEER_COUNT] = {"ingest>correlate", "ingest>store"};
-static const char *s_recv_labels[PIPELINE_PEER_COUNT] = {"ingest<correlate", "ingest<store"};
+static const char *s_peer_names[PIPELINE_PEER_COUNT] = {"correlate", "store", "store writer"};
+static const char *s_send_labels[PIPELINE_PEER_COUNT] = {"ingest>correlate", "ingest>store",
+                                                         "ingest>store-write"};
+static const char *s_recv_labels[PIPELINE_PEER_COUNT] = {"ingest<correlate", "ingest<store",
+                                                         "ingest<store-write"};
 
 /* Request ids are unique across every thread and pipeline of the process, so a reply can
    never be mistaken for the answer to a different request. */
@@ -66,11 +72,47 @@ pipeline_t *pipeline_new(const char *correlate_endpoint, const char *store_query
         free(self);
         return NULL;
     }
+    /* one endpoint per correlate shard, in shard index order */
+    const char *cursor = correlate_endpoint;
+    while (true) {
+        const char *end = strchr(cursor, ',');
+        size_t length = end ? (size_t)(end - cursor) : strlen(cursor);
+        while (length > 0 && cursor[0] == ' ') {
+            cursor++;
+            length--;
+        }
+        while (length > 0 && cursor[length - 1] == ' ')
+            length--;
+        if (length == 0 || self->shard_count == PIPELINE_SHARDS_MAX ||
+            !(self->shard_endpoints[self->shard_count] = strndup(cursor, length))) {
+            for (uint32_t i = 0; i < self->shard_count; i++)
+                free(self->shard_endpoints[i]);
+            free(self->endpoints[PIPELINE_CORRELATE]);
+            free(self->endpoints[PIPELINE_STORE]);
+            free(self);
+            return NULL;
+        }
+        self->shard_count++;
+        if (!end)
+            break;
+        cursor = end + 1;
+    }
     self->timeout_ms = timeout_ms;
     self->tap = tap;
     self->generation = atomic_fetch_add(&s_next_generation, 1);
     pthread_mutex_init(&self->mutex, NULL);
     return self;
+}
+
+int pipeline_set_endpoint(pipeline_t *self, pipeline_peer_t peer, const char *endpoint)
+{
+    assert(self && endpoint && peer != PIPELINE_CORRELATE && peer < PIPELINE_PEER_COUNT);
+    char *copy = strdup(endpoint);
+    if (!copy)
+        return -1;
+    free(self->endpoints[peer]);
+    self->endpoints[peer] = copy;
+    return 0;
 }
 
 void pipeline_destroy(pipeline_t **self_p)
@@ -84,6 +126,8 @@ void pipeline_destroy(pipeline_t **self_p)
         s_client_t *next = client->next;
         for (int peer = 0; peer < PIPELINE_PEER_COUNT; peer++)
             zsock_destroy(&client->sockets[peer]);
+        for (uint32_t shard = 0; shard < self->shard_count; shard++)
+            zsock_destroy(&client->shards[shard]);
         free(client);
         client = next;
     }
@@ -95,13 +139,15 @@ void pipeline_destroy(pipeline_t **self_p)
     pthread_mutex_destroy(&self->mutex);
     for (int peer = 0; peer < PIPELINE_PEER_COUNT; peer++)
         free(self->endpoints[peer]);
+    for (uint32_t shard = 0; shard < self->shard_count; shard++)
+        free(self->shard_endpoints[shard]);
     free(self);
     *self_p = NULL;
 }
 
-/* Returns the calling thread's socket to peer, opening it on first use; NULL when the
-   socket cannot be created (logged by lk_sock_new) or on OOM. */
-static zsock_t *s_thread_socket(pipeline_t *self, pipeline_peer_t peer)
+/* Returns the calling thread's socket to peer (for correlate: to that shard), opening it on
+   first use; NULL when the socket cannot be created (logged by lk_sock_new) or on OOM. */
+static zsock_t *s_thread_socket(pipeline_t *self, pipeline_peer_t peer, uint32_t shard)
 {
     if (s_thread_generation != self->generation) {
         s_client_t *client = calloc(1, sizeof *client);
@@ -113,6 +159,11 @@ static zsock_t *s_thread_socket(pipeline_t *self, pipeline_peer_t peer)
         pthread_mutex_unlock(&self->mutex);
         s_thread_client = client;
         s_thread_generation = self->generation;
+    }
+    if (peer == PIPELINE_CORRELATE) {
+        if (!s_thread_client->shards[shard])
+            s_thread_client->shards[shard] = lk_sock_new(ZMQ_DEALER, self->shard_endpoints[shard]);
+        return s_thread_client->shards[shard];
     }
     if (!s_thread_client->sockets[peer])
         s_thread_client->sockets[peer] = lk_sock_new(ZMQ_DEALER, self->endpoints[peer]);
@@ -126,8 +177,16 @@ int pipeline_request(pipeline_t *self, pipeline_peer_t peer, lk_msg_t *request, 
     assert((unsigned)peer < PIPELINE_PEER_COUNT);
     memset(reply, 0, sizeof *reply);
     const char *name = s_peer_names[peer];
+    if (peer != PIPELINE_CORRELATE && !self->endpoints[peer]) {
+        snprintf(detail, detail_size, "no endpoint configured for %s", name);
+        return -1;
+    }
 
-    zsock_t *sock = s_thread_socket(self, peer);
+    /* each tenant belongs to one correlate shard (lk_shard_of, as correlate checks) */
+    uint32_t shard = peer == PIPELINE_CORRELATE && self->shard_count > 1
+                         ? lk_shard_of(request->tenant_id, self->shard_count)
+                         : 0;
+    zsock_t *sock = s_thread_socket(self, peer, shard);
     if (!sock) {
         snprintf(detail, detail_size, "cannot open a socket to %s", name);
         return -1;

@@ -25,18 +25,31 @@
 #include "lk_msg.h"
 #include "lk_tap.h"
 
+/* Correlate shards: correlate_endpoint may be a comma-separated list, one endpoint per
+   correlate shard in shard index order (LOOKOUT_CORRELATE_ENDPOINT); a request to
+   correlate goes to shard lk_shard_of(request->tenant_id, shard count). */
+#define PIPELINE_SHARDS_MAX 64
+
 typedef enum {
-    PIPELINE_CORRELATE = 0, /* alert_batch, command */
+    PIPELINE_CORRELATE = 0, /* alert_batch, command, silence_command, heartbeat_ping */
     PIPELINE_STORE,         /* query (store's query ROUTER) */
+    PIPELINE_STORE_WRITE,   /* mutation_batch (store's mutation ROUTER): on-call overrides;
+                               its endpoint is set with pipeline_set_endpoint */
     PIPELINE_PEER_COUNT
 } pipeline_peer_t;
 
 typedef struct _pipeline_t pipeline_t;
 
 /* Creates a pipeline for the two peer endpoints (copied). No socket is opened yet. tap may
-   be NULL and must outlive the pipeline. Returns NULL on OOM. */
+   be NULL and must outlive the pipeline. Returns NULL on OOM or when correlate_endpoint
+   lists more than PIPELINE_SHARDS_MAX endpoints or an empty one. */
 pipeline_t *pipeline_new(const char *correlate_endpoint, const char *store_query_endpoint,
                          int64_t timeout_ms, lk_tap_t *tap);
+
+/* Sets the endpoint of a peer pipeline_new does not take (PIPELINE_STORE_WRITE), before any
+   thread uses the pipeline. Returns 0, or -1 on OOM. Requests to a peer without an endpoint
+   fail at once. */
+int pipeline_set_endpoint(pipeline_t *self, pipeline_peer_t peer, const char *endpoint);
 
 /* Closes every socket any thread opened and frees the pipeline. Call only when no thread
    can use it any more (after the HTTP server stopped and joined its threads). */

@@ -23,6 +23,7 @@
 #include "lk_env.h"
 #include "lk_fingerprint.h"
 #include "lk_log.h"
+#include "lk_metrics.h"
 #include "lk_sock.h"
 #include "lk_tap.h"
 #include "lk_time.h"
@@ -1686,7 +1687,14 @@ static int s_send_batch(rules_engine_t *self, zsock_t *correlate, lk_tap_t *tap,
 size_t rules_engine_deliver(rules_engine_t *self, zsock_t *correlate, lk_tap_t *tap, int64_t now_ms,
                             int64_t mono_ms)
 {
-    assert(self && correlate);
+    return rules_engine_deliver_sharded(self, &correlate, 1, tap, now_ms, mono_ms);
+}
+
+size_t rules_engine_deliver_sharded(rules_engine_t *self, zsock_t *const *shards,
+                                    size_t shard_count, lk_tap_t *tap, int64_t now_ms,
+                                    int64_t mono_ms)
+{
+    assert(self && shards && shard_count > 0);
     if (!self->config)
         return 0;
     int64_t resend_ms = self->config->rules_settings.resend_interval_ms;
@@ -1695,6 +1703,9 @@ size_t rules_engine_deliver(rules_engine_t *self, zsock_t *correlate, lk_tap_t *
     /* one pass per tenant: a batch carries one tenant */
     for (size_t first = 0; first < self->state_count && !stop; first++) {
         const char *tenant = self->states[first]->tenant_id;
+        /* the tenant's correlate shard (lk_shard_of, as correlate checks) */
+        zsock_t *correlate =
+            shards[shard_count > 1 ? lk_shard_of(tenant, (uint32_t)shard_count) : 0];
         bool seen_before = false;
         for (size_t k = 0; k < first && !seen_before; k++)
             seen_before = strcmp(self->states[k]->tenant_id, tenant) == 0;
@@ -1992,32 +2003,7 @@ char *rules_engine_metrics_text(const rules_engine_t *self)
     return buf.data;
 }
 
-/* ==== signals and the actor ============================================================== */
-
-void rules_block_sighup(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
-bool rules_take_sighup(void)
-{
-    /* SIGHUP stays blocked everywhere, so it waits as pending for the process and is taken
-       here synchronously: no handler can interrupt a poll in another thread. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigset_t pending;
-    if (sigpending(&pending) != 0 || !sigismember(&pending, SIGHUP))
-        return false;
-    struct timespec none = {0, 0};
-    bool taken = false;
-    while (sigtimedwait(&set, NULL, &none) == SIGHUP)
-        taken = true;
-    return taken;
-}
+/* ==== the actor ========================================================================== */
 
 /* "http://user:secret@host:9090/prom" → "http://host:9090/prom": URLs reach the logs only
    without their credentials. */
@@ -2074,12 +2060,24 @@ void rules_actor(zsock_t *pipe, void *args)
         rules_engine_set_config(engine, &config, err, sizeof err) != 0)
         lk_fatal("configuration: %s", err);
     engine->metrics.reloads_total++;
-    zsock_t *correlate = lk_sock_new(ZMQ_DEALER, settings->correlate_endpoint);
-    if (!correlate)
-        lk_fatal("cannot connect to correlate at %s", settings->correlate_endpoint);
-    lk_tap_t *tap = lk_tap_new(settings->tap_endpoint);
-    zpoller_t *poller = zpoller_new(pipe, correlate, NULL);
+    /* one DEALER per correlate shard, in shard order (a comma list of endpoints) */
+    zsock_t *shards[RULES_SHARDS_MAX];
+    size_t shard_count = 0;
+    zpoller_t *poller = zpoller_new(pipe, NULL);
     assert(poller);
+    for (const char *cursor = settings->correlate_endpoint; cursor;) {
+        const char *end = strchr(cursor, ',');
+        char *endpoint = end ? strndup(cursor, (size_t)(end - cursor)) : strdup(cursor);
+        if (!endpoint || shard_count == RULES_SHARDS_MAX)
+            lk_fatal("LOOKOUT_CORRELATE_ENDPOINT: at most %d endpoints", RULES_SHARDS_MAX);
+        shards[shard_count] = lk_sock_new(ZMQ_DEALER, endpoint);
+        if (!shards[shard_count])
+            lk_fatal("cannot connect to correlate at %s", endpoint);
+        free(endpoint);
+        zpoller_add(poller, shards[shard_count++]);
+        cursor = end ? end + 1 : NULL;
+    }
+    lk_tap_t *tap = lk_tap_new(settings->tap_endpoint);
     s_log_config(engine);
     zsock_signal(pipe, 0);
 
@@ -2087,10 +2085,11 @@ void rules_actor(zsock_t *pipe, void *args)
        interval, so that a configuration without rules still resolves what a removed rule
        left behind. */
     int64_t next_delivery_ms = 0;
+    int64_t next_metrics_ms = 0;
     bool running = true;
     while (running) {
         int64_t mono = lk_mono_ms();
-        int64_t wait = 1000; /* at least once a second: SIGHUP is looked at here */
+        int64_t wait = 1000; /* at least once a second */
         int64_t due = rules_engine_next_due(engine, mono);
         int64_t expiry = rules_engine_next_expiry(engine, mono);
         if (due >= 0 && due < wait)
@@ -2110,7 +2109,8 @@ void rules_actor(zsock_t *pipe, void *args)
                     zstr_sendf(pipe, "ERROR %s", err);
             } else if (streq(verb, "EVALUATE")) {
                 s_evaluate_rules(engine, lk_now_ms(), lk_mono_ms(), true);
-                rules_engine_deliver(engine, correlate, tap, lk_now_ms(), lk_mono_ms());
+                rules_engine_deliver_sharded(engine, shards, shard_count, tap, lk_now_ms(),
+                                             lk_mono_ms());
                 zstr_send(pipe, "OK");
             } else if (streq(verb, "METRICS")) {
                 char *text = rules_engine_metrics_text(engine);
@@ -2120,7 +2120,8 @@ void rules_actor(zsock_t *pipe, void *args)
                 lk_warn("rules: unknown actor command %s", verb);
             free(verb);
             zmsg_destroy(&command);
-        } else if (which == correlate) {
+        } else if (which) {
+            zsock_t *correlate = which; /* one of the shards has a reply ready */
             lk_msg_t reply;
             if (lk_sock_recv(correlate, NULL, &reply, tap, "rules<correlate") == 0) {
                 if (reply.type == LK_MSG_ALERT_REPLY)
@@ -2132,21 +2133,26 @@ void rules_actor(zsock_t *pipe, void *args)
         } else if (!which && zpoller_terminated(poller))
             break;
         bool deliver = false;
-        if (rules_take_sighup()) {
-            lk_info("SIGHUP: reloading the configuration");
-            deliver = s_reload(engine, settings, err, sizeof err) == 0;
-        }
         rules_engine_expire(engine, lk_mono_ms());
         if (rules_engine_evaluate_due(engine, lk_now_ms(), lk_mono_ms()) > 0)
             deliver = true;
         if (deliver || lk_mono_ms() >= next_delivery_ms) {
-            rules_engine_deliver(engine, correlate, tap, lk_now_ms(), lk_mono_ms());
+            rules_engine_deliver_sharded(engine, shards, shard_count, tap, lk_now_ms(),
+                                         lk_mono_ms());
             next_delivery_ms =
                 lk_mono_ms() + rules_engine_config(engine)->rules_settings.interval_ms;
         }
+        /* the engine's counts live on this thread: hand the metrics endpoint a rendering
+           (lk_metrics_set_text) about once a second, the longest this loop sleeps */
+        if (lk_mono_ms() >= next_metrics_ms) {
+            lk_metrics_set_text("lookout-rules", rules_engine_metrics_text(engine));
+            next_metrics_ms = lk_mono_ms() + 1000;
+        }
     }
+    lk_metrics_set_text("lookout-rules", NULL);
     zpoller_destroy(&poller);
     lk_tap_destroy(&tap);
-    zsock_destroy(&correlate);
+    for (size_t i = 0; i < shard_count; i++)
+        zsock_destroy(&shards[i]);
     rules_engine_destroy(&engine);
 }

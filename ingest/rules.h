@@ -39,6 +39,7 @@
 
 #define RULES_MAX_SERIES    10000 /* series one query may return; more fails the evaluation */
 #define RULES_MAX_BATCH     500   /* alerts per alert_batch */
+#define RULES_SHARDS_MAX    64    /* correlate shards (LOOKOUT_CORRELATE_ENDPOINT entries) */
 #define RULES_MAX_BODY      (32 * 1024 * 1024) /* bytes of one query response */
 #define RULES_EXPANSION_MAX 16384              /* bytes of one expanded template */
 
@@ -47,7 +48,8 @@
 typedef struct {
     const char *config_path;        /* LOOKOUT_CONFIG; NULL = no rules */
     const char *query_url;          /* LOOKOUT_RULES_QUERY_URL; NULL = rules_settings.query_url */
-    const char *correlate_endpoint; /* LOOKOUT_CORRELATE_ENDPOINT (DEALER connects) */
+    const char *correlate_endpoint; /* LOOKOUT_CORRELATE_ENDPOINT (DEALER connects); a comma
+                                       list names one endpoint per correlate shard */
     const char *tap_endpoint;       /* LOOKOUT_RULES_TAP; NULL = no tap */
     int64_t reply_timeout_ms;       /* LOOKOUT_REQUEST_TIMEOUT_MS: wait for alert_reply */
 } rules_config_t;
@@ -189,6 +191,11 @@ int64_t rules_engine_next_due(const rules_engine_t *self, int64_t mono_ms);
    correlate. Returns the number of batches sent. */
 size_t rules_engine_deliver(rules_engine_t *self, zsock_t *correlate, lk_tap_t *tap, int64_t now_ms,
                             int64_t mono_ms);
+/* The same with correlate sharded: shards[i] is connected to correlate shard i of
+   shard_count, and each tenant's batches go to shard lk_shard_of(tenant, shard_count). */
+size_t rules_engine_deliver_sharded(rules_engine_t *self, zsock_t *const *shards,
+                                    size_t shard_count, lk_tap_t *tap, int64_t now_ms,
+                                    int64_t mono_ms);
 /* Takes correlate's alert_reply: ok marks the batch's alerts delivered (a delivered resolve
    forgets the alert); anything else leaves them for the next delivery. */
 void rules_engine_handle_reply(rules_engine_t *self, const lk_msg_t *reply, int64_t now_ms);
@@ -209,12 +216,6 @@ rules_alerts_t *rules_engine_alerts(rules_engine_t *self, size_t index);
 char *rules_engine_metrics_text(const rules_engine_t *self);
 
 /* ---- the program ----------------------------------------------------------------------- */
-
-/* Blocks SIGHUP in the calling thread (call it in main before any thread starts, so that
-   every thread inherits the mask) so that the actor can take it synchronously. */
-void rules_block_sighup(void);
-/* True (once) when a SIGHUP arrived since the last call. */
-bool rules_take_sighup(void);
 
 /* zactor body: args is a rules_config_t* that outlives the actor. Loads the configuration
    (lk_fatal when it is invalid: there is nothing sensible to run), connects to correlate,

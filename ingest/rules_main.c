@@ -7,9 +7,7 @@
 
 int main(void)
 {
-    /* before any thread exists, so that every thread inherits the mask and SIGHUP waits
-       for the actor to take it */
-    rules_block_sighup();
+    /* SIGHUP reaches the actor as the pipe command RELOAD (lk_daemon.h). */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         lk_fatal("cannot initialise libcurl");
     rules_config_t config;

@@ -757,6 +757,60 @@ static void test_metrics_text_with_many_rules(void **state)
     rules_engine_destroy(&engine);
 }
 
+/* With correlate sharded, each tenant's batch goes to the shard that owns it (lk_shard_of),
+   the same function correlate uses to refuse other shards' tenants. */
+static void test_sharded_delivery(void **state)
+{
+    (void)state;
+    zsock_t *routers[2], *dealers[2];
+    for (int i = 0; i < 2; i++) {
+        char endpoint[64];
+        snprintf(endpoint, sizeof endpoint, "inproc://rules-test-shard-%d", i);
+        char bind[80], connect[80];
+        snprintf(bind, sizeof bind, "@%s", endpoint);
+        snprintf(connect, sizeof connect, ">%s", endpoint);
+        routers[i] = lk_sock_new(ZMQ_ROUTER, bind);
+        dealers[i] = lk_sock_new(ZMQ_DEALER, connect);
+        assert_non_null(routers[i]);
+        assert_non_null(dealers[i]);
+    }
+    rules_engine_t *engine = rules_engine_new(NULL, 200);
+    lk_config_t *config = s_config(s_delivery_rules);
+    char err[512] = "";
+    assert_int_equal(rules_engine_set_config(engine, &config, err, sizeof err), 0);
+    const lk_config_t *installed = rules_engine_config(engine);
+    rules_result_t result = {0};
+    s_sample(&result, 0.95, "__name__", "disk_used", "device", "sda", NULL);
+    int64_t now = 1700000000000;
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(rules_step(rules_engine_alerts(engine, i), &installed->rules[i], &result,
+                                    now, err, sizeof err),
+                         0);
+    assert_int_equal(rules_engine_deliver_sharded(engine, dealers, 2, NULL, now, 1000000), 2);
+    size_t received = 0;
+    for (int i = 0; i < 2; i++) {
+        zpoller_t *poller = zpoller_new(routers[i], NULL);
+        while (zpoller_wait(poller, 200) == routers[i]) {
+            zframe_t *identity = NULL;
+            lk_msg_t batch;
+            assert_int_equal(lk_sock_recv(routers[i], &identity, &batch, NULL, NULL), 0);
+            assert_int_equal(batch.type, LK_MSG_ALERT_BATCH);
+            assert_int_equal(lk_shard_of(batch.tenant_id, 2), (uint32_t)i);
+            received++;
+            lk_msg_clear(&batch);
+            zframe_destroy(&identity);
+        }
+        zpoller_destroy(&poller);
+    }
+    assert_int_equal(received, 2);
+    rules_result_clear(&result);
+    rules_engine_destroy(&engine);
+    for (int i = 0; i < 2; i++) {
+        zsock_destroy(&dealers[i]);
+        zsock_destroy(&routers[i]);
+    }
+}
+
 static void test_unreachable_correlate(void **state)
 {
     /* a DEALER with no connection at all cannot queue: the batch fails at once and stays
@@ -1302,6 +1356,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_label_sets),
         cmocka_unit_test(test_engine_rejects_bad_templates),
         cmocka_unit_test(test_delivery),
+        cmocka_unit_test(test_sharded_delivery),
         cmocka_unit_test(test_unreachable_correlate),
         cmocka_unit_test(test_metrics_text_with_many_rules),
     };

@@ -1552,6 +1552,7 @@ void escalate_actor(zsock_t *pipe, void *args)
         zpoller_new(pipe, self.events, self.mutations, self.queries, self.results, NULL);
     assert(poller);
     zsock_signal(pipe, 0);
+    s_metrics_sync(&self); /* the gauges exist before the first event */
     int64_t last_report_ms = lk_now_ms();
     while (true) {
         zsock_t *which = zpoller_wait(poller, s_wait_ms(&self, lk_now_ms()));

@@ -6,6 +6,9 @@
     them in one transaction (store_writer), then acknowledge each to its sender in the order
     received, then publish the events the round committed. Nothing is acknowledged before
     its COMMIT, and no event is published that was not committed.
+    Between rounds, one timer runs the outbox retention (LOOKOUT_OUTBOX_RETENTION_S, see
+    store_outbox.h): a bounded chunk of expired events per tick, so it never holds the
+    writer for long.
 */
 #include "store.h"
 
@@ -13,12 +16,16 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lk_env.h"
 #include "lk_log.h"
+#include "lk_metrics.h"
 #include "lk_sock.h"
 #include "lk_tap.h"
+#include "lk_time.h"
 #include "store_db.h"
+#include "store_outbox.h"
 #include "store_query.h"
 #include "store_writer.h"
 
@@ -32,8 +39,14 @@ void store_config_from_env(store_config_t *config)
     config->batch_max = (int)lk_env_int("LOOKOUT_STORE_BATCH_MAX", 256, 1, 65536);
 }
 
+/* Events deleted per retention tick; a full chunk schedules the next tick right away. */
+#define S_RETENTION_CHUNK    5000
+#define S_RETENTION_AGAIN_MS 50
+
 typedef struct {
     const store_config_t *config;
+    int64_t retention_ms;      /* LOOKOUT_OUTBOX_RETENTION_S; 0 keeps events forever */
+    int64_t retention_next_ms; /* monotonic time of the next retention tick */
     store_db_t *db;
     store_writer_t *writer;
     lk_tap_t *tap;
@@ -43,6 +56,62 @@ typedef struct {
     size_t item_count;
     size_t item_capacity;
 } s_store_t;
+
+/* ---- metrics (lk_metrics.h) ------------------------------------------------------------- */
+
+static struct {
+    lk_metrics_series_t *batches_per_commit, *commit_seconds, *events_published, *last_sequence;
+    lk_metrics_series_t *batches[LK_STATUS_ERROR + 1];
+    lk_metrics_t *consumer_sequence;
+} s_metrics;
+
+static void s_metrics_register(void)
+{
+    s_metrics.batches_per_commit = lk_metrics_series(lk_metrics_histogram(
+        "lookout_store_commit_batches", "Mutation batches folded into one transaction.", NULL,
+        lk_metrics_size_buckets, lk_metrics_size_bucket_count));
+    s_metrics.commit_seconds = lk_metrics_series(
+        lk_metrics_histogram("lookout_store_commit_duration_seconds",
+                             "Time to apply and commit one group of mutation batches.", NULL,
+                             lk_metrics_latency_buckets, lk_metrics_latency_bucket_count));
+    lk_metrics_t *batches = lk_metrics_counter(
+        "lookout_store_batches_total",
+        "Mutation batches (and cursor commits) received, by result: ok, invalid, error.", "status");
+    for (int i = 0; i <= LK_STATUS_ERROR; i++)
+        s_metrics.batches[i] = lk_metrics_with(batches, lk_status_name((lk_status_t)i));
+    s_metrics.events_published = lk_metrics_series(
+        lk_metrics_counter("lookout_store_events_published_total",
+                           "Committed events published on the events PUB.", NULL));
+    s_metrics.last_sequence = lk_metrics_series(
+        lk_metrics_gauge("lookout_outbox_last_sequence",
+                         "Sequence of the newest committed event (outbox head).", NULL));
+    s_metrics.consumer_sequence = lk_metrics_gauge(
+        "lookout_outbox_consumer_sequence",
+        "Cursor an outbox consumer (publish, escalate) last committed.", "consumer");
+}
+
+/* Records one mutation round: its size, duration and what became of each item. */
+static void s_metrics_round(const store_writer_item_t *items, size_t count, double seconds)
+{
+    lk_metrics_observe(s_metrics.batches_per_commit, (double)count);
+    lk_metrics_observe(s_metrics.commit_seconds, seconds);
+    for (size_t index = 0; index < count; index++) {
+        const store_writer_item_t *item = &items[index];
+        if (item->status <= LK_STATUS_ERROR)
+            lk_metrics_inc(s_metrics.batches[item->status]);
+        if (item->status == LK_STATUS_OK && item->msg.type == LK_MSG_CURSOR_COMMIT &&
+            item->msg.consumer)
+            lk_metrics_set(lk_metrics_with(s_metrics.consumer_sequence, item->msg.consumer),
+                           (double)item->msg.sequence);
+    }
+}
+
+static double s_seconds_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
 
 /* Receives one message from the mutation socket into the next item. Returns 0 when an item
    was added, -1 when the frames were malformed (already logged and counted by lk_sock),
@@ -57,6 +126,9 @@ static int s_receive(s_store_t *self)
         zframe_destroy(&item->identity);
         return rc;
     }
+    /* anything else is answered "invalid" by the writer; logged and counted here */
+    if (item->msg.type != LK_MSG_MUTATION_BATCH && item->msg.type != LK_MSG_CURSOR_COMMIT)
+        lk_sock_unexpected(&item->msg, "store<correlate");
     self->item_count++;
     return 0;
 }
@@ -74,8 +146,10 @@ static void s_mutation_round(s_store_t *self)
     if (self->item_count == 0)
         return;
 
+    double started_s = s_seconds_now();
     if (store_writer_apply(self->writer, self->items, self->item_count) == STORE_DB_LOST)
         lk_fatal("store: lost the database: %s", store_db_error(self->db));
+    s_metrics_round(self->items, self->item_count, s_seconds_now() - started_s);
 
     for (size_t index = 0; index < self->item_count; index++) {
         store_writer_item_t *item = &self->items[index];
@@ -97,6 +171,16 @@ static void s_mutation_round(s_store_t *self)
     for (size_t index = 0; index < count; index++)
         /* PUB never blocks; a subscriber that misses one re-asks by sequence */
         lk_sock_send(self->events, NULL, &published[index], self->tap, "store>events");
+    lk_metrics_add(s_metrics.events_published, count);
+    lk_metrics_set(s_metrics.last_sequence, (double)store_writer_last_sequence(self->writer));
+}
+
+/* Time between retention ticks: a tenth of the retention, at least a second, at most a
+   minute. */
+static int64_t s_retention_interval_ms(const s_store_t *self)
+{
+    int64_t interval_ms = self->retention_ms / 10;
+    return interval_ms < 1000 ? 1000 : interval_ms > 60000 ? 60000 : interval_ms;
 }
 
 /* Opens and migrates the database and binds every socket; lk_fatal on any failure. */
@@ -123,6 +207,12 @@ static void s_start(s_store_t *self, const store_config_t *config)
     self->items = calloc(self->item_capacity, sizeof(*self->items));
     if (!self->items)
         lk_fatal("store: out of memory");
+    self->retention_ms =
+        lk_env_int("LOOKOUT_OUTBOX_RETENTION_S", 604800, 0, INT64_MAX / 1000) * 1000;
+    /* the first sweep one interval after start: a restart loop does not sweep each time */
+    self->retention_next_ms = lk_mono_ms() + s_retention_interval_ms(self);
+    s_metrics_register();
+    lk_metrics_set(s_metrics.last_sequence, (double)store_writer_last_sequence(self->writer));
     self->tap = lk_tap_new(config->tap_endpoint);
     self->mutations = lk_sock_new(ZMQ_ROUTER, config->mutation_endpoint);
     if (!self->mutations)
@@ -132,6 +222,34 @@ static void s_start(s_store_t *self, const store_config_t *config)
         lk_fatal("store: cannot bind the events endpoint %s", config->events_endpoint);
     lk_info("store: %s database ready, last event sequence %" PRIu64,
             store_db_backend_name(self->db), store_writer_last_sequence(self->writer));
+}
+
+/* The retention tick: deletes one chunk of events older than the retention, never the
+   newest (store_outbox_expire); the next tick comes sooner while a backlog remains. */
+static void s_retention_tick(s_store_t *self)
+{
+    int64_t interval_ms = s_retention_interval_ms(self);
+    int64_t deleted = 0;
+    int rc =
+        store_outbox_expire(self->db, lk_now_ms() - self->retention_ms,
+                            store_writer_last_sequence(self->writer), S_RETENTION_CHUNK, &deleted);
+    if (rc == STORE_DB_LOST)
+        lk_fatal("store: lost the database: %s", store_db_error(self->db));
+    if (rc != STORE_DB_OK)
+        lk_warn("store: outbox retention failed: %s", store_db_error(self->db));
+    else if (deleted > 0)
+        lk_debug("store: outbox retention removed %" PRId64 " events", deleted);
+    self->retention_next_ms =
+        lk_mono_ms() + (deleted == S_RETENTION_CHUNK ? S_RETENTION_AGAIN_MS : interval_ms);
+}
+
+/* Milliseconds the actor may wait for a message before the next timer tick; -1 = forever. */
+static int s_wait_ms(const s_store_t *self)
+{
+    if (self->retention_ms == 0)
+        return -1;
+    int64_t wait_ms = self->retention_next_ms - lk_mono_ms();
+    return wait_ms < 0 ? 0 : wait_ms > 60000 ? 60000 : (int)wait_ms;
 }
 
 static void s_stop(s_store_t *self)
@@ -160,7 +278,9 @@ void store_actor(zsock_t *pipe, void *args)
     zsock_signal(pipe, 0);
 
     while (true) {
-        zsock_t *which = zpoller_wait(poller, -1);
+        zsock_t *which = zpoller_wait(poller, s_wait_ms(&self));
+        if (self.retention_ms > 0 && lk_mono_ms() >= self.retention_next_ms)
+            s_retention_tick(&self);
         if (!which) {
             if (zpoller_terminated(poller))
                 break;

@@ -92,12 +92,14 @@ typedef struct {
 #define STORE_INCIDENT_COLUMNS                                                                     \
     "id, tenant_id, group_key, title, summary, acknowledged_by, resolved_by, group_labels, "       \
     "severity, status, alert_count, firing_count, reopen_count, version, created_at, "             \
-    "updated_at, acknowledged_at, resolved_at"
-#define STORE_INCIDENT_PARAMS 18
+    "updated_at, acknowledged_at, resolved_at, policy, sources, group_wait_until, "                \
+    "ack_expires_at"
+#define STORE_INCIDENT_PARAMS 22
 #define STORE_ALERT_COLUMNS                                                                        \
     "tenant_id, incident_id, fingerprint, source, name, query, dedup_key, generator_url, "         \
-    "labels, annotations, severity, status, value, threshold, starts_at, ends_at, updated_at"
-#define STORE_ALERT_PARAMS 17
+    "labels, annotations, severity, status, value, threshold, starts_at, ends_at, updated_at, "    \
+    "state, suppressed_by"
+#define STORE_ALERT_PARAMS 19
 #define STORE_EVENT_COLUMNS                                                                        \
     "sequence, event_id, tenant_id, incident_id, type, actor, note, fingerprint, at"
 /* insert_event binds STORE_EVENT_COLUMNS then the incident blob */

@@ -60,18 +60,124 @@ bool store_map_utf8_valid(const char *text)
     return true;
 }
 
+/* Bytes text takes as a JSON string body, escaped as jansson escapes (see s_json_escape). */
+static size_t s_json_escaped_size(const char *text)
+{
+    size_t size = 0;
+    for (const unsigned char *byte = (const unsigned char *)text; *byte; byte++)
+        size += *byte == '"' || *byte == '\\' ? 2 : *byte >= 0x20 ? 1 : 6;
+    return size;
+}
+
+/* Writes text escaped exactly as jansson's json_dumps does (quote, backslash, \b \f \n \r \t,
+   other controls as \u00XX in upper case; UTF-8 left as is). Returns the end of what it
+   wrote. */
+static char *s_json_escape(char *out, const char *text)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *byte = (const unsigned char *)text; *byte; byte++) {
+        unsigned char c = *byte;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *out++ = (char)c;
+            continue;
+        }
+        *out++ = '\\';
+        static const char plain[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt";
+        const char *hit = memchr(plain, c, sizeof plain - 1);
+        if (hit)
+            *out++ = letter[hit - plain];
+        else {
+            memcpy(out, "u00", 3);
+            out[3] = hex[c >> 4];
+            out[4] = hex[c & 0x0f];
+            out += 5;
+        }
+    }
+    return out;
+}
+
 char *store_map_labels_json(const lk_labels_t *labels)
 {
-    for (size_t index = 0; index < labels->count; index++)
-        if (!store_map_utf8_valid(labels->items[index].name) ||
-            !store_map_utf8_valid(labels->items[index].value))
+    /* Written directly rather than through a jansson object: this runs twice for every
+       alert stored and building the object cost more than SQLite's insert. The text is
+       byte for byte what json_dumps(JSON_COMPACT | JSON_SORT_KEYS) gives: labels are kept
+       sorted by strcmp of their names, which is jansson's key order. */
+    size_t size = 3; /* {} and the NUL */
+    for (size_t index = 0; index < labels->count; index++) {
+        const char *value = labels->items[index].value ? labels->items[index].value : "";
+        if (!store_map_utf8_valid(labels->items[index].name) || !store_map_utf8_valid(value))
             return NULL;
-    json_t *object = lk_json_labels(labels);
-    if (!object)
+        size += s_json_escaped_size(labels->items[index].name) + s_json_escaped_size(value) + 6;
+    }
+    char *text = malloc(size);
+    if (!text)
         return NULL;
-    char *text = json_dumps(object, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(object);
+    char *out = text;
+    *out++ = '{';
+    for (size_t index = 0; index < labels->count; index++) {
+        const char *value = labels->items[index].value ? labels->items[index].value : "";
+        if (index)
+            *out++ = ',';
+        *out++ = '"';
+        out = s_json_escape(out, labels->items[index].name);
+        memcpy(out, "\":\"", 3);
+        out = s_json_escape(out + 3, value);
+        *out++ = '"';
+    }
+    *out++ = '}';
+    *out = '\0';
     return text;
+}
+
+char *store_map_strings_json(char *const *items, size_t count)
+{
+    json_t *array = json_array();
+    for (size_t index = 0; array && index < count; index++) {
+        if (!store_map_utf8_valid(items[index]) ||
+            json_array_append_new(array, json_string(items[index])) != 0) {
+            json_decref(array);
+            return NULL;
+        }
+    }
+    if (!array)
+        return NULL;
+    char *text = json_dumps(array, JSON_COMPACT);
+    json_decref(array);
+    return text;
+}
+
+int store_map_strings_parse(const char *text, char ***items, uint32_t *count)
+{
+    *items = NULL;
+    *count = 0;
+    if (!text)
+        return 0;
+    json_t *array = json_loads(text, 0, NULL);
+    if (!json_is_array(array) || json_array_size(array) > LK_INCIDENT_SOURCES_MAX) {
+        json_decref(array);
+        return -1;
+    }
+    int rc = 0;
+    if (json_array_size(array)) {
+        *items = calloc(json_array_size(array), sizeof(char *));
+        rc = *items ? 0 : -1;
+    }
+    for (size_t index = 0; rc == 0 && index < json_array_size(array); index++) {
+        json_t *item = json_array_get(array, index);
+        if (!json_is_string(item) || !((*items)[index] = strdup(json_string_value(item))))
+            rc = -1;
+        else
+            *count = (uint32_t)index + 1;
+    }
+    json_decref(array);
+    if (rc) {
+        for (uint32_t index = 0; index < *count; index++)
+            free((*items)[index]);
+        free(*items);
+        *items = NULL;
+        *count = 0;
+    }
+    return rc;
 }
 
 int store_map_labels_parse(const char *text, lk_labels_t *labels)
@@ -117,8 +223,11 @@ int store_map_incident_params(const lk_incident_t *incident, store_param_t *para
 {
     memset(json, 0, sizeof(*json));
     json->first = store_map_labels_json(&incident->group_labels);
-    if (!json->first)
+    json->second = store_map_strings_json(incident->sources, incident->source_count);
+    if (!json->first || !json->second) {
+        store_map_json_clear(json);
         return -1;
+    }
     store_param_t values[STORE_INCIDENT_PARAMS] = {
         store_param_text(incident->id),
         store_param_text(incident->tenant_id),
@@ -138,6 +247,10 @@ int store_map_incident_params(const lk_incident_t *incident, store_param_t *para
         store_param_int(incident->updated_at_ms),
         s_time(incident->acknowledged_at_ms),
         s_time(incident->resolved_at_ms),
+        store_param_text(incident->policy),
+        store_param_text(json->second),
+        s_time(incident->group_wait_until_ms),
+        s_time(incident->ack_expires_at_ms),
     };
     memcpy(params, values, sizeof(values));
     return 0;
@@ -170,6 +283,8 @@ int store_map_alert_params(const lk_alert_t *alert, store_param_t *params, store
         store_param_int(alert->starts_at_ms),
         s_time(alert->ends_at_ms),
         store_param_int(alert->updated_at_ms),
+        store_param_text(lk_alert_state_name(alert->state)),
+        store_param_text(alert->suppressed_by),
     };
     memcpy(params, values, sizeof(values));
     return 0;
@@ -230,10 +345,13 @@ int store_map_read_incident(store_rows_t *rows, int first, lk_incident_t *out, c
     else if (!s_dup(rows, first + 2, &out->group_key) || !s_dup(rows, first + 3, &out->title) ||
              !s_dup(rows, first + 4, &out->summary) ||
              !s_dup(rows, first + 5, &out->acknowledged_by) ||
-             !s_dup(rows, first + 6, &out->resolved_by))
+             !s_dup(rows, first + 6, &out->resolved_by) || !s_dup(rows, first + 18, &out->policy))
         problem = "out of memory";
     else if (store_map_labels_parse(store_rows_text(rows, first + 7), &out->group_labels))
         problem = "group_labels";
+    else if (store_map_strings_parse(store_rows_text(rows, first + 19), &out->sources,
+                                     &out->source_count))
+        problem = "sources";
     else if (!lk_severity_parse(severity ? severity : "", &out->severity))
         problem = "severity";
     else if (!lk_incident_status_parse(status ? status : "", &out->status))
@@ -251,6 +369,8 @@ int store_map_read_incident(store_rows_t *rows, int first, lk_incident_t *out, c
     out->updated_at_ms = store_rows_int(rows, first + 15);
     out->acknowledged_at_ms = store_rows_int(rows, first + 16);
     out->resolved_at_ms = store_rows_int(rows, first + 17);
+    out->group_wait_until_ms = store_rows_int(rows, first + 20);
+    out->ack_expires_at_ms = store_rows_int(rows, first + 21);
     return 0;
 }
 
@@ -260,13 +380,15 @@ int store_map_read_alert(store_rows_t *rows, int first, lk_alert_t *out, char *e
     const char *problem = NULL;
     const char *severity = store_rows_text(rows, first + 10);
     const char *status = store_rows_text(rows, first + 11);
+    const char *state = store_rows_text(rows, first + 17);
     if (!s_copy_fixed(rows, first + 0, out->tenant_id, sizeof(out->tenant_id)) ||
         !s_copy_fixed(rows, first + 1, out->incident_id, sizeof(out->incident_id)) ||
         !s_copy_fixed(rows, first + 2, out->fingerprint, sizeof(out->fingerprint)))
         problem = "id";
     else if (!s_dup(rows, first + 3, &out->source) || !s_dup(rows, first + 4, &out->name) ||
              !s_dup(rows, first + 5, &out->query) || !s_dup(rows, first + 6, &out->dedup_key) ||
-             !s_dup(rows, first + 7, &out->generator_url))
+             !s_dup(rows, first + 7, &out->generator_url) ||
+             !s_dup(rows, first + 18, &out->suppressed_by))
         problem = "out of memory";
     else if (store_map_labels_parse(store_rows_text(rows, first + 8), &out->labels))
         problem = "labels";
@@ -276,6 +398,8 @@ int store_map_read_alert(store_rows_t *rows, int first, lk_alert_t *out, char *e
         problem = "severity";
     else if (!lk_alert_status_parse(status ? status : "", &out->status))
         problem = "status";
+    else if (!lk_alert_state_parse(state ? state : "", &out->state))
+        problem = "state";
     if (problem) {
         snprintf(err, err_size, "stored alert %s of incident %s: bad %s", out->fingerprint,
                  out->incident_id, problem);

@@ -45,6 +45,11 @@ int store_map_read_event(store_rows_t *rows, int first, lk_event_t *out, char *e
 char *store_map_labels_json(const lk_labels_t *labels);
 /* Parses a JSON object of strings into *labels (initialised here). Returns 0 or -1. */
 int store_map_labels_parse(const char *text, lk_labels_t *labels);
+/* The JSON array text of count strings: heap string, or NULL on OOM / invalid UTF-8. */
+char *store_map_strings_json(char *const *items, size_t count);
+/* Parses a JSON array of at most LK_INCIDENT_SOURCES_MAX strings (NULL text = empty) into a
+   new array (*items, *count). Returns 0 or -1 (nothing allocated). */
+int store_map_strings_parse(const char *text, char ***items, uint32_t *count);
 
 /* True when text is valid UTF-8 (what PostgreSQL text columns and JSON accept); NULL is
    valid (an absent optional string). */

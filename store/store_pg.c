@@ -85,8 +85,36 @@ static void s_notice(void *arg, const char *message)
     lk_debug("store: postgresql: %.*s", (int)length, message);
 }
 
+/* Overwrites every occurrence of the connection's password in text with asterisks, so no
+   error message derived from the URL can carry it into a log. */
+static void s_redact_password(char *text, const char *url)
+{
+    PQconninfoOption *options = PQconninfoParse(url, NULL);
+    if (!options)
+        return;
+    for (PQconninfoOption *option = options; option->keyword; option++) {
+        if (strcmp(option->keyword, "password") != 0 || !option->val || !*option->val)
+            continue;
+        size_t length = strlen(option->val);
+        for (char *at = strstr(text, option->val); at; at = strstr(at + length, option->val))
+            memset(at, '*', length);
+    }
+    PQconninfoFree(options);
+}
+
 static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
 {
+    /* libpq's message about a URL it cannot parse quotes the offending part, which may be the
+       password: only say that it does not parse */
+    char *parse_error = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(url, &parse_error);
+    PQconninfoFree(parsed);
+    PQfreemem(parse_error);
+    if (!parsed) {
+        snprintf(err, err_size, "postgresql: LOOKOUT_DATABASE_URL is not a valid connection URI "
+                                "(libpq's details are withheld: they may quote a password)");
+        return NULL;
+    }
     s_conn_t *conn = calloc(1, sizeof(*conn));
     if (!conn) {
         snprintf(err, err_size, "out of memory");
@@ -94,9 +122,11 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
     }
     conn->handle = PQconnectdb(url);
     if (!conn->handle || PQstatus(conn->handle) != CONNECTION_OK) {
-        /* PQerrorMessage names host and port, never the password */
+        /* PQerrorMessage names host and port; the password is blanked out should it ever
+           appear */
         snprintf(err, err_size, "postgresql: cannot connect: %s",
                  conn->handle ? PQerrorMessage(conn->handle) : "out of memory");
+        s_redact_password(err, url);
         size_t length = strlen(err);
         while (length && err[length - 1] == '\n')
             err[--length] = '\0';
@@ -128,7 +158,9 @@ static int s_run_script(void *connection, const char *sql)
 {
     s_conn_t *conn = connection;
     PGresult *result = PQexec(conn->handle, sql);
-    if (PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK) {
+    /* a script of comments only (a placeholder migration) is an empty query, not an error */
+    ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
         PQclear(result);
         return STORE_DB_OK;
     }
@@ -318,7 +350,8 @@ static const store_dialect_t s_dialect = {
     .upsert_incident =
         "INSERT INTO incidents (" STORE_INCIDENT_COLUMNS ") VALUES ($1::uuid, $2::uuid, $3, "
         "$4, $5, $6, $7, $8::jsonb, $9, $10, $11::bigint, $12::bigint, $13::bigint, "
-        "$14::bigint, $15::bigint, $16::bigint, $17::bigint, $18::bigint) "
+        "$14::bigint, $15::bigint, $16::bigint, $17::bigint, $18::bigint, $19, $20::jsonb, "
+        "$21::bigint, $22::bigint) "
         "ON CONFLICT (id) DO UPDATE SET group_key = excluded.group_key, "
         "title = excluded.title, summary = excluded.summary, "
         "acknowledged_by = excluded.acknowledged_by, resolved_by = excluded.resolved_by, "
@@ -327,20 +360,23 @@ static const store_dialect_t s_dialect = {
         "firing_count = excluded.firing_count, reopen_count = excluded.reopen_count, "
         "version = excluded.version, created_at = excluded.created_at, "
         "updated_at = excluded.updated_at, acknowledged_at = excluded.acknowledged_at, "
-        "resolved_at = excluded.resolved_at "
+        "resolved_at = excluded.resolved_at, policy = excluded.policy, "
+        "sources = excluded.sources, group_wait_until = excluded.group_wait_until, "
+        "ack_expires_at = excluded.ack_expires_at "
         "WHERE excluded.version >= incidents.version "
         "AND excluded.tenant_id = incidents.tenant_id",
     .upsert_alert =
         "INSERT INTO alerts (" STORE_ALERT_COLUMNS ") VALUES ($1::uuid, $2::uuid, $3, $4, $5, "
         "$6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13::double precision, "
-        "$14::double precision, $15::bigint, $16::bigint, $17::bigint) "
+        "$14::double precision, $15::bigint, $16::bigint, $17::bigint, $18, $19) "
         "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET "
         "source = excluded.source, name = excluded.name, query = excluded.query, "
         "dedup_key = excluded.dedup_key, generator_url = excluded.generator_url, "
         "labels = excluded.labels, annotations = excluded.annotations, "
         "severity = excluded.severity, status = excluded.status, value = excluded.value, "
         "threshold = excluded.threshold, starts_at = excluded.starts_at, "
-        "ends_at = excluded.ends_at, updated_at = excluded.updated_at "
+        "ends_at = excluded.ends_at, updated_at = excluded.updated_at, "
+        "state = excluded.state, suppressed_by = excluded.suppressed_by "
         "WHERE excluded.updated_at >= alerts.updated_at",
     .insert_event = "INSERT INTO events (" STORE_EVENT_COLUMNS ", incident) VALUES ($1::bigint, "
                     "$2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8, $9::bigint, $10::bytea) "

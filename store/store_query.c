@@ -6,7 +6,9 @@
                     another tenant's incident is answered not_found like a missing one.
     snapshot        non-closed incidents of one shard of tenants, by id, with their alerts;
                     the cursor is the last incident id returned.
-    events          outbox rows after a sequence, each with the incident as of that event.
+    events          outbox rows after a sequence, each with the incident as of that event,
+                    and the outbox's first/last sequence, all from one snapshot.
+    cursor_get      an outbox consumer's committed cursor (store_outbox.h).
 
     Every page is read with one row more than asked for, so next_cursor is set exactly when
     another page exists.
@@ -25,8 +27,14 @@
 #include "lk_daemon.h"
 #include "lk_log.h"
 #include "lk_sock.h"
+#include "lk_time.h"
 #include "lk_uuid.h"
+#include "store_correlation.h"
+#include "store_tokens.h"
 #include "store_map.h"
+#include "store_notify.h"
+#include "store_outbox.h"
+#include "store_status.h"
 
 #define S_MAX_PARAMS 64
 #define S_NIL_UUID   "00000000-0000-0000-0000-000000000000"
@@ -408,6 +416,9 @@ static int s_get(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK)
         rc = s_select(db, sql->select_incident_events, params, 3, S_ROWS_EVENTS, reply,
                       "get_incident timeline");
+    if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK) /* store_status.h */
+        rc = store_status_incident_updates(db, request->tenant_id, request->query.incident_id,
+                                           reply);
     return s_end_read(db, reply, rc);
 }
 
@@ -461,6 +472,7 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
        left. The shard is a hash of the tenant, which the database cannot compute. */
     bool more = false;
     bool exhausted = false;
+    uint64_t page_alerts = 0;
     const int64_t chunk = limit + 1 > 256 ? limit + 1 : 256;
     while (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && !more && !exhausted) {
         store_param_t params[] = {store_param_text(after), store_param_int(chunk)};
@@ -482,10 +494,17 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
             }
             memcpy(after, incident.id, sizeof(after));
             if (shards == 1 || lk_shard_of(incident.tenant_id, shards) == query->shard_index) {
-                if (reply->incident_count == limit)
+                /* A page also ends before its alerts would pass STORE_SNAPSHOT_ALERTS_MAX
+                   (alert_count counts every alert the incident ever had, an upper bound),
+                   so a reply stays far below what one message may carry. */
+                if (reply->incident_count == limit ||
+                    (reply->incident_count > 0 &&
+                     page_alerts + incident.alert_count > STORE_SNAPSHOT_ALERTS_MAX))
                     more = true;
                 else if (lk_msg_add_incident(reply, &incident))
                     s_fail(reply, LK_STATUS_ERROR, "out of memory");
+                else
+                    page_alerts += incident.alert_count;
             }
             lk_incident_clear(&incident);
             if (reply->status != LK_STATUS_OK)
@@ -507,6 +526,11 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
             free(ids);
         }
     }
+    /* the first page also carries the shard's silences, monitors and held alerts
+       (store_correlation.h), read in the same snapshot */
+    if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK &&
+        !(query->cursor && *query->cursor))
+        rc = store_correlation_snapshot(db, shards, query->shard_index, lk_now_ms(), reply);
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && more)
         reply->next_cursor = strdup(reply->incidents[reply->incident_count - 1].id);
     return s_end_read(db, reply, rc);
@@ -525,14 +549,40 @@ static int s_events(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     if (limit > STORE_EVENTS_LIMIT_MAX)
         limit = STORE_EVENTS_LIMIT_MAX;
     int64_t after = query->after_sequence > INT64_MAX ? INT64_MAX : (int64_t)query->after_sequence;
+    /* one snapshot: the bounds must describe the outbox the rows were read from */
+    int rc = s_begin_read(db, reply);
+    if (rc != STORE_DB_OK || reply->status != LK_STATUS_OK)
+        return rc;
     if (scoped) {
         store_param_t params[] = {store_param_text(request->tenant_id), store_param_int(after),
                                   store_param_int(limit)};
-        return s_select(db, sql->events_after_tenant, params, 3, S_ROWS_EVENTS_BLOB, reply,
-                        "events");
+        rc = s_select(db, sql->events_after_tenant, params, 3, S_ROWS_EVENTS_BLOB, reply, "events");
+    } else {
+        store_param_t params[] = {store_param_int(after), store_param_int(limit)};
+        rc = s_select(db, sql->events_after, params, 2, S_ROWS_EVENTS_BLOB, reply, "events");
     }
-    store_param_t params[] = {store_param_int(after), store_param_int(limit)};
-    return s_select(db, sql->events_after, params, 2, S_ROWS_EVENTS_BLOB, reply, "events");
+    if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK) {
+        rc = store_outbox_bounds(db, &reply->first_sequence, &reply->last_sequence);
+        if (rc != STORE_DB_OK)
+            rc = s_db_failed(db, reply, rc, "events bounds");
+    }
+    return s_end_read(db, reply, rc);
+}
+
+static int s_cursor_get(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
+{
+    const char *consumer = request->query.consumer;
+    if (!consumer || !*consumer || strlen(consumer) > STORE_CONSUMER_MAX) {
+        s_fail(reply, LK_STATUS_INVALID, "consumer: 1 to %d bytes", STORE_CONSUMER_MAX);
+        return STORE_DB_OK;
+    }
+    bool found;
+    int rc = store_outbox_cursor_get(db, consumer, &found, &reply->sequence);
+    if (rc != STORE_DB_OK)
+        return s_db_failed(db, reply, rc, "cursor_get");
+    if (!found)
+        s_fail(reply, LK_STATUS_NOT_FOUND, "no cursor committed for %s", consumer);
+    return STORE_DB_OK;
 }
 
 int store_query_answer(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
@@ -553,6 +603,21 @@ int store_query_answer(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
         return s_snapshot(db, request, reply);
     case LK_QUERY_EVENTS:
         return s_events(db, request, reply);
+    case LK_QUERY_CURSOR_GET:
+        return s_cursor_get(db, request, reply);
+    case LK_QUERY_ESCALATION_STATE: /* store_notify.h */
+    case LK_QUERY_ONCALL_OVERRIDES:
+        return store_notify_answer(db, request, reply);
+    case LK_QUERY_LIST_SILENCES: /* store_correlation.h */
+    case LK_QUERY_GET_SILENCE:
+    case LK_QUERY_LIST_HEARTBEATS:
+    case LK_QUERY_LIST_SUPPRESSED:
+        return store_correlation_query(db, request, reply);
+    case LK_QUERY_STATUS_PAGE: /* store_status.h */
+        return store_status_page(db, request, reply);
+    case LK_QUERY_LIST_INGEST_TOKENS: /* store_tokens.h */
+    case LK_QUERY_INGEST_TOKEN_BY_HASH:
+        return store_tokens_query(db, request, reply);
     }
     s_fail(reply, LK_STATUS_INVALID, "unknown query kind");
     return STORE_DB_OK;
@@ -596,6 +661,9 @@ void store_query_actor(zsock_t *pipe, void *args)
             zframe_destroy(&identity);
             continue;
         }
+        /* anything but a query is answered "invalid"; logged and counted here */
+        if (request.type != LK_MSG_QUERY)
+            lk_sock_unexpected(&request, "store<query");
         lk_msg_t reply;
         if (store_query_answer(db, &request, &reply) == STORE_DB_LOST)
             lk_fatal("store: lost the database (query connection): %s", store_db_error(db));

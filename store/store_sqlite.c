@@ -12,14 +12,24 @@
 #include "store_db.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include "lk_log.h"
 
 #define S_BUSY_TIMEOUT_MS 5000
-#define S_CACHE_SIZE      48
+/* Page cache of the writer connection, KiB (SQLite's default is 2 MiB). */
+#define S_WRITER_CACHE_KIB "32768"
+/* The checkpointer's interval, and the WAL size (pages) at which the writer checkpoints
+   itself because the checkpointer fell behind. */
+#define S_CHECKPOINT_MS  100
+#define S_BACKSTOP_PAGES "20000"
+#define S_CACHE_SIZE     48
 
 typedef struct {
     char *sql;
@@ -27,11 +37,22 @@ typedef struct {
     bool in_use; /* a rows cursor is iterating it */
 } s_cached_t;
 
+/* The writer's checkpointer: a thread with a connection of its own that copies committed
+   WAL frames into the database file (PASSIVE checkpoints, which never block the writer). */
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    bool stopping;
+    char *path;
+} s_checkpointer_t;
+
 typedef struct {
     sqlite3 *handle;
     s_cached_t cache[S_CACHE_SIZE];
     size_t cache_next; /* round-robin eviction slot */
     char error[512];
+    s_checkpointer_t *checkpointer; /* the writer's; NULL for the query connection */
 } s_conn_t;
 
 typedef struct {
@@ -96,9 +117,105 @@ static int s_make_parent_dirs(const char *path)
 }
 
 /* Runs a constant pragma, returning an SQLite code. */
+/* SQLite's allocation statistics take a global mutex around every malloc it makes; nothing
+   reads them, so they are turned off once, before the library initialises. */
+static pthread_once_t s_configured = PTHREAD_ONCE_INIT;
+
+static void s_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* SQLITE_MISUSE if already initialised: fine */
+}
+
 static int s_pragma(sqlite3 *handle, const char *sql)
 {
     return sqlite3_exec(handle, sql, NULL, NULL, NULL);
+}
+
+/*  Checkpoints.
+
+    SQLite's default checkpoints inside COMMIT, on the writer's thread, once the WAL holds
+    1000 pages: every few group commits, a commit also copied megabytes into the database
+    file and synced it, stalling every alert waiting for that ack. Here a thread of its own
+    does that work every S_CHECKPOINT_MS, in parallel with the writer (another core); the
+    writer keeps a high automatic threshold only as a backstop should this thread fall
+    behind. A PASSIVE checkpoint syncs the database file before the WAL can be reused, so
+    durability is unchanged. Errors are logged: the writer meets any real I/O problem
+    itself and exits (DESIGN: crash, don't limp). */
+static void *s_checkpoint_run(void *arg)
+{
+    s_checkpointer_t *checkpointer = arg;
+    sqlite3 *handle = NULL;
+    int code = sqlite3_open_v2(checkpointer->path, &handle,
+                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (code == SQLITE_OK)
+        code = sqlite3_busy_timeout(handle, 100);
+    if (code == SQLITE_OK)
+        code = s_pragma(handle, "PRAGMA synchronous=FULL");
+    if (code != SQLITE_OK)
+        lk_warn("store: sqlite checkpointer cannot open %s (%s); the writer checkpoints",
+                checkpointer->path, handle ? sqlite3_errmsg(handle) : sqlite3_errstr(code));
+    bool logged = false;
+    pthread_mutex_lock(&checkpointer->mutex);
+    while (!checkpointer->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += S_CHECKPOINT_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&checkpointer->wake, &checkpointer->mutex, &until);
+        if (checkpointer->stopping || code != SQLITE_OK)
+            continue;
+        pthread_mutex_unlock(&checkpointer->mutex);
+        int log_frames = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                           &copied);
+        if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && !logged) {
+            lk_warn("store: sqlite checkpoint failed: %s", sqlite3_errmsg(handle));
+            logged = true;
+        }
+        pthread_mutex_lock(&checkpointer->mutex);
+    }
+    pthread_mutex_unlock(&checkpointer->mutex);
+    sqlite3_close_v2(handle);
+    return NULL;
+}
+
+/* Starts the checkpointer of the writer connection on path. Returns it, or NULL (the writer
+   then keeps SQLite's own checkpoints). */
+static s_checkpointer_t *s_checkpointer_start(const char *path)
+{
+    s_checkpointer_t *checkpointer = calloc(1, sizeof(*checkpointer));
+    if (!checkpointer || !(checkpointer->path = strdup(path))) {
+        free(checkpointer);
+        return NULL;
+    }
+    pthread_mutex_init(&checkpointer->mutex, NULL);
+    pthread_cond_init(&checkpointer->wake, NULL);
+    if (pthread_create(&checkpointer->thread, NULL, s_checkpoint_run, checkpointer) != 0) {
+        pthread_cond_destroy(&checkpointer->wake);
+        pthread_mutex_destroy(&checkpointer->mutex);
+        free(checkpointer->path);
+        free(checkpointer);
+        return NULL;
+    }
+    return checkpointer;
+}
+
+static void s_checkpointer_stop(s_checkpointer_t **checkpointer_p)
+{
+    s_checkpointer_t *checkpointer = *checkpointer_p;
+    if (!checkpointer)
+        return;
+    pthread_mutex_lock(&checkpointer->mutex);
+    checkpointer->stopping = true;
+    pthread_cond_signal(&checkpointer->wake);
+    pthread_mutex_unlock(&checkpointer->mutex);
+    pthread_join(checkpointer->thread, NULL);
+    pthread_cond_destroy(&checkpointer->wake);
+    pthread_mutex_destroy(&checkpointer->mutex);
+    free(checkpointer->path);
+    free(checkpointer);
+    *checkpointer_p = NULL;
 }
 
 static void s_close(void *connection)
@@ -106,6 +223,7 @@ static void s_close(void *connection)
     s_conn_t *conn = connection;
     if (!conn)
         return;
+    s_checkpointer_stop(&conn->checkpointer);
     for (size_t index = 0; index < S_CACHE_SIZE; index++) {
         sqlite3_finalize(conn->cache[index].stmt);
         free(conn->cache[index].sql);
@@ -129,6 +247,7 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
                  strerror(errno));
         return NULL;
     }
+    pthread_once(&s_configured, s_configure);
     s_conn_t *conn = calloc(1, sizeof(*conn));
     if (!conn) {
         snprintf(err, err_size, "out of memory");
@@ -142,6 +261,12 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
         code = s_pragma(conn->handle, "PRAGMA journal_mode=WAL");
     if (code == SQLITE_OK && !read_only)
         code = s_pragma(conn->handle, "PRAGMA synchronous=FULL");
+    /* the writer's working set (the index pages new alerts and events land in) stays in
+       memory instead of being read back from the file for every batch */
+    if (code == SQLITE_OK && !read_only)
+        code = s_pragma(conn->handle, "PRAGMA cache_size=-" S_WRITER_CACHE_KIB);
+    if (code == SQLITE_OK && !read_only && (conn->checkpointer = s_checkpointer_start(path)))
+        code = s_pragma(conn->handle, "PRAGMA wal_autocheckpoint=" S_BACKSTOP_PAGES);
     if (code == SQLITE_OK)
         code = s_pragma(conn->handle, "PRAGMA foreign_keys=ON");
     if (code != SQLITE_OK) {
@@ -368,7 +493,7 @@ static const store_dialect_t s_dialect = {
     .max_sequence = "SELECT COALESCE(MAX(sequence), 0) FROM events",
     .upsert_incident =
         "INSERT INTO incidents (" STORE_INCIDENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
         "ON CONFLICT (id) DO UPDATE SET group_key = excluded.group_key, "
         "title = excluded.title, summary = excluded.summary, "
         "acknowledged_by = excluded.acknowledged_by, resolved_by = excluded.resolved_by, "
@@ -377,19 +502,22 @@ static const store_dialect_t s_dialect = {
         "firing_count = excluded.firing_count, reopen_count = excluded.reopen_count, "
         "version = excluded.version, created_at = excluded.created_at, "
         "updated_at = excluded.updated_at, acknowledged_at = excluded.acknowledged_at, "
-        "resolved_at = excluded.resolved_at "
+        "resolved_at = excluded.resolved_at, policy = excluded.policy, "
+        "sources = excluded.sources, group_wait_until = excluded.group_wait_until, "
+        "ack_expires_at = excluded.ack_expires_at "
         "WHERE excluded.version >= incidents.version "
         "AND excluded.tenant_id = incidents.tenant_id",
     .upsert_alert =
         "INSERT INTO alerts (" STORE_ALERT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
         "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET "
         "source = excluded.source, name = excluded.name, query = excluded.query, "
         "dedup_key = excluded.dedup_key, generator_url = excluded.generator_url, "
         "labels = excluded.labels, annotations = excluded.annotations, "
         "severity = excluded.severity, status = excluded.status, value = excluded.value, "
         "threshold = excluded.threshold, starts_at = excluded.starts_at, "
-        "ends_at = excluded.ends_at, updated_at = excluded.updated_at "
+        "ends_at = excluded.ends_at, updated_at = excluded.updated_at, "
+        "state = excluded.state, suppressed_by = excluded.suppressed_by "
         "WHERE excluded.updated_at >= alerts.updated_at",
     .insert_event = "INSERT INTO events (" STORE_EVENT_COLUMNS ", incident) VALUES (?1, ?2, "
                     "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (event_id) DO NOTHING",

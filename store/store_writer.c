@@ -5,15 +5,20 @@
 */
 #include "store_writer.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lk_log.h"
+#include "lk_time.h"
 #include "lk_uuid.h"
+#include "store_correlation.h"
+#include "store_tokens.h"
 #include "store_map.h"
+#include "store_notify.h"
+#include "store_outbox.h"
+#include "store_status.h"
 
 struct store_writer_t {
     store_db_t *db;
@@ -98,14 +103,17 @@ static bool s_uuid_field(char *uuid)
     if (!lk_uuid_valid(uuid))
         return false;
     for (char *cursor = uuid; *cursor; cursor++)
-        *cursor = (char)tolower((unsigned char)*cursor);
+        if (*cursor >= 'A' && *cursor <= 'F') /* ASCII only: tolower consults the locale */
+            *cursor = (char)(*cursor - 'A' + 'a');
     return true;
 }
 
 /* Checks what the database would refuse for reasons of content rather than state, so both
    backends refuse the same batches. Returns false with a reason in err. */
-static bool s_validate(lk_msg_t *batch, char *err, size_t err_size)
+static bool s_validate(const store_writer_t *self, lk_msg_t *batch, char *err, size_t err_size)
 {
+    if (batch->type == LK_MSG_CURSOR_COMMIT) /* an outbox consumer's cursor (store_outbox.h) */
+        return store_outbox_cursor_valid(batch, self->last_sequence, err, err_size);
     if (batch->type != LK_MSG_MUTATION_BATCH) {
         snprintf(err, err_size, "expected mutation_batch, got %s", lk_msg_type_name(batch->type));
         return false;
@@ -126,7 +134,9 @@ static bool s_validate(lk_msg_t *batch, char *err, size_t err_size)
     }
     for (size_t index = 0; index < batch->alert_count; index++) {
         lk_alert_t *alert = &batch->alerts[index];
-        if (!s_uuid_field(alert->tenant_id) || !s_uuid_field(alert->incident_id) ||
+        /* incident_id "": a held alert (store_correlation.h) */
+        if (!s_uuid_field(alert->tenant_id) ||
+            (alert->incident_id[0] && !s_uuid_field(alert->incident_id)) ||
             alert->fingerprint[0] == '\0') {
             snprintf(err, err_size, "alerts[%zu]: tenant, incident_id and fingerprint needed",
                      index);
@@ -154,7 +164,17 @@ static bool s_validate(lk_msg_t *batch, char *err, size_t err_size)
             return false;
         }
     }
-    return true;
+    /* held alerts, silences, heartbeat monitors (store_correlation.h) */
+    if (!store_correlation_valid(batch, err, err_size))
+        return false;
+    /* incident updates (store_status.h) */
+    if (!store_status_valid(batch, err, err_size))
+        return false;
+    /* ingest tokens (store_tokens.h) */
+    if (!store_tokens_valid(batch, err, err_size))
+        return false;
+    /* notifications, escalation steps, on-call overrides (store_notify.h) */
+    return store_notify_valid(batch, err, err_size);
 }
 
 /* Notes a failed statement in err (for the ack) and passes its code on. */
@@ -222,9 +242,24 @@ static int s_event_incident(store_writer_t *self, const lk_msg_t *batch, const l
     return rc;
 }
 
+/* The encoded incident of the batch's last event: the events of one batch that belong to
+   the same incident (a flood of alert_added) all carry the incident as the batch has it, so
+   it is encoded once for them. */
+typedef struct {
+    const lk_incident_t *incident; /* an incident of the batch, or NULL */
+    char *blob;
+    size_t blob_size;
+} s_blob_cache_t;
+
+static void s_blob_cache_clear(s_blob_cache_t *cache)
+{
+    free(cache->blob);
+    memset(cache, 0, sizeof(*cache));
+}
+
 /* Inserts one event unless its event_id is known, under the next sequence. */
 static int s_apply_event(store_writer_t *self, const lk_msg_t *batch, const lk_event_t *event,
-                         char *err, size_t err_size)
+                         s_blob_cache_t *cache, char *err, size_t err_size)
 {
     lk_incident_t loaded;
     memset(&loaded, 0, sizeof(loaded));
@@ -234,17 +269,26 @@ static int s_apply_event(store_writer_t *self, const lk_msg_t *batch, const lk_e
         return rc;
     char *blob = NULL;
     size_t blob_size = 0;
-    if (lk_incident_encode(incident, &blob, &blob_size)) {
+    if (incident == cache->incident) {
+        blob = cache->blob;
+        blob_size = cache->blob_size;
+    } else if (lk_incident_encode(incident, &blob, &blob_size)) {
         lk_incident_clear(&loaded);
         snprintf(err, err_size, "out of memory encoding an incident");
         return STORE_DB_ERROR;
+    } else if (incident != &loaded) {
+        s_blob_cache_clear(cache);
+        cache->incident = incident;
+        cache->blob = blob;
+        cache->blob_size = blob_size;
     }
     uint64_t sequence = self->last_sequence + 1;
     store_param_t params[STORE_EVENT_PARAMS];
     store_map_event_params(event, sequence, blob, blob_size, params);
     int64_t changes = 0;
     rc = store_db_exec(self->db, self->sql->insert_event, params, STORE_EVENT_PARAMS, &changes);
-    free(blob);
+    if (blob != cache->blob)
+        free(blob);
     if (rc != STORE_DB_OK)
         s_failed(self, rc, "inserting an event", err, err_size);
     else if (changes == 1) {
@@ -262,6 +306,8 @@ static int s_apply_event(store_writer_t *self, const lk_msg_t *batch, const lk_e
    events refer to them), then alerts, then events. */
 static int s_apply_batch(store_writer_t *self, const lk_msg_t *batch, char *err, size_t err_size)
 {
+    if (batch->type == LK_MSG_CURSOR_COMMIT)
+        return store_outbox_cursor_commit(self->db, batch, lk_now_ms(), err, err_size);
     store_param_t params[STORE_INCIDENT_PARAMS > STORE_ALERT_PARAMS ? STORE_INCIDENT_PARAMS
                                                                     : STORE_ALERT_PARAMS];
     store_map_json_t json;
@@ -277,6 +323,12 @@ static int s_apply_batch(store_writer_t *self, const lk_msg_t *batch, char *err,
             return s_failed(self, rc, "writing an incident", err, err_size);
     }
     for (size_t index = 0; index < batch->alert_count; index++) {
+        if (!batch->alerts[index].incident_id[0]) {
+            int rc = store_correlation_apply_held(self->db, &batch->alerts[index], err, err_size);
+            if (rc != STORE_DB_OK)
+                return rc;
+            continue;
+        }
         if (store_map_alert_params(&batch->alerts[index], params, &json)) {
             snprintf(err, err_size, "alerts[%zu]: cannot encode labels", index);
             return STORE_DB_ERROR;
@@ -286,11 +338,32 @@ static int s_apply_batch(store_writer_t *self, const lk_msg_t *batch, char *err,
         if (rc != STORE_DB_OK)
             return s_failed(self, rc, "writing an alert", err, err_size);
     }
+    s_blob_cache_t cache = {0};
     for (size_t index = 0; index < batch->event_count; index++) {
-        int rc = s_apply_event(self, batch, &batch->events[index], err, err_size);
+        int rc = s_apply_event(self, batch, &batch->events[index], &cache, err, err_size);
+        if (rc != STORE_DB_OK) {
+            s_blob_cache_clear(&cache);
+            return rc;
+        }
+    }
+    s_blob_cache_clear(&cache);
+    if (batch->silence_count || batch->heartbeat_count) {
+        int rc = store_correlation_apply(self->db, batch, err, err_size);
         if (rc != STORE_DB_OK)
             return rc;
     }
+    if (batch->update_count) {
+        int rc = store_status_apply(self->db, batch, err, err_size);
+        if (rc != STORE_DB_OK)
+            return rc;
+    }
+    if (batch->token_count) {
+        int rc = store_tokens_apply(self->db, batch, err, err_size);
+        if (rc != STORE_DB_OK)
+            return rc;
+    }
+    if (store_notify_present(batch))
+        return store_notify_apply(self->db, batch, err, err_size);
     return STORE_DB_OK;
 }
 
@@ -359,7 +432,7 @@ int store_writer_apply(store_writer_t *self, store_writer_item_t *items, size_t 
         store_writer_item_t *item = &items[index];
         item->error[0] = '\0';
         item->status = LK_STATUS_OK;
-        if (!s_validate(&item->msg, item->error, sizeof(item->error))) {
+        if (!s_validate(self, &item->msg, item->error, sizeof(item->error))) {
             item->status = LK_STATUS_INVALID;
             lk_warn("store: batch %" PRIu64 " invalid: %s", item->msg.req, item->error);
         } else

@@ -1099,6 +1099,116 @@ static void test_events_query(void **state)
     }
 }
 
+/* Sends a cursor_commit and expects its ack with status. */
+static void s_cursor_commit(fixture_t *f, uint64_t req, const char *consumer, uint64_t sequence,
+                            lk_status_t status)
+{
+    lk_msg_t commit;
+    lk_msg_init(&commit, LK_MSG_CURSOR_COMMIT);
+    commit.req = req;
+    commit.consumer = consumer ? strdup(consumer) : NULL;
+    commit.sequence = sequence;
+    s_send_batch(f, &commit);
+    s_expect_ack(f, req, status);
+    lk_msg_clear(&commit);
+}
+
+/* cursor_get: the committed cursor, or not_found. */
+static lk_status_t s_cursor_get(fixture_t *f, const char *consumer, uint64_t *sequence)
+{
+    lk_msg_t query, reply;
+    s_query_init(f, &query, LK_QUERY_CURSOR_GET, NULL);
+    query.query.consumer = strdup(consumer);
+    s_ask(f, &query, &reply);
+    lk_status_t status = reply.status;
+    *sequence = reply.sequence;
+    lk_msg_clear(&reply);
+    return status;
+}
+
+/* Outbox consumers' cursors: committed through the mutation socket, read back by query,
+   never moved backwards, never past the last event; events replies carry the outbox's
+   bounds. Retention removes old events but never the newest, so sequences go on. */
+static void test_outbox_cursors_and_retention(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t cursor = 99;
+    assert_int_equal(s_cursor_get(f, "publish", &cursor), LK_STATUS_NOT_FOUND);
+    char id[LK_UUID_STR_LEN + 1], other[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_uuid7(other);
+    lk_msg_t batch;
+    s_simple_batch(&batch, 1, TENANT_A, id, 1000); /* sequences 1, 2: long expired */
+    s_apply(f, &batch);
+    s_simple_batch(&batch, 2, TENANT_B, other, 2000); /* 3, 4 */
+    s_apply(f, &batch);
+
+    s_cursor_commit(f, 3, "publish", 3, LK_STATUS_OK);
+    assert_int_equal(s_cursor_get(f, "publish", &cursor), LK_STATUS_OK);
+    assert_int_equal(cursor, 3);
+    s_cursor_commit(f, 4, "publish", 2, LK_STATUS_OK); /* late: changes nothing */
+    assert_int_equal(s_cursor_get(f, "publish", &cursor), LK_STATUS_OK);
+    assert_int_equal(cursor, 3);
+    s_cursor_commit(f, 5, "publish", 5, LK_STATUS_INVALID); /* past the last event */
+    s_cursor_commit(f, 6, "", 1, LK_STATUS_INVALID);
+    s_cursor_commit(f, 7, "publish", 4, LK_STATUS_OK);
+    s_cursor_commit(f, 8, "escalate", 1, LK_STATUS_OK); /* each consumer its own */
+    assert_int_equal(s_cursor_get(f, "publish", &cursor), LK_STATUS_OK);
+    assert_int_equal(cursor, 4);
+    assert_int_equal(s_cursor_get(f, "escalate", &cursor), LK_STATUS_OK);
+    assert_int_equal(cursor, 1);
+
+    lk_msg_t reply;
+    s_events_after(f, 1, 1, &reply);
+    assert_int_equal(reply.first_sequence, 1);
+    assert_int_equal(reply.last_sequence, 4);
+    lk_msg_clear(&reply);
+
+    /* a store keeping events for a second: the first sweep, at start, removes all but the
+       newest of these 1970 events; the cursors stay */
+    s_actor_stop(f);
+    setenv("LOOKOUT_OUTBOX_RETENTION_S", "1", 1);
+    s_actor_start(f);
+    unsetenv("LOOKOUT_OUTBOX_RETENTION_S");
+    for (int attempt = 0;; attempt++) {
+        s_events_after(f, 0, 0, &reply);
+        bool swept = reply.first_sequence == 4;
+        assert_int_equal(reply.last_sequence, 4);
+        if (swept) {
+            assert_int_equal(reply.event_count, 1);
+            assert_int_equal(reply.events[0].sequence, 4);
+        }
+        lk_msg_clear(&reply);
+        if (swept)
+            break;
+        assert_true(attempt < 200);
+        zclock_sleep(50);
+    }
+    assert_int_equal(s_cursor_get(f, "publish", &cursor), LK_STATUS_OK);
+    assert_int_equal(cursor, 4);
+    /* the next event is 5, not 1 */
+    s_batch_init(&batch, 9);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 2, 1000, LK_INCIDENT_ACKNOWLEDGED, LK_SEV_ERROR, "HighCPU",
+               "db");
+    lk_event_t event;
+    s_event(&event, &incident, "incident_acknowledged", zclock_time());
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+    s_events_after(f, 0, 0, &reply);
+    assert_int_equal(reply.last_sequence, 5);
+    assert_int_equal(reply.events[reply.event_count - 1].sequence, 5);
+    lk_msg_clear(&reply);
+    /* a tenant-scoped reader behind retention learns it from first_sequence */
+    lk_msg_t query;
+    s_query_init(f, &query, LK_QUERY_EVENTS, TENANT_A);
+    s_ask_ok(f, &query, &reply);
+    assert_true(reply.first_sequence > 1);
+    assert_int_equal(reply.events[reply.event_count - 1].sequence, 5);
+    lk_msg_clear(&reply);
+}
+
 /* A batch the database refuses is acked with an error; the others in its group commit,
    and the sequence stays gap-free. */
 static void test_failed_batch_isolated(void **state)
@@ -1265,6 +1375,513 @@ static void test_malformed_skipped(void **state)
     s_apply(f, &batch);
 }
 
+/* ---- held alerts, silences, heartbeat monitors (store_correlation.h) ----------------------- */
+
+/* A held alert row (incident_id ""). */
+static void s_held(lk_alert_t *alert, const char *tenant, const char *fingerprint,
+                   lk_alert_state_t state, lk_alert_status_t status, int64_t updated_at_ms)
+{
+    memset(alert, 0, sizeof(*alert));
+    snprintf(alert->tenant_id, sizeof(alert->tenant_id), "%s", tenant);
+    snprintf(alert->fingerprint, sizeof(alert->fingerprint), "%s", fingerprint);
+    alert->source = strdup("api");
+    alert->name = strdup("stream_failure");
+    assert_int_equal(lk_labels_set(&alert->labels, "alertname", "stream_failure"), 0);
+    assert_int_equal(lk_labels_set(&alert->labels, "node", "n1"), 0);
+    alert->severity = LK_SEV_ERROR;
+    alert->status = status;
+    alert->starts_at_ms = 1000;
+    alert->updated_at_ms = updated_at_ms;
+    alert->state = state;
+    alert->suppressed_by = state == LK_ALERT_INHIBITED ? strdup("inhibit_rules[0]") : NULL;
+}
+
+static void s_silence_row(lk_silence_t *silence, const char *tenant, int64_t ends_at_ms,
+                          int64_t updated_at_ms)
+{
+    memset(silence, 0, sizeof(*silence));
+    lk_uuid7(silence->id);
+    snprintf(silence->tenant_id, sizeof(silence->tenant_id), "%s", tenant);
+    lk_matcher_t matchers[2] = {
+        {.name = (char *)"node", .value = (char *)"n[0-9]+", .is_regex = true, .is_equal = true},
+        {.name = (char *)"env", .value = (char *)"dev \"x\"", .is_regex = false, .is_equal = false},
+    };
+    assert_int_equal(lk_matchers_copy(&silence->matchers, matchers, 2), 0);
+    silence->matcher_count = 2;
+    silence->starts_at_ms = 1000;
+    silence->ends_at_ms = ends_at_ms;
+    silence->created_by = strdup("alice");
+    silence->comment = strdup("maintenance \xc3\xa9");
+    silence->created_at_ms = 900;
+    silence->updated_at_ms = updated_at_ms;
+}
+
+static void s_heartbeat_row(lk_heartbeat_t *heartbeat, const char *tenant, const char *name,
+                            bool missed, int64_t updated_at_ms)
+{
+    memset(heartbeat, 0, sizeof(*heartbeat));
+    snprintf(heartbeat->tenant_id, sizeof(heartbeat->tenant_id), "%s", tenant);
+    heartbeat->name = strdup(name);
+    heartbeat->interval_ms = 60000;
+    heartbeat->grace_ms = 5000;
+    heartbeat->severity = LK_SEV_CRITICAL;
+    assert_int_equal(lk_labels_set(&heartbeat->labels, "team", "storage"), 0);
+    heartbeat->last_ping_at_ms = missed ? 0 : 1500;
+    heartbeat->missed = missed;
+    heartbeat->created_at_ms = 1000;
+    heartbeat->updated_at_ms = updated_at_ms;
+}
+
+static void test_correlation_rows(void **state)
+{
+    fixture_t *f = *state;
+    /* an incident with the 0003 columns, a held alert, a silence, two monitors */
+    lk_msg_t batch;
+    s_batch_init(&batch, 1);
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 1, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "Held", NULL);
+    incident.policy = strdup("video-oncall");
+    lk_incident_add_source(&incident, "prometheus");
+    lk_incident_add_source(&incident, "api");
+    incident.group_wait_until_ms = 31000;
+    lk_alert_t alert;
+    s_alert(&alert, &incident, "00000000000000d1", 1000, "one");
+    s_add_alert(&batch, &alert);
+    s_add_incident(&batch, &incident);
+    s_held(&alert, TENANT_A, "00000000000000e1", LK_ALERT_INHIBITED, LK_ALERT_FIRING, 1000);
+    s_add_alert(&batch, &alert);
+    s_held(&alert, TENANT_A, "00000000000000e2", LK_ALERT_SILENCED, LK_ALERT_FIRING, 1000);
+    s_add_alert(&batch, &alert);
+    s_held(&alert, TENANT_B, "00000000000000e3", LK_ALERT_INHIBITED, LK_ALERT_FIRING, 1000);
+    s_add_alert(&batch, &alert);
+    lk_silence_t silence;
+    s_silence_row(&silence, TENANT_A, INT64_C(4000000000000), 1000);
+    char silence_id[LK_UUID_STR_LEN + 1];
+    strcpy(silence_id, silence.id);
+    assert_int_equal(lk_msg_add_silence(&batch, &silence), 0);
+    lk_silence_clear(&silence);
+    s_silence_row(&silence, TENANT_A, 2000, 1000); /* ended long ago */
+    assert_int_equal(lk_msg_add_silence(&batch, &silence), 0);
+    lk_silence_clear(&silence);
+    lk_heartbeat_t heartbeat;
+    s_heartbeat_row(&heartbeat, TENANT_A, "nightly-backup", false, 1000);
+    assert_int_equal(lk_msg_add_heartbeat(&batch, &heartbeat), 0);
+    lk_heartbeat_clear(&heartbeat);
+    s_heartbeat_row(&heartbeat, TENANT_B, "cron.job-1", true, 1000);
+    assert_int_equal(lk_msg_add_heartbeat(&batch, &heartbeat), 0);
+    lk_heartbeat_clear(&heartbeat);
+    lk_msg_t again;
+    s_batch_init(&again, 2);
+    for (size_t i = 0; i < batch.silence_count; i++)
+        assert_int_equal(lk_msg_add_silence(&again, &batch.silences[i]), 0);
+    s_apply(f, &batch);
+    s_apply(f, &again); /* applying rows twice has the effect of once */
+
+    /* the incident's new columns come back */
+    lk_msg_t reply;
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_string_equal(reply.incidents[0].policy, "video-oncall");
+    assert_int_equal(reply.incidents[0].source_count, 2);
+    assert_string_equal(reply.incidents[0].sources[1], "api");
+    assert_true(reply.incidents[0].group_wait_until_ms == 31000);
+    assert_int_equal(reply.alert_count, 1);
+    assert_int_equal(reply.alerts[0].state, LK_ALERT_ACTIVE);
+    lk_msg_clear(&reply);
+
+    /* held alerts: tenant-scoped, filtered by state */
+    lk_msg_t query;
+    s_query_init(f, &query, LK_QUERY_LIST_SUPPRESSED, TENANT_A);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.alert_count, 2);
+    for (size_t i = 0; i < reply.alert_count; i++) {
+        assert_string_equal(reply.alerts[i].incident_id, "");
+        assert_string_equal(reply.alerts[i].tenant_id, TENANT_A);
+        assert_string_equal(lk_labels_get(&reply.alerts[i].labels, "node"), "n1");
+    }
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_LIST_SUPPRESSED, TENANT_A);
+    query.query.status_mask = 1u << LK_ALERT_INHIBITED;
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.alert_count, 1);
+    assert_int_equal(reply.alerts[0].state, LK_ALERT_INHIBITED);
+    assert_string_equal(reply.alerts[0].suppressed_by, "inhibit_rules[0]");
+    lk_msg_clear(&reply);
+
+    /* silences: listed newest first, filtered by state; one by id; another tenant's is
+       not found */
+    s_query_init(f, &query, LK_QUERY_LIST_SILENCES, TENANT_A);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.silence_count, 2);
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_LIST_SILENCES, TENANT_A);
+    query.query.status_mask = 1u << LK_SILENCE_ACTIVE;
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.silence_count, 1);
+    assert_string_equal(reply.silences[0].id, silence_id);
+    assert_int_equal(reply.silences[0].matcher_count, 2);
+    assert_string_equal(reply.silences[0].matchers[1].value, "dev \"x\"");
+    assert_false(reply.silences[0].matchers[1].is_equal);
+    assert_true(reply.silences[0].matchers[0].is_regex);
+    assert_string_equal(reply.silences[0].comment, "maintenance \xc3\xa9");
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_GET_SILENCE, TENANT_B);
+    snprintf(query.query.silence_id, sizeof(query.query.silence_id), "%s", silence_id);
+    s_ask(f, &query, &reply);
+    assert_int_equal(reply.status, LK_STATUS_NOT_FOUND);
+    lk_msg_clear(&reply);
+
+    /* monitors */
+    s_query_init(f, &query, LK_QUERY_LIST_HEARTBEATS, TENANT_B);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.heartbeat_count, 1);
+    assert_string_equal(reply.heartbeats[0].name, "cron.job-1");
+    assert_true(reply.heartbeats[0].missed);
+    assert_true(reply.heartbeats[0].last_ping_at_ms == 0);
+    assert_string_equal(lk_labels_get(&reply.heartbeats[0].labels, "team"), "storage");
+    lk_msg_clear(&reply);
+
+    /* the first snapshot page carries the unexpired silences, monitors and held alerts of
+       the shard; later pages do not */
+    s_query_init(f, &query, LK_QUERY_SNAPSHOT, NULL);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.silence_count, 1);
+    assert_int_equal(reply.heartbeat_count, 2);
+    size_t held = 0;
+    for (size_t i = 0; i < reply.alert_count; i++)
+        held += reply.alerts[i].incident_id[0] == '\0';
+    assert_int_equal(held, 3);
+    lk_msg_clear(&reply);
+    uint32_t shard_a = lk_shard_of(TENANT_A, 2);
+    s_query_init(f, &query, LK_QUERY_SNAPSHOT, NULL);
+    query.query.shard_count = 2;
+    query.query.shard_index = shard_a;
+    s_ask_ok(f, &query, &reply);
+    for (size_t i = 0; i < reply.heartbeat_count; i++)
+        assert_int_equal(lk_shard_of(reply.heartbeats[i].tenant_id, 2), shard_a);
+    for (size_t i = 0; i < reply.alert_count; i++)
+        assert_int_equal(lk_shard_of(reply.alerts[i].tenant_id, 2), shard_a);
+    lk_msg_clear(&reply);
+
+    /* a held row older than the stored one is ignored; a release deletes it; so does a
+       resolve */
+    s_batch_init(&batch, 3);
+    s_held(&alert, TENANT_A, "00000000000000e1", LK_ALERT_SILENCED, LK_ALERT_FIRING, 999);
+    s_add_alert(&batch, &alert);
+    s_held(&alert, TENANT_A, "00000000000000e2", LK_ALERT_ACTIVE, LK_ALERT_FIRING, 1001);
+    s_add_alert(&batch, &alert);
+    s_held(&alert, TENANT_B, "00000000000000e3", LK_ALERT_INHIBITED, LK_ALERT_RESOLVED, 1001);
+    s_add_alert(&batch, &alert);
+    s_heartbeat_row(&heartbeat, TENANT_B, "cron.job-1", false, 1001);
+    assert_int_equal(lk_msg_add_heartbeat(&batch, &heartbeat), 0);
+    lk_heartbeat_clear(&heartbeat);
+    s_apply(f, &batch);
+    s_query_init(f, &query, LK_QUERY_LIST_SUPPRESSED, TENANT_A);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.alert_count, 1);
+    assert_string_equal(reply.alerts[0].fingerprint, "00000000000000e1");
+    assert_int_equal(reply.alerts[0].state, LK_ALERT_INHIBITED);
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_LIST_SUPPRESSED, TENANT_B);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.alert_count, 0);
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_LIST_HEARTBEATS, TENANT_B);
+    s_ask_ok(f, &query, &reply);
+    assert_false(reply.heartbeats[0].missed);
+    assert_true(reply.heartbeats[0].last_ping_at_ms == 1500);
+    lk_msg_clear(&reply);
+
+    /* content the database would refuse is refused for both backends alike */
+    s_batch_init(&batch, 4);
+    s_heartbeat_row(&heartbeat, TENANT_A, "bad name", false, 2000);
+    assert_int_equal(lk_msg_add_heartbeat(&batch, &heartbeat), 0);
+    lk_heartbeat_clear(&heartbeat);
+    s_send_batch(f, &batch);
+    s_expect_ack(f, 4, LK_STATUS_INVALID);
+    lk_msg_clear(&batch);
+}
+
+/* ---- notify rows (store_notify.h) ----------------------------------------------------- */
+
+static void s_notification_row(lk_notification_t *row, const char *tenant, const char *incident,
+                               const char *channel, const char *target, lk_notify_status_t status,
+                               int64_t updated_at_ms)
+{
+    memset(row, 0, sizeof(*row));
+    lk_uuid7(row->id);
+    snprintf(row->tenant_id, sizeof(row->tenant_id), "%s", tenant);
+    snprintf(row->incident_id, sizeof(row->incident_id), "%s", incident);
+    row->policy = (char *)"default";
+    row->channel = (char *)channel;
+    row->target = (char *)target;
+    row->kind = LK_NOTIFY_TRIGGER;
+    row->attempt = 1;
+    row->status = status;
+    row->idempotency_key = row->id;
+    row->lease_until_ms = updated_at_ms + 60000;
+    row->next_attempt_at_ms = updated_at_ms;
+    row->created_at_ms = 6000;
+    row->updated_at_ms = updated_at_ms;
+}
+
+static void s_step_row(lk_escalation_t *row, const char *tenant, const char *incident,
+                       uint32_t step, uint32_t level, const char *status, int64_t at_ms)
+{
+    memset(row, 0, sizeof(*row));
+    lk_uuid7(row->id);
+    snprintf(row->tenant_id, sizeof(row->tenant_id), "%s", tenant);
+    snprintf(row->incident_id, sizeof(row->incident_id), "%s", incident);
+    row->policy = (char *)"default";
+    row->step = step;
+    row->level = level;
+    row->target = (char *)"schedule:primary=alice,channel:ops";
+    row->status = (char *)status;
+    row->event_sequence = 1;
+    row->next_at_ms = at_ms + 60000;
+    row->created_at_ms = at_ms;
+    row->updated_at_ms = at_ms;
+}
+
+/* The latest step, pending and sent notifications of the open incidents. */
+static void s_escalation_state(fixture_t *f, lk_msg_t *reply)
+{
+    lk_msg_t query;
+    s_query_init(f, &query, LK_QUERY_ESCALATION_STATE, NULL);
+    s_ask_ok(f, &query, reply);
+}
+
+/* Per-tenant ingest tokens (store_tokens.h): creation is idempotent, revocation sticks (a
+   late re-send of the creation cannot undo it), another tenant cannot touch a row, listings
+   are per tenant, lookup by hash finds the tenant, and bad rows are refused. */
+static void test_ingest_token_rows(void **state)
+{
+    fixture_t *f = *state;
+    lk_ingest_token_t token = {.created_at_ms = 1000};
+    lk_uuid7(token.id);
+    snprintf(token.tenant_id, sizeof token.tenant_id, "%s", TENANT_A);
+    memset(token.hash, 'a', LK_TOKEN_HASH_LEN);
+    token.name = (char *)"prometheus 'eu'; --";
+    token.hint = (char *)"lk_AbCd";
+    token.scopes = (char *)"alerts:write";
+    token.created_by = (char *)"alice";
+    lk_msg_t batch, query, reply;
+    for (uint64_t req = 1; req <= 2; req++) { /* the same creation twice */
+        s_batch_init(&batch, req);
+        assert_int_equal(lk_msg_add_token(&batch, &token), 0);
+        s_apply(f, &batch);
+    }
+    s_query_init(f, &query, LK_QUERY_LIST_INGEST_TOKENS, TENANT_A);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.token_count, 1);
+    assert_string_equal(reply.tokens[0].id, token.id);
+    assert_string_equal(reply.tokens[0].name, token.name);
+    assert_string_equal(reply.tokens[0].hash, token.hash);
+    assert_string_equal(reply.tokens[0].scopes, "alerts:write");
+    assert_true(reply.tokens[0].revoked_at_ms == 0);
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_LIST_INGEST_TOKENS, TENANT_B);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.token_count, 0);
+    lk_msg_clear(&reply);
+    /* lookup by hash: no tenant in the request, the tenant in the answer */
+    s_query_init(f, &query, LK_QUERY_INGEST_TOKEN_BY_HASH, NULL);
+    memcpy(query.query.token_hash, token.hash, sizeof token.hash);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.token_count, 1);
+    assert_string_equal(reply.tokens[0].tenant_id, TENANT_A);
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_INGEST_TOKEN_BY_HASH, NULL);
+    memset(query.query.token_hash, 'b', LK_TOKEN_HASH_LEN);
+    s_ask(f, &query, &reply);
+    assert_int_equal(reply.status, LK_STATUS_NOT_FOUND);
+    lk_msg_clear(&reply);
+
+    /* another tenant's row with the same id changes nothing */
+    lk_ingest_token_t intruder = token;
+    snprintf(intruder.tenant_id, sizeof intruder.tenant_id, "%s", TENANT_B);
+    intruder.revoked_at_ms = 1500;
+    s_batch_init(&batch, 3);
+    assert_int_equal(lk_msg_add_token(&batch, &intruder), 0);
+    s_apply(f, &batch);
+    /* revocation sticks; a late creation does not undo it */
+    token.revoked_at_ms = 2000;
+    s_batch_init(&batch, 4);
+    assert_int_equal(lk_msg_add_token(&batch, &token), 0);
+    s_apply(f, &batch);
+    token.revoked_at_ms = 0;
+    s_batch_init(&batch, 5);
+    assert_int_equal(lk_msg_add_token(&batch, &token), 0);
+    s_apply(f, &batch);
+    s_query_init(f, &query, LK_QUERY_INGEST_TOKEN_BY_HASH, NULL);
+    memcpy(query.query.token_hash, token.hash, sizeof token.hash);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.token_count, 1);
+    assert_string_equal(reply.tokens[0].tenant_id, TENANT_A);
+    assert_true(reply.tokens[0].revoked_at_ms == 2000);
+    lk_msg_clear(&reply);
+
+    /* bad rows: refused, nothing written */
+    lk_ingest_token_t bad = token;
+    lk_uuid7(bad.id);
+    memset(bad.hash, 'c', LK_TOKEN_HASH_LEN);
+    bad.name = (char *)"";
+    s_batch_init(&batch, 6);
+    assert_int_equal(lk_msg_add_token(&batch, &bad), 0);
+    s_send_batch(f, &batch);
+    s_expect_ack(f, 6, LK_STATUS_INVALID);
+    lk_msg_clear(&batch);
+    s_query_init(f, &query, LK_QUERY_LIST_INGEST_TOKENS, TENANT_A);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.token_count, 1);
+    lk_msg_clear(&reply);
+}
+
+/* Notification and escalation rows are absolute states: a re-sent write changes nothing, a
+   late pending row never undoes a final status; escalation_state gives each open incident's
+   latest step and what escalate must still deliver or mirror; overrides are per tenant and
+   time window. */
+static void test_notify_rows(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch, reply;
+    s_simple_batch(&batch, 1, TENANT_A, id, 5000);
+    s_apply(f, &batch);
+
+    lk_escalation_t step;
+    lk_notification_t slack, mail;
+    s_step_row(&step, TENANT_A, id, 1, 0, "notified", 6000);
+    s_notification_row(&slack, TENANT_A, id, "ops-slack", "", LK_NOTIFY_PENDING, 6000);
+    s_notification_row(&mail, TENANT_A, id, "mail", "alice", LK_NOTIFY_PENDING, 6000);
+    for (uint64_t req = 2; req <= 3; req++) { /* the same write twice */
+        s_batch_init(&batch, req);
+        assert_int_equal(lk_msg_add_escalation(&batch, &step), 0);
+        assert_int_equal(lk_msg_add_notification(&batch, &slack), 0);
+        assert_int_equal(lk_msg_add_notification(&batch, &mail), 0);
+        s_apply(f, &batch);
+    }
+    s_escalation_state(f, &reply);
+    assert_int_equal(reply.escalation_count, 1);
+    assert_int_equal(reply.escalations[0].step, 1);
+    assert_string_equal(reply.escalations[0].status, "notified");
+    assert_true(reply.escalations[0].next_at_ms == 66000);
+    assert_int_equal(reply.incident_count, 1);
+    assert_string_equal(reply.incidents[0].id, id);
+    assert_int_equal(reply.notification_count, 2);
+    lk_msg_clear(&reply);
+
+    /* the next level; slack delivered, then a late (older attempt's) pending write of it */
+    s_step_row(&step, TENANT_A, id, 2, 1, "notified", 7000);
+    slack.status = LK_NOTIFY_SENT;
+    slack.response_code = 200;
+    slack.updated_at_ms = 8000;
+    s_batch_init(&batch, 4);
+    assert_int_equal(lk_msg_add_escalation(&batch, &step), 0);
+    assert_int_equal(lk_msg_add_notification(&batch, &slack), 0);
+    s_apply(f, &batch);
+    slack.status = LK_NOTIFY_PENDING;
+    slack.attempt = 2;
+    s_batch_init(&batch, 5);
+    assert_int_equal(lk_msg_add_notification(&batch, &slack), 0);
+    s_apply(f, &batch);
+    s_escalation_state(f, &reply);
+    assert_int_equal(reply.escalation_count, 1);
+    assert_int_equal(reply.escalations[0].step, 2);
+    assert_int_equal(reply.escalations[0].level, 1);
+    assert_int_equal(reply.notification_count, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const lk_notification_t *row = &reply.notifications[i];
+        if (strcmp(row->channel, "ops-slack") == 0) {
+            assert_int_equal(row->status, LK_NOTIFY_SENT);
+            assert_int_equal(row->attempt, 1);
+            assert_int_equal(row->response_code, 200);
+        } else {
+            assert_int_equal(row->status, LK_NOTIFY_PENDING);
+            assert_string_equal(row->target, "alice");
+            assert_true(row->lease_until_ms == 66000);
+        }
+    }
+    lk_msg_clear(&reply);
+
+    /* a failed notification no longer matters to escalate; a closed incident neither */
+    mail.status = LK_NOTIFY_FAILED;
+    mail.updated_at_ms = 9000;
+    mail.error = (char *)"HTTP 400: bad";
+    s_batch_init(&batch, 6);
+    assert_int_equal(lk_msg_add_notification(&batch, &mail), 0);
+    s_apply(f, &batch);
+    s_escalation_state(f, &reply);
+    assert_int_equal(reply.notification_count, 1);
+    lk_msg_clear(&reply);
+    s_batch_init(&batch, 7);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 2, 5000, LK_INCIDENT_CLOSED, LK_SEV_ERROR, "HighCPU", "db");
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+    s_escalation_state(f, &reply);
+    assert_int_equal(reply.escalation_count, 0);
+    assert_int_equal(reply.notification_count, 0);
+    lk_msg_clear(&reply);
+
+    /* overrides: per tenant, by time window, ordered by start */
+    lk_oncall_override_t override = {.created_at_ms = 100};
+    snprintf(override.tenant_id, sizeof(override.tenant_id), "%s", TENANT_A);
+    override.schedule = (char *)"primary";
+    override.user = (char *)"bob";
+    override.created_by = (char *)"alice";
+    s_batch_init(&batch, 8);
+    const int64_t windows[][2] = {{5000, 6000}, {1000, 2000}};
+    for (size_t i = 0; i < 2; i++) {
+        lk_uuid7(override.id);
+        override.starts_at_ms = windows[i][0];
+        override.ends_at_ms = windows[i][1];
+        assert_int_equal(lk_msg_add_override(&batch, &override), 0);
+    }
+    snprintf(override.tenant_id, sizeof(override.tenant_id), "%s", TENANT_B);
+    lk_uuid7(override.id);
+    assert_int_equal(lk_msg_add_override(&batch, &override), 0);
+    s_apply(f, &batch);
+    lk_msg_t query;
+    s_query_init(f, &query, LK_QUERY_ONCALL_OVERRIDES, TENANT_A);
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.override_count, 2);
+    assert_true(reply.overrides[0].starts_at_ms == 1000 && reply.overrides[1].starts_at_ms == 5000);
+    assert_string_equal(reply.overrides[0].user, "bob");
+    assert_string_equal(reply.overrides[0].created_by, "alice");
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_ONCALL_OVERRIDES, TENANT_A);
+    query.query.since_ms = 1500; /* ends after */
+    query.query.until_ms = 1501; /* starts before */
+    s_ask_ok(f, &query, &reply);
+    assert_int_equal(reply.override_count, 1);
+    assert_true(reply.overrides[0].ends_at_ms == 2000);
+    lk_msg_clear(&reply);
+    s_query_init(f, &query, LK_QUERY_ONCALL_OVERRIDES, NULL);
+    s_ask(f, &query, &reply);
+    assert_int_equal(reply.status, LK_STATUS_INVALID); /* tenant-scoped */
+    lk_msg_clear(&reply);
+
+    /* content both backends would refuse: an override that ends before it starts, a
+       notification status that is never stored */
+    s_batch_init(&batch, 9);
+    lk_uuid7(override.id);
+    override.starts_at_ms = 3000;
+    override.ends_at_ms = 3000;
+    assert_int_equal(lk_msg_add_override(&batch, &override), 0);
+    s_send_batch(f, &batch);
+    s_expect_ack(f, 9, LK_STATUS_INVALID);
+    lk_msg_clear(&batch);
+    s_batch_init(&batch, 10);
+    mail.status = LK_NOTIFY_RETRY;
+    assert_int_equal(lk_msg_add_notification(&batch, &mail), 0);
+    s_send_batch(f, &batch);
+    s_expect_ack(f, 10, LK_STATUS_INVALID);
+    lk_msg_clear(&batch);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || (strcmp(argv[1], "sqlite") && strcmp(argv[1], "postgres"))) {
@@ -1294,9 +1911,13 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_list_incidents, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_events_query, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_cursors_and_retention, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_batch_isolated, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_writer_refuses_bad_content, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_skipped, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_correlation_rows, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_notify_rows, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_token_rows, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name(s_postgres ? "store_postgres" : "store_sqlite", tests, NULL,
                                        NULL);

@@ -410,6 +410,10 @@ class Cluster:
             "SERVICE_TOKEN": self.service_token,
             "JWT_SECRET": self.jwt_secret,
         }
+        # Clusters of parallel tests must not compete for the default metrics ports: every
+        # program's endpoint is off (port 0) unless the test asks for it through env.
+        for program in ("STORE", "CORRELATE", "INGEST", "ESCALATE", "NOTIFY", "PUBLISH", "RULES"):
+            config["LOOKOUT_%s_METRICS_PORT" % program] = "0"
         if taps:
             config["LOOKOUT_INGEST_TAP"] = "tcp://127.0.0.1:%d" % ports[5]
             config["LOOKOUT_CORRELATE_TAP"] = "tcp://127.0.0.1:%d" % ports[6]
