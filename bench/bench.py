@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+"""Lookout against Alertmanager, side by side on one machine: intake throughput, answer
+latency, alert-to-notification latency, memory with 100,000 active alerts, and an alert storm.
+
+Run it through bench/run.sh (which builds a Release tree and starts a private PostgreSQL);
+directly:
+
+    LOOKOUT_BIN_DIR=build-bench LOOKOUT_TEST_PG_URL=postgresql://... bench/bench.py
+
+Every figure compares systems measured in the same run: the throughput scenarios go round
+the systems in turn (Alertmanager, Lookout on SQLite, Lookout on PostgreSQL), several
+rounds, so a burst of load from elsewhere on the machine hits all of them alike; the table
+shows the median of the rounds, their spread, and the median of the per-round ratios.
+
+The load comes from bench/loadgen (C, keep-alive connections, epoll): POST /api/v2/alerts
+with batches of 64 Prometheus-style alerts, the same bytes for both systems.
+Prints a table and writes the figures as JSON (bench/results/<date>.json by default).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+
+import lookout  # noqa: E402  (path set above)
+import notify_tools  # noqa: E402
+import storm  # noqa: E402
+from correlation_tools import peak_rss_kb, rss_kb  # noqa: E402
+
+TENANT = "6b2f3a10-5c1d-4e2f-8a3b-9c4d5e6f7a8b"
+ALERTMANAGER = os.environ.get("LOOKOUT_BENCH_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")
+SCENARIOS = ("resend", "new", "mix")
+
+
+def log(text):
+    print("bench: " + text, file=sys.stderr, flush=True)
+
+
+def loadgen_path():
+    path = os.path.join(lookout.BIN_DIR, "bench", "loadgen")
+    if not os.access(path, os.X_OK):
+        raise lookout.HarnessError("%s not found: build the loadgen target" % path)
+    return path
+
+
+def run_loadgen(url, headers, *args, timeout=600):
+    """Runs loadgen against url with the given headers and arguments; returns its JSON."""
+    command = [loadgen_path(), "--url", url]
+    for header in headers:
+        command += ["-H", header]
+    command += [str(a) for a in args]
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError("loadgen failed (%d): %s" % (proc.returncode,
+                                                        proc.stderr.decode()[-2000:]))
+    return json.loads(proc.stdout)
+
+
+class MemorySampler(threading.Thread):
+    """Peak of the sum of the processes' VmRSS, sampled every interval seconds."""
+
+    def __init__(self, pids, interval=0.1):
+        super().__init__(daemon=True)
+        self.pids, self.interval = list(pids), interval
+        self.peak_kb = 0
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            self.peak_kb = max(self.peak_kb, sum(rss_kb(pid) for pid in self.pids))
+            self.stopping.wait(self.interval)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        self.peak_kb = max(self.peak_kb, sum(rss_kb(pid) for pid in self.pids))
+        return self.peak_kb
+
+
+# ---- the systems ----------------------------------------------------------------------------
+
+class AlertmanagerSystem:
+    """Debian's prometheus-alertmanager on free ports, clustering off, with config_text."""
+
+    def __init__(self, name, config_text):
+        if not os.access(ALERTMANAGER, os.X_OK):
+            raise lookout.HarnessError("%s not found (apt-get install prometheus-alertmanager)"
+                                       % ALERTMANAGER)
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="lookout-bench-am-")
+        self.port = lookout.free_ports(1)[0]
+        self.url = "http://127.0.0.1:%d/api/v2/alerts" % self.port
+        self.headers = []
+        config = os.path.join(self.dir, "alertmanager.yml")
+        with open(config, "w") as f:
+            f.write(config_text)
+        self.log = open(os.path.join(self.dir, "alertmanager.log"), "ab")
+        self.proc = subprocess.Popen(
+            [ALERTMANAGER, "--config.file=" + config, "--storage.path=" + self.dir,
+             "--web.listen-address=127.0.0.1:%d" % self.port, "--cluster.listen-address=",
+             "--log.level=warn"],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=lookout._die_with_parent(9))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port,
+                                            timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise lookout.HarnessError("Alertmanager did not start; see %s" % self.dir)
+            time.sleep(0.1)
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def version(self):
+        out = subprocess.run([ALERTMANAGER, "--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT).stdout.decode()
+        return out.split("\n")[0].strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+ALERTMANAGER_NULL_CONFIG = """
+route:
+  receiver: "null"
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1m
+  repeat_interval: 4h
+receivers:
+  - name: "null"
+"""
+
+ALERTMANAGER_WEBHOOK_CONFIG = """
+route:
+  receiver: bench
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1m
+  repeat_interval: 4h
+receivers:
+  - name: bench
+    webhook_configs:
+      - url: http://127.0.0.1:%d/alertmanager
+        send_resolved: false
+"""
+
+
+class LookoutSystem:
+    """lookout-store, -correlate and -ingest (the harness's Cluster) and, for the
+    end-to-end figures, lookout-escalate, lookout-notify and lookout-publish with a Kafka
+    mock cluster."""
+
+    def __init__(self, name, backend, env=None, notify_config=None, kafka=False):
+        self.name = name
+        self.backend = backend
+        self.extra = {}
+        self.mock = None
+        self.notify = None
+        env = dict({"LOOKOUT_LOG_LEVEL": "warn", "LOOKOUT_REQUEST_TIMEOUT_MS": "30000"},
+                   **(env or {}))
+        self.dir = tempfile.mkdtemp(prefix="lookout-bench-")
+        if notify_config:
+            env["LOOKOUT_LOG_LEVEL"] = "info"  # readiness is read from the notify logs
+            path = os.path.join(self.dir, "lookout.yaml")
+            with open(path, "w") as f:
+                f.write(notify_config)
+            jobs, results = lookout.free_ports(2)
+            env.update({"LOOKOUT_CONFIG": path,
+                        "LOOKOUT_NOTIFY_JOBS_ENDPOINT": "tcp://127.0.0.1:%d" % jobs,
+                        "LOOKOUT_NOTIFY_RESULTS_ENDPOINT": "tcp://127.0.0.1:%d" % results})
+        self.cluster = lookout.Cluster("bench-" + name, backend=backend, env=env)
+        self.cluster.start(timeout=120)
+        self.url = self.cluster.url + "/api/v2/alerts"
+        self.headers = ["Authorization: Bearer " + self.cluster.service_token,
+                        "X-Tenant-ID: " + TENANT]
+        if notify_config:
+            self.notify = notify_tools.NotifyPrograms(self.cluster, workers=2)
+            self.notify.wait_log("lookout-escalate", "following events")
+            for index in range(2):
+                self.notify.wait_log("lookout-notify_%02d" % index, "jobs from")
+        if kafka:
+            self._start_kafka()
+
+    def _start_kafka(self):
+        self.mock = subprocess.Popen(
+            [lookout.find_binary("mock_kafka"), "1"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            preexec_fn=lookout._die_with_parent(9))
+        self.bootstrap = self.mock.stdout.readline().decode().strip()
+        for topic in ("lookout.incidents", "service_events"):
+            self.mock.stdin.write(("topic %s 1 1\n" % topic).encode())
+            self.mock.stdin.flush()
+            answer = self.mock.stdout.readline().decode().strip()
+            if answer != "ok":
+                raise lookout.HarnessError("mock_kafka: %s" % answer)
+        env = dict(self.cluster.env, LOOKOUT_KAFKA_BROKERS=self.bootstrap)
+        log_file = open(os.path.join(self.cluster.log_dir, "lookout-publish.log"), "ab")
+        self.extra["lookout-publish"] = subprocess.Popen(
+            [lookout.find_binary("lookout-publish")], env=env, cwd=self.cluster.dir,
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            preexec_fn=lookout._die_with_parent(9))
+        log_file.close()
+
+    def pids(self):
+        """The intake processes (store, correlate, ingest)."""
+        return [proc.pid for proc in self.cluster.procs.values()]
+
+    def stop(self):
+        for proc in self.extra.values():
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        if self.notify:
+            self.notify.stop()
+        if self.mock:
+            self.mock.stdin.close()
+            try:
+                self.mock.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.mock.kill()
+        self.cluster.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---- the phases -----------------------------------------------------------------------------
+
+def spread(values):
+    """(max - min) / median, the noise of a set of rounds."""
+    if len(values) < 2 or not statistics.median(values):
+        return 0.0
+    return (max(values) - min(values)) / statistics.median(values)
+
+
+def phase_throughput(systems, rounds, duration, connections):
+    """Closed loop, batches of 64, every scenario, round robin over the systems."""
+    figures = {}
+    for scenario in SCENARIOS:
+        per_system = {system.name: [] for system in systems}
+        for round_index in range(rounds):
+            order = systems[round_index % len(systems):] + systems[:round_index % len(systems)]
+            for system in order:
+                result = run_loadgen(system.url, system.headers, "--mode", "closed",
+                                     "--scenario", scenario, "--duration", duration,
+                                     "--warmup", 1, "--connections", connections,
+                                     "--pool", 1024, "--lag", 1024)
+                if result["errors"]:
+                    log("%s %s: %d errors %s" % (system.name, scenario, result["errors"],
+                                                 result["status"]))
+                per_system[system.name].append(result["alerts_per_s"])
+                log("throughput %-6s %-18s round %d: %9.0f alerts/s (p99 %.1f ms)" % (
+                    scenario, system.name, round_index + 1, result["alerts_per_s"],
+                    result["latency_ms"].get("p99", float("nan"))))
+        reference = per_system[systems[0].name]  # Alertmanager
+        entry = {}
+        for name, values in per_system.items():
+            ratios = [value / ref for value, ref in zip(values, reference) if ref]
+            entry[name] = {"alerts_per_s": round(statistics.median(values)),
+                           "rounds": [round(v) for v in values],
+                           "spread": round(spread(values), 3),
+                           "ratio_to_alertmanager": round(statistics.median(ratios), 2)
+                           if ratios else None}
+        figures[scenario] = entry
+    return figures
+
+
+def phase_latency(systems, throughput, duration, connections, fraction=0.5):
+    """Open loop at fraction of Lookout's measured saturation (systems[1]), the same offered
+    rate for Alertmanager (systems[0]); latency from each request's intended send time."""
+    figures = {}
+    for scenario in ("resend", "new"):
+        saturation = throughput[scenario][systems[1].name]["alerts_per_s"]
+        rate = max(1.0, fraction * saturation / 64.0)  # requests of 64 alerts per second
+        entry = {"offered_requests_per_s": round(rate, 1),
+                 "offered_alerts_per_s": round(rate * 64)}
+        for system in systems:
+            time.sleep(3)  # a checkpoint or a garbage collection the last run left behind
+            result = run_loadgen(system.url, system.headers, "--mode", "open",
+                                 "--scenario", scenario, "--rate", "%.2f" % rate,
+                                 "--duration", duration, "--warmup", 1, "--drain", 5,
+                                 "--connections", connections, "--pool", 1024)
+            latency = result["latency_ms"]
+            entry[system.name] = {key: latency.get(key) for key in
+                                  ("p50", "p99", "p999", "max", "count")}
+            # requests still unanswered (or never sent) 5 s after the last was due: the
+            # system could not keep up; their waits so far are in the percentiles
+            entry[system.name]["incomplete"] = result["incomplete"]
+            entry[system.name]["errors"] = result["errors"]
+            log("latency %-6s %-18s at %.0f req/s: p50 %.2f p99 %.2f p99.9 %.2f ms%s" % (
+                scenario, system.name, rate, latency.get("p50", -1), latency.get("p99", -1),
+                latency.get("p999", -1), " (%d incomplete)" % result["incomplete"]
+                if result["incomplete"] else ""))
+        figures[scenario] = entry
+    return figures
+
+
+NOTIFY_CONFIG = """
+notify_settings:
+  allow_private_destinations: true
+  timeout: 5s
+  channel_rate_limit: none
+  target_rate_limit: none
+channels:
+  - {name: slack, type: slack, url: 'http://127.0.0.1:%(port)d/slack'}
+escalation_policies:
+  - name: bench
+    tenant: %(tenant)s
+    match: {labels: {bench: e2e}}
+    levels:
+      - targets: [{channel: slack}]
+"""
+
+
+def phase_e2e(backends, rate, duration):
+    """Alert POST → Slack-style receiver (and → Kafka message for Lookout), p50/p99."""
+    figures = {}
+    for backend in backends:
+        port = lookout.free_ports(1)[0]
+        system = LookoutSystem("lookout-" + backend + "-e2e", backend,
+                               notify_config=NOTIFY_CONFIG % {"port": port, "tenant": TENANT},
+                               kafka=True)
+        try:
+            # a warm-up second first: the producer's first messages wait for its id and
+            # metadata, the consumer's first fetch for its offsets
+            for seconds, wait in ((1, 5), (duration, 15)):
+                result = run_loadgen(system.url, system.headers, "--mode", "e2e", "--rate",
+                                     rate, "--duration", seconds, "--connections", 4,
+                                     "--receiver-port", port, "--kafka-brokers",
+                                     system.bootstrap, "--kafka-topic", "lookout.incidents",
+                                     "--e2e-wait", wait)
+        finally:
+            system.stop()
+        figures["lookout-" + backend] = {
+            "sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
+            "notification_ms": result["notification_ms"], "kafka_ms": result["kafka_ms"]}
+        log("e2e lookout-%s: notification p50 %s p99 %s ms (%d/%d); kafka p50 %s p99 %s ms" % (
+            backend, result["notification_ms"].get("p50"), result["notification_ms"].get("p99"),
+            result["notification_ms"]["count"], result["e2e_sent"],
+            result["kafka_ms"].get("p50"), result["kafka_ms"].get("p99")))
+    port = lookout.free_ports(1)[0]
+    system = AlertmanagerSystem("alertmanager-e2e", ALERTMANAGER_WEBHOOK_CONFIG % port)
+    try:
+        for seconds, wait in ((1, 5), (duration, 15)):
+            result = run_loadgen(system.url, [], "--mode", "e2e", "--rate", rate, "--duration",
+                                 seconds, "--connections", 4, "--receiver-port", port,
+                                 "--e2e-wait", wait)
+    finally:
+        system.stop()
+    figures["alertmanager"] = {"sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
+                               "notification_ms": result["notification_ms"]}
+    log("e2e alertmanager: notification p50 %s p99 %s ms (%d/%d)" % (
+        result["notification_ms"].get("p50"), result["notification_ms"].get("p99"),
+        result["notification_ms"]["count"], result["e2e_sent"]))
+    return figures
+
+
+def phase_memory(backends, alerts, connections):
+    """Fresh systems filled with `alerts` active (firing) alerts: peak resident memory."""
+    figures = {}
+    makers = [("alertmanager", lambda: AlertmanagerSystem("alertmanager",
+                                                          ALERTMANAGER_NULL_CONFIG))]
+    for backend in backends:
+        makers.append(("lookout-" + backend,
+                       lambda backend=backend: LookoutSystem("lookout-" + backend + "-memory",
+                                                             backend)))
+    for name, make in makers:
+        system = make()
+        try:
+            sampler = MemorySampler(system.pids())
+            sampler.start()
+            started = time.monotonic()
+            result = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario",
+                                 "new", "--alerts", alerts, "--warmup", 0, "--connections",
+                                 connections)
+            elapsed = time.monotonic() - started
+            time.sleep(2)  # let a garbage collector or a checkpoint run once more
+            peak_sum = sampler.stop()
+            hwm = {str(pid): peak_rss_kb(pid) for pid in system.pids()}
+            figures[name] = {"alerts": result["alerts"], "fill_s": round(elapsed, 2),
+                             "peak_rss_sampled_mib": round(peak_sum / 1024, 1),
+                             "peak_rss_hwm_sum_mib": round(sum(hwm.values()) / 1024, 1),
+                             "processes": len(hwm)}
+            log("memory %-18s %d alerts in %.1f s: peak %.1f MiB (VmHWM sum %.1f MiB)" % (
+                name, result["alerts"], elapsed, peak_sum / 1024, sum(hwm.values()) / 1024))
+        finally:
+            system.stop()
+    return figures
+
+
+def phase_storm(samples):
+    """bench/storm.py's storm (native POST /alerts, 4 clients, batches of 1000) on SQLite."""
+    sets = max(100, min(10000, samples // 100))
+    figures = storm.run(samples=samples, sets=sets, groups=100, tenants=10, quiet=True,
+                        owner="bench-storm")
+    log("storm: %d samples in %.1f s, peak %.1f MiB%s" % (
+        samples, figures["elapsed_s"], figures["peak_rss_sum_mib"],
+        "; PROBLEMS: %s" % figures["problems"] if figures["problems"] else ""))
+    return {key: figures[key] for key in ("samples", "label_sets", "groups", "elapsed_s",
+                                          "samples_per_s", "peak_rss_sum_mib", "peak_rss_mib",
+                                          "incidents", "problems")}
+
+
+# ---- output ---------------------------------------------------------------------------------
+
+def fmt(value, digits=0):
+    if value is None:
+        return "-"
+    return ("%%.%df" % digits) % value
+
+
+def print_table(report, out=sys.stdout):
+    w = out.write
+    w("\nLookout vs Alertmanager — %s, %s\n" % (report["date"], report["machine"]))
+    w("(median of the rounds; ±: half the spread (max-min)/median of the rounds; (x): median "
+      "of the per-round ratios)\n")
+    for backend, scenarios in report["throughput"].items():
+        w("\nIntake throughput, Lookout on %s, POST /api/v2/alerts, batches of 64 (alerts/s)\n"
+          % backend)
+        names = list(next(iter(scenarios.values())))
+        w("  %-8s" % "scenario" + "".join("%28s" % n for n in names) + "\n")
+        for scenario, entry in scenarios.items():
+            cells = []
+            for index, name in enumerate(names):
+                e = entry[name]
+                cell = "%s ±%d%%" % (fmt(e["alerts_per_s"]), round(100 * e["spread"] / 2))
+                if index:
+                    cell += " (%.2fx)" % e["ratio_to_alertmanager"]
+                cells.append("%28s" % cell)
+            w("  %-8s" % scenario + "".join(cells) + "\n")
+        latency = report.get("latency", {}).get(backend)
+        if not latency:
+            continue
+        w("Answer latency, open loop at 50%% of Lookout/%s's saturation (ms)\n" % backend)
+        for scenario, entry in latency.items():
+            w("  %s at %s alerts/s offered:\n" % (scenario, fmt(entry["offered_alerts_per_s"])))
+            for name in names:
+                e = entry[name]
+                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s\n" % (
+                    name, fmt(e["p50"], 2), fmt(e["p99"], 2), fmt(e["p999"], 2), e["errors"],
+                    "  (could not keep up: %d unanswered)" % e["incomplete"]
+                    if e["incomplete"] else ""))
+    if "e2e" in report:
+        w("\nEnd to end, alert POST → notification (ms; zero grouping delay)\n")
+        for name, e in report["e2e"].items():
+            n = e["notification_ms"]
+            line = "  %-20s receiver p50 %7s p99 %7s (%d of %d)" % (
+                name, fmt(n.get("p50"), 1), fmt(n.get("p99"), 1), n["count"], e["sent"])
+            if "kafka_ms" in e:
+                k = e["kafka_ms"]
+                line += "   Kafka p50 %7s p99 %7s (%d)" % (fmt(k.get("p50"), 1),
+                                                          fmt(k.get("p99"), 1), k["count"])
+            w(line + "\n")
+    if "memory" in report:
+        w("\nPeak memory with %s active alerts (MiB, processes summed)\n" %
+          format(report["settings"]["memory_alerts"], ","))
+        for name, e in report["memory"].items():
+            w("  %-20s sampled peak %8s   VmHWM sum %8s   (%d processes, filled in %.1f s)\n" % (
+                name, fmt(e["peak_rss_sampled_mib"], 1), fmt(e["peak_rss_hwm_sum_mib"], 1),
+                e["processes"], e["fill_s"]))
+    if "storm" in report:
+        s = report["storm"]
+        w("\nStorm: %s samples → %d incidents in %.1f s (%s samples/s), peak %.1f MiB%s\n" % (
+            format(s["samples"], ","), s["incidents"] - 1, s["elapsed_s"],
+            format(s["samples_per_s"], ","), s["peak_rss_sum_mib"],
+            "  PROBLEMS: %s" % s["problems"] if s["problems"] else ""))
+    w("\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per system")
+    parser.add_argument("--duration", type=float, default=4, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--http-threads", type=int, default=32,
+                        help="LOOKOUT_HTTP_THREADS of the Lookout under test")
+    parser.add_argument("--memory-alerts", type=int, default=100000)
+    parser.add_argument("--storm-samples", type=int, default=1000000)
+    parser.add_argument("--e2e-rate", type=float, default=20, help="alerts/s in the e2e phase")
+    parser.add_argument("--no-postgresql", action="store_true")
+    parser.add_argument("--skip", default="", help="comma list of phases to leave out: "
+                        "latency,e2e,memory,storm")
+    parser.add_argument("--output", help="JSON file (default bench/results/<date>.json)")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    backends = ["sqlite"] if args.no_postgresql else ["sqlite", "postgresql"]
+    if "postgresql" in backends:
+        lookout.pg_admin_url()  # fails early and clearly when there is no server
+
+    started = time.monotonic()
+    now = datetime.datetime.now()
+    report = {
+        "date": now.strftime("%Y-%m-%d %H:%M"),
+        "machine": "%s, %d cores, %s" % (platform.machine(), os.cpu_count(),
+                                        platform.platform(terse=True)),
+        "command": "bench/run.sh " + " ".join(sys.argv[1:]),
+        "settings": {"rounds": args.rounds, "duration_s": args.duration,
+                     "connections": args.connections, "batch": 64,
+                     "lookout_http_threads": args.http_threads,
+                     "memory_alerts": args.memory_alerts, "storm_samples": args.storm_samples},
+    }
+    lookout_env = {"LOOKOUT_HTTP_THREADS": str(args.http_threads)}
+    # One pass per backend, each with a fresh Alertmanager beside it, so a PostgreSQL server
+    # busy with its own checkpoints never runs during the other pass's measurements.
+    report["throughput"], report["latency"] = {}, {}
+    for backend in backends:
+        systems = []
+        try:
+            log("starting Alertmanager and Lookout on %s" % backend)
+            systems.append(AlertmanagerSystem("alertmanager", ALERTMANAGER_NULL_CONFIG))
+            report["alertmanager_version"] = systems[0].version()
+            systems.append(LookoutSystem("lookout-" + backend, backend, env=lookout_env))
+            rounds = args.rounds if backend == "sqlite" else max(2, args.rounds - 1)
+            report["throughput"][backend] = phase_throughput(systems, rounds, args.duration,
+                                                             args.connections)
+            if "latency" not in skip:
+                report["latency"][backend] = phase_latency(
+                    systems, report["throughput"][backend], 2 * args.duration,
+                    args.connections)
+        finally:
+            for system in systems:
+                system.stop()
+    if "e2e" not in skip:
+        report["e2e"] = phase_e2e(backends, args.e2e_rate, 10)
+    if "memory" not in skip:
+        report["memory"] = phase_memory(backends, args.memory_alerts, args.connections)
+    if "storm" not in skip:
+        report["storm"] = phase_storm(args.storm_samples)
+    report["elapsed_s"] = round(time.monotonic() - started, 1)
+
+    print_table(report)
+    output = args.output or os.path.join(HERE, "results", now.strftime("%Y-%m-%d") + ".json")
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print("figures written to %s (%.0f s)" % (output, report["elapsed_s"]))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        lookout._cleanup()
