@@ -296,31 +296,34 @@ def phase_throughput(systems, rounds, duration, connections):
 
 def phase_latency(systems, throughput, duration, connections, fraction=0.5):
     """Open loop at fraction of Lookout's measured saturation (systems[1]), the same offered
-    rate for Alertmanager (systems[0]); latency from each request's intended send time."""
+    rate for Alertmanager (systems[0]); and re-sends at fraction of Alertmanager's. Latency
+    from each request's intended send time."""
     figures = {}
-    for scenario in ("resend", "new"):
-        saturation = throughput[scenario][systems[1].name]["alerts_per_s"]
+    for key, scenario, reference in (("resend", "resend", systems[1]),
+                                     ("new", "new", systems[1]),
+                                     ("resend at Alertmanager's half", "resend", systems[0])):
+        saturation = throughput[scenario][reference.name]["alerts_per_s"]
         rate = max(1.0, fraction * saturation / 64.0)  # requests of 64 alerts per second
         entry = {"offered_requests_per_s": round(rate, 1),
                  "offered_alerts_per_s": round(rate * 64)}
         for system in systems:
-            time.sleep(3)  # a checkpoint or a garbage collection the last run left behind
+            time.sleep(2)  # a checkpoint or a garbage collection the last run left behind
             result = run_loadgen(system.url, system.headers, "--mode", "open",
                                  "--scenario", scenario, "--rate", "%.2f" % rate,
-                                 "--duration", duration, "--warmup", 1, "--drain", 5,
+                                 "--duration", duration, "--warmup", 1, "--drain", 3,
                                  "--connections", connections, "--pool", 1024)
             latency = result["latency_ms"]
             entry[system.name] = {key: latency.get(key) for key in
                                   ("p50", "p99", "p999", "max", "count")}
-            # requests still unanswered (or never sent) 5 s after the last was due: the
+            # requests still unanswered (or never sent) 3 s after the last was due: the
             # system could not keep up; their waits so far are in the percentiles
             entry[system.name]["incomplete"] = result["incomplete"]
             entry[system.name]["errors"] = result["errors"]
             log("latency %-6s %-18s at %.0f req/s: p50 %.2f p99 %.2f p99.9 %.2f ms%s" % (
-                scenario, system.name, rate, latency.get("p50", -1), latency.get("p99", -1),
+                key, system.name, rate, latency.get("p50", -1), latency.get("p99", -1),
                 latency.get("p999", -1), " (%d incomplete)" % result["incomplete"]
                 if result["incomplete"] else ""))
-        figures[scenario] = entry
+        figures[key] = entry
     return figures
 
 
@@ -460,7 +463,8 @@ def print_table(report, out=sys.stdout):
         latency = report.get("latency", {}).get(backend)
         if not latency:
             continue
-        w("Answer latency, open loop at 50%% of Lookout/%s's saturation (ms)\n" % backend)
+        w("Answer latency, open loop at 50%% of Lookout/%s's saturation, and re-sends at 50%% "
+          "of Alertmanager's (ms)\n" % backend)
         for scenario, entry in latency.items():
             w("  %s at %s alerts/s offered:\n" % (scenario, fmt(entry["offered_alerts_per_s"])))
             for name in names:
@@ -504,6 +508,8 @@ def main():
     parser.add_argument("--http-threads", type=int, default=32,
                         help="LOOKOUT_HTTP_THREADS of the Lookout under test")
     parser.add_argument("--memory-alerts", type=int, default=100000)
+    parser.add_argument("--memory-postgresql", action="store_true",
+                        help="also measure Lookout's memory on PostgreSQL (server not counted)")
     parser.add_argument("--storm-samples", type=int, default=1000000)
     parser.add_argument("--e2e-rate", type=float, default=20, help="alerts/s in the e2e phase")
     parser.add_argument("--no-postgresql", action="store_true")
@@ -544,7 +550,7 @@ def main():
                                                              args.connections)
             if "latency" not in skip:
                 report["latency"][backend] = phase_latency(
-                    systems, report["throughput"][backend], 2 * args.duration,
+                    systems, report["throughput"][backend], 1.5 * args.duration,
                     args.connections)
         finally:
             for system in systems:
@@ -552,7 +558,10 @@ def main():
     if "e2e" not in skip:
         report["e2e"] = phase_e2e(backends, args.e2e_rate, 10)
     if "memory" not in skip:
-        report["memory"] = phase_memory(backends, args.memory_alerts, args.connections)
+        # SQLite: the database is inside Lookout's processes, as Alertmanager's state is in
+        # its own; a PostgreSQL server's memory would not be counted (--memory-postgresql)
+        report["memory"] = phase_memory(backends if args.memory_postgresql else ["sqlite"],
+                                        args.memory_alerts, args.connections)
     if "storm" not in skip:
         report["storm"] = phase_storm(args.storm_samples)
     report["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -15,7 +15,9 @@
               answers do; latency is measured from each request's INTENDED send time, so a
               server that stalls is charged for the requests that had to wait (no
               coordinated omission). A request due while every connection is busy waits
-              in a backlog and is sent on the next free one.
+              in a backlog and is sent on the next free one. What is still unanswered or
+              unsent --drain seconds after the last request was due is reported as
+              "incomplete", its wait so far counted in the percentiles.
       e2e     open loop with one alert per request, each a new alert group whose name
               carries a marker; a built-in HTTP receiver (--receiver-port, standing in for
               Slack or an Alertmanager webhook receiver) and optionally a Kafka consumer
@@ -39,7 +41,6 @@
 */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

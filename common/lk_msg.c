@@ -2266,7 +2266,9 @@ static char *s_json_key(const msgpack_object *key)
         return NULL;
     char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
     json_decref(json);
-    if (text && strlen(text) > S_JSON_KEY_MAX) /* ASCII (JSON_ENSURE_ASCII): any cut is safe */
+    /* ASCII (JSON_ENSURE_ASCII), so any cut is safe; longer than the cut text + "...", so
+       the buffer holds it */
+    if (text && strlen(text) > S_JSON_KEY_MAX + 3)
         memcpy(text + S_JSON_KEY_MAX, "...", 4);
     return text;
 }

@@ -989,8 +989,8 @@ void correlate_actor(zsock_t *pipe, void *args)
     self->frontend = lk_sock_new(ZMQ_ROUTER, config->frontend_endpoint);
     /* an inproc endpoint an earlier actor of this process bound is free only once ZeroMQ's
        reaper has closed that socket: an in-process restart (the tests) may come first */
-    for (int attempt = 0; !self->frontend && attempt < 50 &&
-                          strncmp(config->frontend_endpoint, "inproc://", 9) == 0;
+    for (int attempt = 0;
+         !self->frontend && attempt < 50 && strncmp(config->frontend_endpoint, "inproc://", 9) == 0;
          attempt++) {
         zclock_sleep(20);
         self->frontend = lk_sock_new(ZMQ_ROUTER, config->frontend_endpoint);

@@ -71,6 +71,7 @@ static int s_run_file(const char *path)
     return 0;
 }
 
+/* qsort order of file names: a directory replays in the same order everywhere. */
 static int s_compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

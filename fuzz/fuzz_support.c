@@ -30,6 +30,7 @@ static bool s_same_double(double a, double b)
     return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
 }
 
+/* Aborts unless got holds exactly what sent holds (every field the wire carries). */
 static void s_check_same_alert(const lk_alert_t *sent, const lk_alert_t *got)
 {
     FUZZ_CHECK(sent->updated_at_ms == got->updated_at_ms);

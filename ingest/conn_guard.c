@@ -36,6 +36,8 @@ struct conn_guard_t {
     atomic_uint_fast64_t cut_total;
 };
 
+/* The guard's thread: every quarter of the timeout, shuts down the connections whose head
+   deadline passed; returns when conn_guard_destroy says so. */
 static void *s_checker(void *arg)
 {
     conn_guard_t *self = arg;

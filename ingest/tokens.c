@@ -75,6 +75,7 @@ static int s_lookup(ingest_tokens_t *self, const char *hash, s_entry_t *out)
     return found;
 }
 
+/* Puts entry in its slot (replacing whoever held it), fresh for ttl_ms. */
 static void s_store(ingest_tokens_t *self, const s_entry_t *entry)
 {
     pthread_mutex_lock(&self->mutex);

@@ -44,6 +44,7 @@ static const s_sql_t s_postgres = {
     .by_hash = "SELECT " S_TOKEN_COLUMNS " FROM ingest_tokens WHERE token_hash = $1::text",
 };
 
+/* The statements of the connection's backend. */
 static const s_sql_t *s_sql(const store_db_t *db)
 {
     return strcmp(store_db_backend_name(db), "sqlite") == 0 ? &s_sqlite : &s_postgres;
@@ -61,6 +62,7 @@ static bool s_uuid_field(char *uuid)
     return true;
 }
 
+/* True for UTF-8 text of at most max bytes. */
 static bool s_text_ok(const char *text, size_t max)
 {
     return text && strlen(text) <= max && store_map_utf8_valid(text);
@@ -123,6 +125,7 @@ int store_tokens_apply(store_db_t *db, const lk_msg_t *batch, char *err, size_t 
 
 /* ---- reading --------------------------------------------------------------------------- */
 
+/* Turns reply into a failure with a printf-formatted error (nothing else of it is kept). */
 static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)

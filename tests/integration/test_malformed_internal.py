@@ -180,22 +180,25 @@ class MalformedInternalTest(lookout.LookoutTestCase):
         lk = self.lk
         # escalate's results PULL is bound by escalate; its events SUB and the jobs of a
         # worker are served by this test's fake store PUB and fake escalate
-        events = zmtp_tools.ZmtpServer("PUB")
+        # one server per subscriber, so each connection is known to be whose
+        escalate_pub = zmtp_tools.ZmtpServer("PUB")
+        publish_pub = zmtp_tools.ZmtpServer("PUB")
         jobs = zmtp_tools.ZmtpServer("PUSH")
         results = zmtp_tools.ZmtpServer("PULL")
-        for server in (events, jobs, results):
+        for server in (escalate_pub, publish_pub, jobs, results):
             self.addCleanup(server.close)
         kafka = prom_tools.MockKafka(self)
         programs = notify_tools.NotifyPrograms(lk, workers=0, env={
-            "LOOKOUT_STORE_EVENTS_ENDPOINT": events.endpoint,
+            "LOOKOUT_STORE_EVENTS_ENDPOINT": escalate_pub.endpoint,
             "LOOKOUT_KAFKA_BROKERS": kafka.bootstrap})
         self.addCleanup(programs.stop)
         programs.env["LOOKOUT_NOTIFY_JOBS_ENDPOINT"] = jobs.endpoint
         programs.env["LOOKOUT_NOTIFY_RESULTS_ENDPOINT"] = results.endpoint
         programs.start("lookout-notify")
+        programs.env["LOOKOUT_STORE_EVENTS_ENDPOINT"] = publish_pub.endpoint
         programs.start("lookout-publish")
-        escalate_events = events.accept()
-        publish_events = events.accept()
+        escalate_events = escalate_pub.accept()
+        publish_events = publish_pub.accept()
         worker_jobs = jobs.accept()
         worker_results = results.accept()
         self.peers += [escalate_events, publish_events, worker_jobs, worker_results]
