@@ -63,7 +63,11 @@ const char *lk_alert_status_name(lk_alert_status_t status);
 /* Whether an alert may open or join an incident. active: it does; inhibited (an inhibit
    rule's source fires) and silenced (a silence matches): it is held outside any incident,
    stored and visible, and opens nothing (correlate/engine.h tells when it is released). */
-typedef enum { LK_ALERT_ACTIVE = 0, LK_ALERT_INHIBITED = 1, LK_ALERT_SILENCED = 2 } lk_alert_state_t;
+typedef enum {
+    LK_ALERT_ACTIVE = 0,
+    LK_ALERT_INHIBITED = 1,
+    LK_ALERT_SILENCED = 2
+} lk_alert_state_t;
 bool lk_alert_state_parse(const char *text, lk_alert_state_t *out);
 const char *lk_alert_state_name(lk_alert_state_t state);
 
@@ -85,10 +89,10 @@ typedef struct {
     char tenant_id[LK_UUID_STR_LEN + 1];
     char fingerprint[LK_FINGERPRINT_STR_LEN + 1]; /* set by correlate; "" until then */
     char incident_id[LK_UUID_STR_LEN + 1];        /* set by correlate; "" until then */
-    char *source;      /* "api", "prometheus", "alertmanager", "pagerduty", "periscope", ... */
-    char *name;        /* alertname; always equal to labels["alertname"] */
-    char *query;       /* optional: the expression that produced it, or NULL */
-    char *dedup_key;   /* optional: sender's identity; replaces the label fingerprint */
+    char *source;        /* "api", "prometheus", "alertmanager", "pagerduty", "periscope", ... */
+    char *name;          /* alertname; always equal to labels["alertname"] */
+    char *query;         /* optional: the expression that produced it, or NULL */
+    char *dedup_key;     /* optional: sender's identity; replaces the label fingerprint */
     char *generator_url; /* optional */
     lk_labels_t labels;
     lk_labels_t annotations;
@@ -100,7 +104,7 @@ typedef struct {
     double threshold;
     int64_t starts_at_ms;
     int64_t ends_at_ms;
-    int64_t updated_at_ms; /* when correlate last changed it */
+    int64_t updated_at_ms;  /* when correlate last changed it */
     lk_alert_state_t state; /* set by correlate; held (not active) alerts have incident_id "" */
     char *suppressed_by;    /* held: the silence id, or "inhibit_rules[N]"; else NULL */
 } lk_alert_t;
@@ -113,27 +117,27 @@ int lk_alert_copy(lk_alert_t *dst, const lk_alert_t *src);
 typedef struct {
     char id[LK_UUID_STR_LEN + 1]; /* UUIDv7 chosen by correlate */
     char tenant_id[LK_UUID_STR_LEN + 1];
-    char *group_key;        /* Alertmanager-style: `{}:{alertname="HighCPU"}` */
-    char *title;            /* alertname plus group label values */
-    char *summary;          /* first alert's `summary` annotation, else the title */
-    char *acknowledged_by;  /* actor of the last acknowledge, or NULL */
-    char *resolved_by;      /* actor of a manual resolve, or NULL (auto-resolve) */
+    char *group_key;          /* Alertmanager-style: `{}:{alertname="HighCPU"}` */
+    char *title;              /* alertname plus group label values */
+    char *summary;            /* first alert's `summary` annotation, else the title */
+    char *acknowledged_by;    /* actor of the last acknowledge, or NULL */
+    char *resolved_by;        /* actor of a manual resolve, or NULL (auto-resolve) */
     lk_labels_t group_labels; /* the group_by labels and their values */
     lk_severity_t severity;
     lk_incident_status_t status;
-    uint32_t alert_count;   /* alerts ever attached */
-    uint32_t firing_count;  /* alerts attached and firing now */
-    uint32_t reopen_count;  /* times it went resolved → triggered (flaps) */
-    uint64_t version;       /* +1 on every change; store keeps the highest it has seen */
+    uint32_t alert_count;  /* alerts ever attached */
+    uint32_t firing_count; /* alerts attached and firing now */
+    uint32_t reopen_count; /* times it went resolved → triggered (flaps) */
+    uint64_t version;      /* +1 on every change; store keeps the highest it has seen */
     int64_t created_at_ms;
     int64_t updated_at_ms;
     int64_t acknowledged_at_ms;
     int64_t resolved_at_ms;
-    int64_t ack_expires_at_ms; /* an acknowledgement given with a timeout lapses then and
-                                  escalation resumes; 0 = no timeout (set by correlate) */
-    char *policy;             /* escalation policy name from the matched route, or NULL */
-    char **sources;           /* distinct sources of its alerts, first seen first */
-    uint32_t source_count;    /* at most LK_INCIDENT_SOURCES_MAX */
+    int64_t ack_expires_at_ms;   /* an acknowledgement given with a timeout lapses then and
+                                    escalation resumes; 0 = no timeout (set by correlate) */
+    char *policy;                /* escalation policy name from the matched route, or NULL */
+    char **sources;              /* distinct sources of its alerts, first seen first */
+    uint32_t source_count;       /* at most LK_INCIDENT_SOURCES_MAX */
     int64_t group_wait_until_ms; /* the route's group_wait: incident_triggered is announced
                                     then; 0 = announced (or no wait) */
 } lk_incident_t;
@@ -155,13 +159,13 @@ int lk_incident_copy(lk_incident_t *dst, const lk_incident_t *src);
    incident_update_posted (someone wrote an update on it, POST /incidents/{id}/updates: note
    = the message, actor = its author). */
 typedef struct {
-    uint64_t sequence;                    /* assigned by store at commit; 0 before */
-    char event_id[LK_UUID_STR_LEN + 1];   /* UUIDv7 chosen by correlate: the idempotency key */
+    uint64_t sequence;                  /* assigned by store at commit; 0 before */
+    char event_id[LK_UUID_STR_LEN + 1]; /* UUIDv7 chosen by correlate: the idempotency key */
     char tenant_id[LK_UUID_STR_LEN + 1];
     char incident_id[LK_UUID_STR_LEN + 1];
     char *type;
-    char *actor;   /* "lookout" for automatic changes, else the operator */
-    char *note;    /* optional */
+    char *actor;       /* "lookout" for automatic changes, else the operator */
+    char *note;        /* optional */
     char *fingerprint; /* for alert_* events, else NULL */
     int64_t at_ms;
 } lk_event_t;
@@ -219,13 +223,13 @@ int lk_silence_copy(lk_silence_t *dst, const lk_silence_t *src);
 #define LK_HEARTBEAT_GIVEN_LABELS   8u
 typedef struct {
     char tenant_id[LK_UUID_STR_LEN + 1];
-    char *name;            /* 1..LK_HEARTBEAT_NAME_MAX of [A-Za-z0-9_.-] */
-    int64_t interval_ms;   /* expected time between pings */
-    int64_t grace_ms;      /* extra time before it counts as missed */
-    lk_severity_t severity; /* of the heartbeat_missed alert */
-    lk_labels_t labels;    /* added to the heartbeat_missed alert */
+    char *name;              /* 1..LK_HEARTBEAT_NAME_MAX of [A-Za-z0-9_.-] */
+    int64_t interval_ms;     /* expected time between pings */
+    int64_t grace_ms;        /* extra time before it counts as missed */
+    lk_severity_t severity;  /* of the heartbeat_missed alert */
+    lk_labels_t labels;      /* added to the heartbeat_missed alert */
     int64_t last_ping_at_ms; /* 0 = never pinged */
-    bool missed;           /* its heartbeat_missed alert fires */
+    bool missed;             /* its heartbeat_missed alert fires */
     int64_t created_at_ms;
     int64_t updated_at_ms; /* strictly increasing; store keeps the latest */
     uint32_t given;        /* a ping request only: LK_HEARTBEAT_GIVEN_* bits */
@@ -368,11 +372,11 @@ int lk_incident_update_copy(lk_incident_update_t *dst, const lk_incident_update_
 typedef struct {
     char id[LK_UUID_STR_LEN + 1]; /* UUIDv7 chosen by ingest */
     char tenant_id[LK_UUID_STR_LEN + 1];
-    char *name;                           /* the tenant's label for it */
-    char hash[LK_TOKEN_HASH_LEN + 1];     /* SHA-256 hex of the token */
-    char *hint;                           /* first characters of the token, "lk_AbCd" */
-    char *scopes;                         /* comma list: "alerts:write,heartbeats:write" */
-    char *created_by;                     /* the caller that created it */
+    char *name;                       /* the tenant's label for it */
+    char hash[LK_TOKEN_HASH_LEN + 1]; /* SHA-256 hex of the token */
+    char *hint;                       /* first characters of the token, "lk_AbCd" */
+    char *scopes;                     /* comma list: "alerts:write,heartbeats:write" */
+    char *created_by;                 /* the caller that created it */
     int64_t created_at_ms;
     int64_t revoked_at_ms; /* 0 = valid */
 } lk_ingest_token_t;

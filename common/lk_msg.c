@@ -28,20 +28,20 @@
 /* ---- names ----------------------------------------------------------------------------- */
 
 static const char *s_type_names[LK_MSG_TYPE_COUNT] = {
-    "invalid",      "alert_batch", "alert_reply", "command", "command_reply", "mutation_batch",
-    "mutation_ack", "query",       "query_reply", "event",   "cursor_commit",
-    "notify_job", "notify_result", "silence_command", "heartbeat_ping", "control_reply",
+    "invalid",       "alert_batch",     "alert_reply",    "command",
+    "command_reply", "mutation_batch",  "mutation_ack",   "query",
+    "query_reply",   "event",           "cursor_commit",  "notify_job",
+    "notify_result", "silence_command", "heartbeat_ping", "control_reply",
 };
 static const char *s_status_names[] = {"ok",      "not_found",   "conflict",
                                        "invalid", "unavailable", "error"};
 static const char *s_outcome_names[] = {"new", "changed", "unchanged", "ignored"};
 static const char *s_action_names[] = {"acknowledge", "resolve"};
-static const char *s_query_kind_names[] = {"list_incidents", "get_incident", "snapshot", "events",
-                                           "cursor_get", "escalation_state",
-                                           "oncall_overrides", "list_silences", "get_silence",
-                                           "list_heartbeats", "list_suppressed",
-                                           "status_page", "list_ingest_tokens",
-                                           "ingest_token_by_hash"};
+static const char *s_query_kind_names[] = {
+    "list_incidents",     "get_incident",        "snapshot",         "events",
+    "cursor_get",         "escalation_state",    "oncall_overrides", "list_silences",
+    "get_silence",        "list_heartbeats",     "list_suppressed",  "status_page",
+    "list_ingest_tokens", "ingest_token_by_hash"};
 static const char *s_silence_action_names[] = {"create", "expire"};
 static const char *s_alert_state_names[] = {"active", "inhibited", "silenced"};
 /* The model's vocabularies as they appear on the wire: exact lower-case names only (the
@@ -313,8 +313,7 @@ static int s_pack_kv_labels(msgpack_packer *pk, const char *key, const lk_labels
 }
 
 /*  Packs key and an array of strings. */
-static int s_pack_kv_strings(msgpack_packer *pk, const char *key, char *const *items,
-                             size_t count)
+static int s_pack_kv_strings(msgpack_packer *pk, const char *key, char *const *items, size_t count)
 {
     if (s_pack_str(pk, key) || msgpack_pack_array(pk, count))
         return -1;
@@ -351,8 +350,9 @@ static int s_pack_alert(msgpack_packer *pk, const lk_alert_t *alert)
         s_pack_kv_int(pk, "ends_at", alert->ends_at_ms) ||
         s_pack_kv_int(pk, "updated_at", alert->updated_at_ms) ||
         (alert->state != LK_ALERT_ACTIVE &&
-         s_pack_kv_str(pk, "state", s_name_of(s_alert_state_names, S_COUNT(s_alert_state_names),
-                                              alert->state))) ||
+         s_pack_kv_str(
+             pk, "state",
+             s_name_of(s_alert_state_names, S_COUNT(s_alert_state_names), alert->state))) ||
         (alert->suppressed_by && s_pack_kv_str(pk, "suppressed_by", alert->suppressed_by)))
         return -1;
     return 0;
@@ -388,8 +388,8 @@ static int s_pack_incident(msgpack_packer *pk, const lk_incident_t *incident)
         (incident->ack_expires_at_ms &&
          s_pack_kv_int(pk, "ack_expires_at", incident->ack_expires_at_ms)) ||
         (incident->policy && s_pack_kv_str(pk, "policy", incident->policy)) ||
-        (incident->source_count && s_pack_kv_strings(pk, "sources", incident->sources,
-                                                      incident->source_count)) ||
+        (incident->source_count &&
+         s_pack_kv_strings(pk, "sources", incident->sources, incident->source_count)) ||
         (incident->group_wait_until_ms &&
          s_pack_kv_int(pk, "group_wait_until", incident->group_wait_until_ms)))
         return -1;
@@ -731,8 +731,9 @@ static int s_pack_heartbeat(msgpack_packer *pk, const void *item)
            s_pack_kv_str(pk, "name", heartbeat->name) ||
            s_pack_kv_int(pk, "interval", heartbeat->interval_ms) ||
            s_pack_kv_int(pk, "grace", heartbeat->grace_ms) ||
-           s_pack_kv_str(pk, "severity", s_name_of(s_severity_names, S_COUNT(s_severity_names),
-                                                   heartbeat->severity)) ||
+           s_pack_kv_str(
+               pk, "severity",
+               s_name_of(s_severity_names, S_COUNT(s_severity_names), heartbeat->severity)) ||
            s_pack_kv_labels(pk, "labels", &heartbeat->labels) ||
            s_pack_kv_int(pk, "last_ping_at", heartbeat->last_ping_at_ms) ||
            s_pack_str(pk, "missed") ||
@@ -750,9 +751,9 @@ static int s_pack_update(msgpack_packer *pk, const void *item)
            s_pack_kv_str(pk, "id", update->id) || s_pack_kv_str(pk, "tenant", update->tenant_id) ||
            s_pack_kv_str(pk, "incident_id", update->incident_id) ||
            s_pack_kv_str(pk, "message", update->message) ||
-           s_pack_kv_str(pk, "visibility", s_name_of(s_visibility_names,
-                                                     S_COUNT(s_visibility_names),
-                                                     update->visibility)) ||
+           s_pack_kv_str(
+               pk, "visibility",
+               s_name_of(s_visibility_names, S_COUNT(s_visibility_names), update->visibility)) ||
            (stage && s_pack_kv_str(pk, "status", stage)) ||
            (update->title && s_pack_kv_str(pk, "title", update->title)) ||
            s_pack_kv_str(pk, "author", update->author) ||
@@ -783,9 +784,8 @@ static size_t s_extra_fields(const lk_msg_t *msg)
 
 static int s_pack_extras(msgpack_packer *pk, const lk_msg_t *msg)
 {
-    return (msg->silence_count &&
-            s_pack_kv_list(pk, "silences", msg->silences, msg->silence_count,
-                           sizeof(lk_silence_t), s_pack_silence)) ||
+    return (msg->silence_count && s_pack_kv_list(pk, "silences", msg->silences, msg->silence_count,
+                                                 sizeof(lk_silence_t), s_pack_silence)) ||
            (msg->heartbeat_count &&
             s_pack_kv_list(pk, "heartbeats", msg->heartbeats, msg->heartbeat_count,
                            sizeof(lk_heartbeat_t), s_pack_heartbeat)) ||
@@ -821,12 +821,11 @@ int lk_msg_encode(const lk_msg_t *msg, char **data, size_t *size)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
     bool has_tenant = msg->tenant_id[0] != '\0';
-    int failed =
-        msgpack_pack_map(&pk, 3 + has_tenant + s_body_fields(msg) + s_extra_fields(msg)) ||
-        s_pack_kv_str(&pk, "type", lk_msg_type_name(msg->type)) ||
-        s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", msg->req) ||
-        (has_tenant && s_pack_kv_str(&pk, "tenant", msg->tenant_id)) || s_pack_body(&pk, msg) ||
-        s_pack_extras(&pk, msg);
+    int failed = msgpack_pack_map(&pk, 3 + has_tenant + s_body_fields(msg) + s_extra_fields(msg)) ||
+                 s_pack_kv_str(&pk, "type", lk_msg_type_name(msg->type)) ||
+                 s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", msg->req) ||
+                 (has_tenant && s_pack_kv_str(&pk, "tenant", msg->tenant_id)) ||
+                 s_pack_body(&pk, msg) || s_pack_extras(&pk, msg);
     return s_finish(&buffer, failed, data, size);
 }
 
@@ -1051,7 +1050,7 @@ typedef struct {
 typedef struct {
     char *err;
     size_t err_size;
-    const char *what; /* message type name, "msg" before it is known, or "incident" */
+    const char *what;               /* message type name, "msg" before it is known, or "incident" */
     s_segment_t path[S_PATH_DEPTH]; /* field being decoded, e.g. alerts[3].labels.env */
     size_t depth;
 } s_decoder_t;
@@ -1732,8 +1731,7 @@ static int s_get_list(s_decoder_t *decoder, const msgpack_object *map, const cha
 static int s_decode_matcher(s_decoder_t *decoder, const msgpack_object *map, void *item)
 {
     lk_matcher_t *matcher = item;
-    if (s_expect_map(decoder, map) ||
-        s_get_str(decoder, map, "name", S_REQUIRED, &matcher->name) ||
+    if (s_expect_map(decoder, map) || s_get_str(decoder, map, "name", S_REQUIRED, &matcher->name) ||
         s_get_str(decoder, map, "value", S_REQUIRED, &matcher->value) ||
         s_get_bool(decoder, map, "is_regex", S_REQUIRED, &matcher->is_regex) ||
         s_get_bool(decoder, map, "is_equal", S_REQUIRED, &matcher->is_equal))
@@ -1754,7 +1752,8 @@ static int s_decode_silence(s_decoder_t *decoder, const msgpack_object *map, voi
                    &silence->matcher_count) ||
         s_get_int(decoder, map, "starts_at", S_REQUIRED, INT64_MIN, INT64_MAX,
                   &silence->starts_at_ms) ||
-        s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX, &silence->ends_at_ms) ||
+        s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &silence->ends_at_ms) ||
         s_get_str(decoder, map, "created_by", S_REQUIRED, &silence->created_by) ||
         s_get_str(decoder, map, "comment", S_REQUIRED, &silence->comment) ||
         s_get_int(decoder, map, "created_at", S_REQUIRED, INT64_MIN, INT64_MAX,
@@ -1860,9 +1859,8 @@ static int s_decode_token(s_decoder_t *decoder, const msgpack_object *map, void 
 /*  The optional silences[], heartbeats[], updates[] and tokens[] of any message. */
 static int s_get_extras(s_decoder_t *decoder, const msgpack_object *map, lk_msg_t *msg)
 {
-    return s_get_list(decoder, map, "silences", S_OPTIONAL, LK_MSG_MAX_ITEMS,
-                      sizeof(lk_silence_t), s_decode_silence, (void **)&msg->silences,
-                      &msg->silence_count) ||
+    return s_get_list(decoder, map, "silences", S_OPTIONAL, LK_MSG_MAX_ITEMS, sizeof(lk_silence_t),
+                      s_decode_silence, (void **)&msg->silences, &msg->silence_count) ||
            s_get_list(decoder, map, "heartbeats", S_OPTIONAL, LK_MSG_MAX_ITEMS,
                       sizeof(lk_heartbeat_t), s_decode_heartbeat, (void **)&msg->heartbeats,
                       &msg->heartbeat_count) ||
@@ -2056,8 +2054,7 @@ static int s_decode_body(s_decoder_t *decoder, const msgpack_object *map, lk_msg
                S_GET_INCIDENTS(decoder, map, 1, msg) ||
                s_expect_one(decoder, "incidents", msg->incident_count);
     case LK_MSG_SILENCE_COMMAND:
-        S_GET_ENUM(decoder, map, "action", S_REQUIRED, s_silence_action_names,
-                   msg->silence_action);
+        S_GET_ENUM(decoder, map, "action", S_REQUIRED, s_silence_action_names, msg->silence_action);
         return s_get_str(decoder, map, "actor", S_REQUIRED, &msg->actor) ||
                s_get_extras(decoder, map, msg) ||
                s_expect_one(decoder, "silences", msg->silence_count);

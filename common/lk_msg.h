@@ -176,33 +176,33 @@ typedef enum { LK_SILENCE_CREATE = 0, LK_SILENCE_EXPIRE } lk_silence_action_t;
    escalation_state, oncall_overrides, list_silences, get_silence, list_heartbeats,
    list_suppressed, status_page, list_ingest_tokens, ingest_token_by_hash. */
 typedef enum {
-    LK_QUERY_LIST_INCIDENTS = 0, /* tenant's incidents, newest first, filtered, paginated */
-    LK_QUERY_GET_INCIDENT,       /* one incident + its alerts + its timeline (events) */
-    LK_QUERY_SNAPSHOT,           /* correlate rebuild: non-closed incidents and their alerts
-                                    for tenants of one shard, all tenants; paginated */
-    LK_QUERY_EVENTS,             /* outbox rows with sequence > after_sequence, ascending;
-                                    the reply's first/last_sequence bound the outbox */
-    LK_QUERY_CURSOR_GET,         /* a consumer's committed cursor: reply sequence, or
-                                    not_found when that consumer never committed one */
-    LK_QUERY_ESCALATION_STATE,   /* escalate rebuild: the latest escalations row of every
-                                    non-closed incident (escalations[]) with its incident
-                                    (incidents[]) and its pending and sent notifications
-                                    (notifications[]); all tenants; paginated by incident
-                                    id (cursor) */
-    LK_QUERY_ONCALL_OVERRIDES,   /* the tenant's overrides[] that end after since and start
-                                    before until (0 = unbounded), by starts_at */
-    LK_QUERY_LIST_SILENCES,      /* the tenant's silences[], newest first; status_mask bits
-                                    (1u << lk_silence_state_t) filter, 0 = all; limit */
-    LK_QUERY_GET_SILENCE,        /* the tenant's silence silence_id (silences[1]) */
-    LK_QUERY_LIST_HEARTBEATS,    /* the tenant's heartbeat monitors (heartbeats[]) by name */
-    LK_QUERY_LIST_SUPPRESSED,    /* the tenant's held alerts (alerts[], incident_id ""),
-                                    status_mask bits (1u << lk_alert_state_t), 0 = all */
-    LK_QUERY_STATUS_PAGE,        /* a status page's material, one snapshot: the tenant's
-                                    incidents open now or resolved at/after since (newest
-                                    first, at most limit), alerts[] with only incident_id and
-                                    labels (to map incidents to components), the PUBLIC
-                                    updates[] of those incidents (oldest first), and the
-                                    tenant's pending and active silences[] */
+    LK_QUERY_LIST_INCIDENTS = 0,   /* tenant's incidents, newest first, filtered, paginated */
+    LK_QUERY_GET_INCIDENT,         /* one incident + its alerts + its timeline (events) */
+    LK_QUERY_SNAPSHOT,             /* correlate rebuild: non-closed incidents and their alerts
+                                      for tenants of one shard, all tenants; paginated */
+    LK_QUERY_EVENTS,               /* outbox rows with sequence > after_sequence, ascending;
+                                      the reply's first/last_sequence bound the outbox */
+    LK_QUERY_CURSOR_GET,           /* a consumer's committed cursor: reply sequence, or
+                                      not_found when that consumer never committed one */
+    LK_QUERY_ESCALATION_STATE,     /* escalate rebuild: the latest escalations row of every
+                                      non-closed incident (escalations[]) with its incident
+                                      (incidents[]) and its pending and sent notifications
+                                      (notifications[]); all tenants; paginated by incident
+                                      id (cursor) */
+    LK_QUERY_ONCALL_OVERRIDES,     /* the tenant's overrides[] that end after since and start
+                                      before until (0 = unbounded), by starts_at */
+    LK_QUERY_LIST_SILENCES,        /* the tenant's silences[], newest first; status_mask bits
+                                      (1u << lk_silence_state_t) filter, 0 = all; limit */
+    LK_QUERY_GET_SILENCE,          /* the tenant's silence silence_id (silences[1]) */
+    LK_QUERY_LIST_HEARTBEATS,      /* the tenant's heartbeat monitors (heartbeats[]) by name */
+    LK_QUERY_LIST_SUPPRESSED,      /* the tenant's held alerts (alerts[], incident_id ""),
+                                      status_mask bits (1u << lk_alert_state_t), 0 = all */
+    LK_QUERY_STATUS_PAGE,          /* a status page's material, one snapshot: the tenant's
+                                      incidents open now or resolved at/after since (newest
+                                      first, at most limit), alerts[] with only incident_id and
+                                      labels (to map incidents to components), the PUBLIC
+                                      updates[] of those incidents (oldest first), and the
+                                      tenant's pending and active silences[] */
     LK_QUERY_LIST_INGEST_TOKENS,   /* the tenant's ingest tokens (tokens[]), revoked ones
                                       too, newest first */
     LK_QUERY_INGEST_TOKEN_BY_HASH, /* the token whose hash is token_hash, of any tenant
@@ -215,19 +215,19 @@ typedef enum {
    silence_id?, token_hash?}. */
 typedef struct {
     lk_query_kind_t kind;
-    uint32_t status_mask;    /* list: bit (1u << lk_incident_status_t); 0 = any */
-    int32_t severity_min;    /* list: -1 = any, else lk_severity_t */
-    int64_t since_ms;        /* list: created_at >= since (0 = unbounded) */
-    int64_t until_ms;        /* list: created_at <  until (0 = unbounded) */
-    lk_labels_t labels;      /* list: every pair must equal a group label of the incident */
-    uint32_t limit;          /* list/snapshot/events: page size (0 = default 100) */
-    char *cursor;            /* list/snapshot: opaque, from the previous reply's next_cursor */
+    uint32_t status_mask; /* list: bit (1u << lk_incident_status_t); 0 = any */
+    int32_t severity_min; /* list: -1 = any, else lk_severity_t */
+    int64_t since_ms;     /* list: created_at >= since (0 = unbounded) */
+    int64_t until_ms;     /* list: created_at <  until (0 = unbounded) */
+    lk_labels_t labels;   /* list: every pair must equal a group label of the incident */
+    uint32_t limit;       /* list/snapshot/events: page size (0 = default 100) */
+    char *cursor;         /* list/snapshot: opaque, from the previous reply's next_cursor */
     char incident_id[LK_UUID_STR_LEN + 1]; /* get_incident */
-    uint32_t shard_count;    /* snapshot: 0 or 1 = every tenant */
+    uint32_t shard_count;                  /* snapshot: 0 or 1 = every tenant */
     uint32_t shard_index;    /* snapshot: tenants with lk_shard_of(tenant, count) == index */
     uint64_t after_sequence; /* events */
     char *consumer;          /* cursor_get (required there) */
-    char silence_id[LK_UUID_STR_LEN + 1]; /* get_silence */
+    char silence_id[LK_UUID_STR_LEN + 1];   /* get_silence */
     char token_hash[LK_TOKEN_HASH_LEN + 1]; /* ingest_token_by_hash (wire "token_hash") */
 } lk_query_t;
 
@@ -236,19 +236,19 @@ typedef struct {
 typedef struct {
     lk_msg_type_t type;
     uint64_t req;
-    char tenant_id[LK_UUID_STR_LEN + 1]; /* "" when not tenant-scoped */
-    lk_status_t status;                  /* replies */
-    char *error;                         /* replies, when status != ok */
-    bool changed;                        /* command_reply */
-    lk_action_t action;                  /* command */
-    lk_silence_action_t silence_action;  /* silence_command ("action" on the wire) */
-    char incident_id[LK_UUID_STR_LEN + 1]; /* command; "" when fingerprint names the alert */
+    char tenant_id[LK_UUID_STR_LEN + 1];          /* "" when not tenant-scoped */
+    lk_status_t status;                           /* replies */
+    char *error;                                  /* replies, when status != ok */
+    bool changed;                                 /* command_reply */
+    lk_action_t action;                           /* command */
+    lk_silence_action_t silence_action;           /* silence_command ("action" on the wire) */
+    char incident_id[LK_UUID_STR_LEN + 1];        /* command; "" when fingerprint names the alert */
     char fingerprint[LK_FINGERPRINT_STR_LEN + 1]; /* command: the alert whose current incident
                                                      is meant (PagerDuty dedup_key); or "" */
-    char *actor;                         /* command */
-    char *note;                          /* command */
-    uint32_t ack_timeout_s;              /* command (acknowledge): 0 = the ack never lapses */
-    char *next_cursor;                   /* query_reply */
+    char *actor;                                  /* command */
+    char *note;                                   /* command */
+    uint32_t ack_timeout_s; /* command (acknowledge): 0 = the ack never lapses */
+    char *next_cursor;      /* query_reply */
     char *consumer; /* cursor_commit: "publish", "escalate", ...; notify_result: the worker */
     /* cursor_commit: the cursor to store. query_reply to cursor_get: the stored cursor. */
     uint64_t sequence;
@@ -257,7 +257,7 @@ typedef struct {
        asker never saw (a gap); last_sequence is "now" for a consumer starting there. */
     uint64_t first_sequence;
     uint64_t last_sequence;
-    lk_query_t query;                    /* query */
+    lk_query_t query; /* query */
     lk_alert_t *alerts;
     size_t alert_count;
     lk_incident_t *incidents;

@@ -201,7 +201,8 @@ static bool s_label_name_valid(const char *name, size_t len)
 
 /* Reads member `key` ("labels" or "annotations"), an object of strings, into *set. Label
    names must match the Prometheus name pattern; annotation names only need to be free of
-   NUL and 1 to ALERT_ANNOTATION_NAME_MAX bytes. A set over max_count is reported once and its entries are not checked one by one. */
+   NUL and 1 to ALERT_ANNOTATION_NAME_MAX bytes. A set over max_count is reported once and its
+   entries are not checked one by one. */
 static void s_parse_string_map(parser_t *parser, size_t index, const json_t *object,
                                const char *key, bool label_names, size_t max_count,
                                size_t max_value_bytes, lk_labels_t *set)

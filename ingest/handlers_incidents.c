@@ -310,8 +310,8 @@ void handle_get_incident(const handler_context_t *context, const auth_identity_t
         }
     http_reply_json(reply, 200,
                     json_pack("{s:o, s:o, s:o, s:o}", "incident",
-                              lk_json_incident(&answer.incidents[0]), "alerts", alerts,
-                              "timeline", timeline, "updates", updates));
+                              lk_json_incident(&answer.incidents[0]), "alerts", alerts, "timeline",
+                              timeline, "updates", updates));
     lk_msg_clear(&answer);
 }
 

@@ -320,9 +320,9 @@ void handle_prometheus_alerts(const handler_context_t *context, const auth_ident
         return;
     }
     size_t element_count = parsed.alert_count; /* the fast path keeps every element */
-    if (fast == 0 && !s_parse_prometheus_general(config, request, caller.tenant_id, now_ms,
-                                                 resolve_timeout_ms, &parsed, &element_count,
-                                                 reply))
+    if (fast == 0 &&
+        !s_parse_prometheus_general(config, request, caller.tenant_id, now_ms, resolve_timeout_ms,
+                                    &parsed, &element_count, reply))
         return;
     if (!intake_guard_rate(context, caller.tenant_id, parsed.alert_count, reply)) {
         alert_parse_result_clear(&parsed);

@@ -325,10 +325,10 @@ static bool s_admit(s_server_t *server, struct MHD_Connection *connection, const
         if (by_token < 0)
             return true;
         const char *reason = NULL;
-        auth_result_t result =
-            by_token ? AUTH_OK
-                     : auth_check(&server->auth, authorization, tenant, (int64_t)time(NULL),
-                                  &request->caller, &reason);
+        auth_result_t result = by_token
+                                   ? AUTH_OK
+                                   : auth_check(&server->auth, authorization, tenant,
+                                                (int64_t)time(NULL), &request->caller, &reason);
         if (result != AUTH_OK) {
             http_reply_error(reply, auth_http_status(result), reason ? reason : "not authorized",
                              NULL);
@@ -522,8 +522,8 @@ static void s_mhd_log(void *cls, const char *fmt, va_list args)
 }
 
 /* Connections opening and closing: conn_guard keeps a deadline on each one's request head. */
-static void s_connection_event(void *cls, struct MHD_Connection *connection,
-                               void **socket_context, enum MHD_ConnectionNotificationCode toe)
+static void s_connection_event(void *cls, struct MHD_Connection *connection, void **socket_context,
+                               enum MHD_ConnectionNotificationCode toe)
 {
     s_server_t *server = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -631,11 +631,10 @@ void ingest_actor(zsock_t *pipe, void *args)
         lk_fatal("ingest: %s", config_err);
     server.handlers.file_config = server.file_config;
     server.max_url_bytes = config->max_url_bytes ? config->max_url_bytes : INGEST_MAX_URL_BYTES;
-    server.handlers.tokens =
-        tokens_new(config->token_cache_ms > 0 ? config->token_cache_ms : 5000);
-    server.handlers.rate_limit = rate_limit_new(config->tenant_rate, config->tenant_burst > 0
-                                                                         ? config->tenant_burst
-                                                                         : 10 * config->tenant_rate);
+    server.handlers.tokens = tokens_new(config->token_cache_ms > 0 ? config->token_cache_ms : 5000);
+    server.handlers.rate_limit =
+        rate_limit_new(config->tenant_rate,
+                       config->tenant_burst > 0 ? config->tenant_burst : 10 * config->tenant_rate);
     if (!server.handlers.tokens || !server.handlers.rate_limit)
         lk_fatal("ingest: out of memory");
     sse_config_t sse_config;
@@ -650,9 +649,9 @@ void ingest_actor(zsock_t *pipe, void *args)
     server.handlers.status = status_service_new(&status_config, server.file_config);
     if (!server.handlers.status)
         lk_fatal("ingest: out of memory");
-    server.conn_guard = conn_guard_new(config->http_connection_timeout_s > 0
-                                           ? config->http_connection_timeout_s
-                                           : INGEST_CONNECTION_TIMEOUT_S);
+    server.conn_guard =
+        conn_guard_new(config->http_connection_timeout_s > 0 ? config->http_connection_timeout_s
+                                                             : INGEST_CONNECTION_TIMEOUT_S);
     if (!server.conn_guard)
         lk_fatal("ingest: cannot start the connection guard");
     server.daemon = s_server_start(&server);

@@ -7,7 +7,6 @@ log reports a crash, a sanitizer finding or a fatal error."""
 
 import json
 import urllib.parse
-import uuid
 
 import lookout
 import security_tools

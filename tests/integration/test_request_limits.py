@@ -3,7 +3,6 @@
 header size (414/431), and slow clients: a connection that trickles its request head is cut
 after LOOKOUT_HTTP_CONNECTION_TIMEOUT_S, while a kept-alive connection that behaves is not."""
 
-import json
 import math
 import socket
 import time

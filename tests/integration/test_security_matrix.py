@@ -8,12 +8,13 @@ objects, never 5xx, and never a byte of A's data in an answer to anyone but A. P
 endpoints (health, status pages) are checked to expose nothing private. Endpoints added to
 routes.c later are probed generically (credentials, leaks) without an entry here."""
 
-import json
+import subprocess
 import time
 import uuid
 
 import lookout
 import security_tools
+import zmtp_tools
 from lookout import jwt_hs256, new_tenant
 
 INTEGRATION_KEY_A = "Rsec0123456789abcdefghijklmnopqr"  # 32 letters/digits
@@ -405,6 +406,35 @@ status_pages:
                 text = f.read()
             for secret in secrets:
                 self.assertNotIn(secret, text, "%s logged a secret" % name)
+
+
+class CurveClusterTest(lookout.LookoutTestCase):
+    """The three processes over tcp with CURVE required (docs/security.md): certificates made
+    by lookout-keygen, the pipeline works end to end, and a plaintext ZeroMQ peer gets no
+    further than the greeting."""
+
+    def test_pipeline_over_curve(self):
+        directory = security_tools.write_file("", "placeholder").rsplit("/", 1)[0] + "/curve"
+        made = subprocess.run([lookout.find_binary("lookout-keygen"), directory, "server",
+                               "client"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        with open(directory + "/client.cert_secret", encoding="utf-8") as f:
+            secret = [line.split('"')[1] for line in f if "secret-key" in line]
+        self.assertEqual(len(secret), 1)
+        self.assertNotIn(secret[0], made.stdout + made.stderr, "lookout-keygen printed a key")
+        lk = self.start_lookout(env={
+            "LOOKOUT_CURVE_SERVER_CERT": directory + "/server.cert",
+            "LOOKOUT_CURVE_CLIENT_CERT": directory + "/client.cert",
+            "LOOKOUT_CURVE_AUTHORIZED_DIR": directory + "/authorized",
+            "LOOKOUT_CURVE_REQUIRED": "true"})
+        tenant = new_tenant()
+        answer = lk.post_alerts({"name": "OverCurve"}, tenant=tenant)
+        self.assertStatus(answer, 202, "an alert through CURVE-secured sockets")
+        self.assertStatus(lk.get("/incidents", tenant=tenant), 200)
+        port = int(lk.config["LOOKOUT_STORE_QUERY_ENDPOINT"].rsplit(":", 1)[1])
+        with self.assertRaises(ConnectionError):
+            zmtp_tools.ZmtpPeer.connect("127.0.0.1", port, "DEALER")
+        security_tools.assert_alive_and_clean(self, lk)
 
 
 if __name__ == "__main__":
