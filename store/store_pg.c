@@ -111,8 +111,9 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
     PQconninfoFree(parsed);
     PQfreemem(parse_error);
     if (!parsed) {
-        snprintf(err, err_size, "postgresql: LOOKOUT_DATABASE_URL is not a valid connection URI "
-                                "(libpq's details are withheld: they may quote a password)");
+        snprintf(err, err_size,
+                 "postgresql: LOOKOUT_DATABASE_URL is not a valid connection URI "
+                 "(libpq's details are withheld: they may quote a password)");
         return NULL;
     }
     s_conn_t *conn = calloc(1, sizeof(*conn));

@@ -528,8 +528,7 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     }
     /* the first page also carries the shard's silences, monitors and held alerts
        (store_correlation.h), read in the same snapshot */
-    if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK &&
-        !(query->cursor && *query->cursor))
+    if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && !(query->cursor && *query->cursor))
         rc = store_correlation_snapshot(db, shards, query->shard_index, lk_now_ms(), reply);
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && more)
         reply->next_cursor = strdup(reply->incidents[reply->incident_count - 1].id);

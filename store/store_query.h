@@ -19,10 +19,10 @@
 #define STORE_SNAPSHOT_LIMIT_DEFAULT 500
 #define STORE_SNAPSHOT_LIMIT_MAX     5000
 /* Alerts (by the incidents' alert_count) after which a snapshot page ends early. */
-#define STORE_SNAPSHOT_ALERTS_MAX 20000
-#define STORE_EVENTS_LIMIT_DEFAULT   100
-#define STORE_EVENTS_LIMIT_MAX       1000
-#define STORE_TIMELINE_MAX           10000 /* alerts, and events, in one get_incident */
+#define STORE_SNAPSHOT_ALERTS_MAX  20000
+#define STORE_EVENTS_LIMIT_DEFAULT 100
+#define STORE_EVENTS_LIMIT_MAX     1000
+#define STORE_TIMELINE_MAX         10000 /* alerts, and events, in one get_incident */
 
 /* Fills reply (initialised here as a query_reply echoing request->req) with the answer to
    request. Content problems become status invalid / not_found, database failures status
