@@ -171,69 +171,30 @@ static void *s_grow(void **items, size_t count, size_t item_size)
     return slot;
 }
 
-/*  Appends deep copies to the message's arrays. Return 0, or -1 on OOM (msg unchanged). */
-int lk_msg_add_alert(lk_msg_t *msg, const lk_alert_t *alert)
-{
-    lk_alert_t *slot = s_grow((void **)&msg->alerts, msg->alert_count, sizeof *slot);
-    if (!slot || lk_alert_copy(slot, alert) != 0)
-        return -1;
-    msg->alert_count++;
-    return 0;
-}
+/*  Appends deep copies to the message's arrays. Return 0, or -1 on OOM (msg unchanged).
+    Every entity array works the same way, so one macro defines the functions: the array,
+    its count and the entity's deep-copy function are the only differences. */
+#define S_DEFINE_ADD(name, type, array, count, copy)                                               \
+    int lk_msg_add_##name(lk_msg_t *msg, const type *item)                                         \
+    {                                                                                              \
+        type *slot = s_grow((void **)&msg->array, msg->count, sizeof *slot);                       \
+        if (!slot || copy(slot, item) != 0)                                                        \
+            return -1;                                                                             \
+        msg->count++;                                                                              \
+        return 0;                                                                                  \
+    }
 
-int lk_msg_add_incident(lk_msg_t *msg, const lk_incident_t *incident)
-{
-    lk_incident_t *slot = s_grow((void **)&msg->incidents, msg->incident_count, sizeof *slot);
-    if (!slot || lk_incident_copy(slot, incident) != 0)
-        return -1;
-    msg->incident_count++;
-    return 0;
-}
-
-int lk_msg_add_event(lk_msg_t *msg, const lk_event_t *event)
-{
-    lk_event_t *slot = s_grow((void **)&msg->events, msg->event_count, sizeof *slot);
-    if (!slot || lk_event_copy(slot, event) != 0)
-        return -1;
-    msg->event_count++;
-    return 0;
-}
-
-int lk_msg_add_silence(lk_msg_t *msg, const lk_silence_t *silence)
-{
-    lk_silence_t *slot = s_grow((void **)&msg->silences, msg->silence_count, sizeof *slot);
-    if (!slot || lk_silence_copy(slot, silence) != 0)
-        return -1;
-    msg->silence_count++;
-    return 0;
-}
-
-int lk_msg_add_heartbeat(lk_msg_t *msg, const lk_heartbeat_t *heartbeat)
-{
-    lk_heartbeat_t *slot = s_grow((void **)&msg->heartbeats, msg->heartbeat_count, sizeof *slot);
-    if (!slot || lk_heartbeat_copy(slot, heartbeat) != 0)
-        return -1;
-    msg->heartbeat_count++;
-    return 0;
-}
-
-int lk_msg_add_update(lk_msg_t *msg, const lk_incident_update_t *update)
-{
-    lk_incident_update_t *slot = s_grow((void **)&msg->updates, msg->update_count, sizeof *slot);
-    if (!slot || lk_incident_update_copy(slot, update) != 0)
-        return -1;
-    msg->update_count++;
-    return 0;
-}
-
-int lk_msg_add_token(lk_msg_t *msg, const lk_ingest_token_t *token)
-{
-    lk_ingest_token_t *slot = s_grow((void **)&msg->tokens, msg->token_count, sizeof *slot);
-    if (!slot || lk_ingest_token_copy(slot, token) != 0)
-        return -1;
-    msg->token_count++;
-    return 0;
-}
+S_DEFINE_ADD(alert, lk_alert_t, alerts, alert_count, lk_alert_copy)
+S_DEFINE_ADD(incident, lk_incident_t, incidents, incident_count, lk_incident_copy)
+S_DEFINE_ADD(event, lk_event_t, events, event_count, lk_event_copy)
+S_DEFINE_ADD(silence, lk_silence_t, silences, silence_count, lk_silence_copy)
+S_DEFINE_ADD(heartbeat, lk_heartbeat_t, heartbeats, heartbeat_count, lk_heartbeat_copy)
+S_DEFINE_ADD(update, lk_incident_update_t, updates, update_count, lk_incident_update_copy)
+S_DEFINE_ADD(token, lk_ingest_token_t, tokens, token_count, lk_ingest_token_copy)
+S_DEFINE_ADD(notification, lk_notification_t, notifications, notification_count,
+             lk_notification_copy)
+S_DEFINE_ADD(escalation, lk_escalation_t, escalations, escalation_count, lk_escalation_copy)
+S_DEFINE_ADD(override, lk_oncall_override_t, overrides, override_count, lk_oncall_override_copy)
 
 int lk_msg_add_result(lk_msg_t *msg, const lk_alert_result_t *result)
 {
@@ -242,35 +203,6 @@ int lk_msg_add_result(lk_msg_t *msg, const lk_alert_result_t *result)
         return -1;
     *slot = *result;
     msg->result_count++;
-    return 0;
-}
-
-int lk_msg_add_notification(lk_msg_t *msg, const lk_notification_t *notification)
-{
-    lk_notification_t *slot =
-        s_grow((void **)&msg->notifications, msg->notification_count, sizeof *slot);
-    if (!slot || lk_notification_copy(slot, notification) != 0)
-        return -1;
-    msg->notification_count++;
-    return 0;
-}
-
-int lk_msg_add_escalation(lk_msg_t *msg, const lk_escalation_t *escalation)
-{
-    lk_escalation_t *slot = s_grow((void **)&msg->escalations, msg->escalation_count, sizeof *slot);
-    if (!slot || lk_escalation_copy(slot, escalation) != 0)
-        return -1;
-    msg->escalation_count++;
-    return 0;
-}
-
-int lk_msg_add_override(lk_msg_t *msg, const lk_oncall_override_t *override)
-{
-    lk_oncall_override_t *slot =
-        s_grow((void **)&msg->overrides, msg->override_count, sizeof *slot);
-    if (!slot || lk_oncall_override_copy(slot, override) != 0)
-        return -1;
-    msg->override_count++;
     return 0;
 }
 

@@ -280,7 +280,7 @@ static void test_unknown_keys(void **state)
                    "rules, rules_settings, integrations, notify_settings, channels, users, "
                    "schedules, escalation_policies, route, inhibit_rules, heartbeats, "
                    "status_pages)");
-    /* sections not implemented yet are unknown keys too */
+    /* a top-level key that names no section is refused, with the list of sections */
     s_expect_error("rules: []\ncomponents: []\n",
                    "lookout.yaml:2:1: unknown key 'components' (known keys: rules, "
                    "rules_settings, integrations, notify_settings, channels, users, schedules, "
