@@ -17,6 +17,7 @@
 
 #include "lk_uuid.h"
 #include "store_map.h"
+#include "store_reply.h"
 
 #define S_NOTIFICATION_COLUMNS                                                                     \
     "id, tenant_id, incident_id, policy, level, channel, target, kind, attempt, status, "          \
@@ -288,41 +289,6 @@ int store_notify_apply(store_db_t *db, const lk_msg_t *batch, char *err, size_t 
 
 /* ---- reads ----------------------------------------------------------------------------- */
 
-/*  Turns reply into a failure (dropping any items). */
-static void s_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-{
-    uint64_t req = reply->req;
-    lk_msg_clear(reply);
-    lk_msg_init(reply, LK_MSG_QUERY_REPLY);
-    reply->req = req;
-    reply->status = status;
-    char message[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    reply->error = strdup(message);
-}
-
-/*  Records a database failure in reply; passes STORE_DB_LOST on. */
-static int s_db_failed(store_db_t *db, lk_msg_t *reply, int rc, const char *what)
-{
-    s_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
-    return rc == STORE_DB_LOST ? STORE_DB_LOST : STORE_DB_OK;
-}
-
-/*  Copies a text column into a fixed buffer; false when NULL or too long. */
-static bool s_copy_fixed(store_rows_t *rows, int column, char *out, size_t size)
-{
-    const char *text = store_rows_text(rows, column);
-    if (!text || strlen(text) >= size)
-        return false;
-    memcpy(out, text, strlen(text) + 1);
-    return true;
-}
-
 /*  Heap copy of a text column; NULL stays NULL. False on OOM. */
 static bool s_dup(store_rows_t *rows, int column, char **out)
 {
@@ -336,9 +302,9 @@ static int s_read_notification(store_rows_t *rows, lk_notification_t *out)
     memset(out, 0, sizeof *out);
     const char *kind = store_rows_text(rows, 7);
     const char *status = store_rows_text(rows, 9);
-    if (!s_copy_fixed(rows, 0, out->id, sizeof out->id) ||
-        !s_copy_fixed(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
-        !s_copy_fixed(rows, 2, out->incident_id, sizeof out->incident_id) ||
+    if (!store_rows_copy(rows, 0, out->id, sizeof out->id) ||
+        !store_rows_copy(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
+        !store_rows_copy(rows, 2, out->incident_id, sizeof out->incident_id) ||
         !s_dup(rows, 3, &out->policy) || !s_dup(rows, 5, &out->channel) ||
         !s_dup(rows, 6, &out->target) || !s_dup(rows, 11, &out->error) ||
         !s_dup(rows, 12, &out->idempotency_key) || !lk_notify_kind_parse(kind, &out->kind) ||
@@ -359,9 +325,9 @@ static int s_read_notification(store_rows_t *rows, lk_notification_t *out)
 static int s_read_escalation(store_rows_t *rows, lk_escalation_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (!s_copy_fixed(rows, 0, out->id, sizeof out->id) ||
-        !s_copy_fixed(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
-        !s_copy_fixed(rows, 2, out->incident_id, sizeof out->incident_id) ||
+    if (!store_rows_copy(rows, 0, out->id, sizeof out->id) ||
+        !store_rows_copy(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
+        !store_rows_copy(rows, 2, out->incident_id, sizeof out->incident_id) ||
         !s_dup(rows, 3, &out->policy) || !s_dup(rows, 7, &out->target) ||
         !s_dup(rows, 8, &out->status) || !s_dup(rows, 9, &out->note) || !out->policy ||
         !out->target || !out->status) {
@@ -381,8 +347,8 @@ static int s_read_escalation(store_rows_t *rows, lk_escalation_t *out)
 static int s_read_override(store_rows_t *rows, lk_oncall_override_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (!s_copy_fixed(rows, 0, out->id, sizeof out->id) ||
-        !s_copy_fixed(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
+    if (!store_rows_copy(rows, 0, out->id, sizeof out->id) ||
+        !store_rows_copy(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
         !s_dup(rows, 2, &out->schedule) || !s_dup(rows, 3, &out->user) ||
         !s_dup(rows, 4, &out->created_by) || !out->schedule || !out->user || !out->created_by) {
         lk_oncall_override_clear(out);
@@ -408,7 +374,7 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
     store_rows_t *rows;
     int rc = store_db_query(db, sql, params, count, &rows);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, what);
+        return store_reply_db_failed(db, reply, rc, what);
     int step;
     while ((step = store_rows_next(rows)) == 1) {
         int added = -1;
@@ -440,12 +406,12 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
         }
         if (added != 0) {
             store_rows_destroy(&rows);
-            s_fail(reply, LK_STATUS_ERROR, "%s: a stored row does not parse", what);
+            store_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored row does not parse", what);
             return STORE_DB_OK;
         }
     }
     store_rows_destroy(&rows);
-    return step < 0 ? s_db_failed(db, reply, step, what) : STORE_DB_OK;
+    return step < 0 ? store_reply_db_failed(db, reply, step, what) : STORE_DB_OK;
 }
 
 /*  The JSON array of the page's incident ids (UUIDs: no escaping needed). */
@@ -472,12 +438,12 @@ static int s_escalation_state(store_db_t *db, lk_msg_t *request, lk_msg_t *reply
     char after[LK_UUID_STR_LEN + 1] = S_NIL_UUID;
     if (query->cursor && *query->cursor) {
         if (strlen(query->cursor) != LK_UUID_STR_LEN) {
-            s_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of escalation_state");
+            store_reply_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of escalation_state");
             return STORE_DB_OK;
         }
         memcpy(after, query->cursor, sizeof after);
         if (!s_uuid_field(after)) {
-            s_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of escalation_state");
+            store_reply_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of escalation_state");
             return STORE_DB_OK;
         }
     }
@@ -488,7 +454,7 @@ static int s_escalation_state(store_db_t *db, lk_msg_t *request, lk_msg_t *reply
     const store_dialect_t *dialect = store_db_dialect(db);
     int rc = store_db_exec(db, dialect->begin_read, NULL, 0, NULL);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, "begin");
+        return store_reply_db_failed(db, reply, rc, "begin");
     store_param_t params[] = {store_param_text(after), store_param_int((int64_t)limit + 1)};
     rc = s_select(db, sql->state_escalations, params, 2, S_ROWS_ESCALATIONS, reply,
                   "escalation_state");
@@ -500,7 +466,7 @@ static int s_escalation_state(store_db_t *db, lk_msg_t *request, lk_msg_t *reply
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && reply->escalation_count > 0) {
         char *ids = s_ids_json(reply);
         if (!ids)
-            s_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
         else {
             store_param_t param = store_param_text(ids);
             rc = s_select(db, sql->state_incidents, &param, 1, S_ROWS_INCIDENTS, reply,
@@ -517,13 +483,13 @@ static int s_escalation_state(store_db_t *db, lk_msg_t *request, lk_msg_t *reply
         return rc;
     int end = store_db_exec(db, reply->status == LK_STATUS_OK ? dialect->commit : dialect->rollback,
                             NULL, 0, NULL);
-    return end == STORE_DB_OK ? STORE_DB_OK : s_db_failed(db, reply, end, "end of read");
+    return end == STORE_DB_OK ? STORE_DB_OK : store_reply_db_failed(db, reply, end, "end of read");
 }
 
 static int s_overrides(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
 {
     if (!s_uuid_field(request->tenant_id)) {
-        s_fail(reply, LK_STATUS_INVALID, "oncall_overrides needs a tenant");
+        store_reply_fail(reply, LK_STATUS_INVALID, "oncall_overrides needs a tenant");
         return STORE_DB_OK;
     }
     const lk_query_t *query = &request->query;
@@ -544,6 +510,6 @@ int store_notify_answer(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
         return s_escalation_state(db, request, reply);
     if (request->query.kind == LK_QUERY_ONCALL_OVERRIDES)
         return s_overrides(db, request, reply);
-    s_fail(reply, LK_STATUS_INVALID, "unknown query kind");
+    store_reply_fail(reply, LK_STATUS_INVALID, "unknown query kind");
     return STORE_DB_OK;
 }

@@ -32,6 +32,7 @@
 #include "store_correlation.h"
 #include "store_tokens.h"
 #include "store_map.h"
+#include "store_reply.h"
 #include "store_notify.h"
 #include "store_outbox.h"
 #include "store_status.h"
@@ -71,30 +72,6 @@ static int s_param(s_statement_t *statement, store_param_t param)
     }
     statement->params[statement->count] = param;
     return ++statement->count;
-}
-
-/* Turns reply into a failure with status and a formatted message (dropping any items). */
-static void s_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-{
-    uint64_t req = reply->req;
-    lk_msg_clear(reply);
-    lk_msg_init(reply, LK_MSG_QUERY_REPLY);
-    reply->req = req;
-    reply->status = status;
-    char message[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof(message), format, args);
-    va_end(args);
-    reply->error = strdup(message);
-}
-
-/* Records a database failure in reply; passes STORE_DB_LOST on. */
-static int s_db_failed(store_db_t *db, lk_msg_t *reply, int rc, const char *what)
-{
-    lk_error("store: %s failed: %s", what, store_db_error(db));
-    s_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
-    return rc == STORE_DB_LOST ? STORE_DB_LOST : STORE_DB_OK;
 }
 
 /* Validates a UUID and lower-cases it in place (ids are stored lower-case). */
@@ -161,18 +138,18 @@ static int s_read_incidents(store_db_t *db, store_rows_t *rows, lk_msg_t *reply,
         lk_incident_t incident;
         char err[256];
         if (store_map_read_incident(rows, 0, &incident, err, sizeof(err))) {
-            s_fail(reply, LK_STATUS_ERROR, "%s", err);
+            store_reply_fail(reply, LK_STATUS_ERROR, "%s", err);
             return STORE_DB_OK;
         }
         int added = lk_msg_add_incident(reply, &incident);
         lk_incident_clear(&incident);
         if (added) {
-            s_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
             return STORE_DB_OK;
         }
     }
     if (step < 0)
-        return s_db_failed(db, reply, step, what);
+        return store_reply_db_failed(db, reply, step, what);
     return STORE_DB_OK;
 }
 
@@ -183,36 +160,37 @@ static bool s_list_valid(lk_msg_t *request, lk_msg_t *reply, int64_t *cursor_cre
 {
     const lk_query_t *query = &request->query;
     if (!s_uuid_field(request->tenant_id)) {
-        s_fail(reply, LK_STATUS_INVALID, "list_incidents needs a tenant");
+        store_reply_fail(reply, LK_STATUS_INVALID, "list_incidents needs a tenant");
         return false;
     }
     if (query->status_mask & ~0xfu) {
-        s_fail(reply, LK_STATUS_INVALID, "status_mask: unknown status bits");
+        store_reply_fail(reply, LK_STATUS_INVALID, "status_mask: unknown status bits");
         return false;
     }
     if (query->severity_min < -1 || query->severity_min > LK_SEV_CRITICAL) {
-        s_fail(reply, LK_STATUS_INVALID, "severity_min: out of range");
+        store_reply_fail(reply, LK_STATUS_INVALID, "severity_min: out of range");
         return false;
     }
     if (query->since_ms < 0 || query->until_ms < 0) {
-        s_fail(reply, LK_STATUS_INVALID, "since/until: negative time");
+        store_reply_fail(reply, LK_STATUS_INVALID, "since/until: negative time");
         return false;
     }
     if (query->labels.count > STORE_LIST_LABELS_MAX) {
-        s_fail(reply, LK_STATUS_INVALID, "labels: at most %d label filters", STORE_LIST_LABELS_MAX);
+        store_reply_fail(reply, LK_STATUS_INVALID, "labels: at most %d label filters",
+                         STORE_LIST_LABELS_MAX);
         return false;
     }
     for (size_t index = 0; index < query->labels.count; index++)
         if (!s_label_name_valid(query->labels.items[index].name) ||
             !store_map_utf8_valid(query->labels.items[index].value)) {
-            s_fail(reply, LK_STATUS_INVALID, "labels: invalid label name or value");
+            store_reply_fail(reply, LK_STATUS_INVALID, "labels: invalid label name or value");
             return false;
         }
     *cursor_created_at = 0;
     cursor_id[0] = '\0';
     if (query->cursor && *query->cursor &&
         !s_list_cursor_parse(query->cursor, cursor_created_at, cursor_id)) {
-        s_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of this listing");
+        store_reply_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of this listing");
         return false;
     }
     *limit = query->limit ? query->limit : STORE_LIST_LIMIT_DEFAULT;
@@ -273,14 +251,14 @@ static int s_list(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     s_statement_t statement = {.length = 0};
     s_list_compose(store_db_dialect(db), request, cursor_created_at, cursor_id, limit, &statement);
     if (statement.overflow) {
-        s_fail(reply, LK_STATUS_INVALID, "query too large");
+        store_reply_fail(reply, LK_STATUS_INVALID, "query too large");
         return STORE_DB_OK;
     }
 
     store_rows_t *rows;
     int rc = store_db_query(db, statement.text, statement.params, statement.count, &rows);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, "list_incidents");
+        return store_reply_db_failed(db, reply, rc, "list_incidents");
     bool more;
     rc = s_read_incidents(db, rows, reply, limit, &more, "list_incidents");
     store_rows_destroy(&rows);
@@ -301,17 +279,17 @@ static int s_read_alerts(store_db_t *db, store_rows_t *rows, lk_msg_t *reply, co
         lk_alert_t alert;
         char err[256];
         if (store_map_read_alert(rows, 0, &alert, err, sizeof(err))) {
-            s_fail(reply, LK_STATUS_ERROR, "%s", err);
+            store_reply_fail(reply, LK_STATUS_ERROR, "%s", err);
             return STORE_DB_OK;
         }
         int added = lk_msg_add_alert(reply, &alert);
         lk_alert_clear(&alert);
         if (added) {
-            s_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
             return STORE_DB_OK;
         }
     }
-    return step < 0 ? s_db_failed(db, reply, step, what) : STORE_DB_OK;
+    return step < 0 ? store_reply_db_failed(db, reply, step, what) : STORE_DB_OK;
 }
 
 /* Reads event rows into reply->events; with_incident: column 9 is the incident blob,
@@ -324,7 +302,7 @@ static int s_read_events(store_db_t *db, store_rows_t *rows, lk_msg_t *reply, bo
         lk_event_t event;
         char err[256];
         if (store_map_read_event(rows, 0, &event, err, sizeof(err))) {
-            s_fail(reply, LK_STATUS_ERROR, "%s", err);
+            store_reply_fail(reply, LK_STATUS_ERROR, "%s", err);
             return STORE_DB_OK;
         }
         int added = lk_msg_add_event(reply, &event);
@@ -334,19 +312,20 @@ static int s_read_events(store_db_t *db, store_rows_t *rows, lk_msg_t *reply, bo
             const void *blob = store_rows_blob(rows, 9, &size);
             lk_incident_t incident;
             if (!blob || lk_incident_decode(blob, size, &incident, err, sizeof(err))) {
-                s_fail(reply, LK_STATUS_ERROR, "stored event %" PRIu64 ": bad incident: %s",
-                       reply->events[reply->event_count - 1].sequence, blob ? err : "none");
+                store_reply_fail(
+                    reply, LK_STATUS_ERROR, "stored event %" PRIu64 ": bad incident: %s",
+                    reply->events[reply->event_count - 1].sequence, blob ? err : "none");
                 return STORE_DB_OK;
             }
             added = lk_msg_add_incident(reply, &incident);
             lk_incident_clear(&incident);
         }
         if (added) {
-            s_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
             return STORE_DB_OK;
         }
     }
-    return step < 0 ? s_db_failed(db, reply, step, what) : STORE_DB_OK;
+    return step < 0 ? store_reply_db_failed(db, reply, step, what) : STORE_DB_OK;
 }
 
 /* Runs a query and feeds its rows to one of the readers above. */
@@ -358,7 +337,7 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
     store_rows_t *rows;
     int rc = store_db_query(db, sql, params, count, &rows);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, what);
+        return store_reply_db_failed(db, reply, rc, what);
     bool more;
     if (kind == S_ROWS_INCIDENTS)
         rc = s_read_incidents(db, rows, reply, SIZE_MAX, &more, what);
@@ -374,7 +353,7 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
 static int s_begin_read(store_db_t *db, lk_msg_t *reply)
 {
     int rc = store_db_exec(db, store_db_dialect(db)->begin_read, NULL, 0, NULL);
-    return rc == STORE_DB_OK ? rc : s_db_failed(db, reply, rc, "begin");
+    return rc == STORE_DB_OK ? rc : store_reply_db_failed(db, reply, rc, "begin");
 }
 
 /* Ends the read snapshot (commit when the reply is ok, else roll back). */
@@ -386,7 +365,7 @@ static int s_end_read(store_db_t *db, lk_msg_t *reply, int rc)
     int end = store_db_exec(db, reply->status == LK_STATUS_OK ? sql->commit : sql->rollback, NULL,
                             0, NULL);
     if (end != STORE_DB_OK)
-        return s_db_failed(db, reply, end, "end of read");
+        return store_reply_db_failed(db, reply, end, "end of read");
     return STORE_DB_OK;
 }
 
@@ -394,11 +373,11 @@ static int s_get(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
 {
     const store_dialect_t *sql = store_db_dialect(db);
     if (!s_uuid_field(request->tenant_id)) {
-        s_fail(reply, LK_STATUS_INVALID, "get_incident needs a tenant");
+        store_reply_fail(reply, LK_STATUS_INVALID, "get_incident needs a tenant");
         return STORE_DB_OK;
     }
     if (!s_uuid_field(request->query.incident_id)) {
-        s_fail(reply, LK_STATUS_INVALID, "incident_id: not a UUID");
+        store_reply_fail(reply, LK_STATUS_INVALID, "incident_id: not a UUID");
         return STORE_DB_OK;
     }
     int rc = s_begin_read(db, reply);
@@ -409,7 +388,7 @@ static int s_get(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
                               store_param_int(STORE_TIMELINE_MAX)};
     rc = s_select(db, sql->select_incident, params, 2, S_ROWS_INCIDENTS, reply, "get_incident");
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && reply->incident_count == 0)
-        s_fail(reply, LK_STATUS_NOT_FOUND, "no such incident");
+        store_reply_fail(reply, LK_STATUS_NOT_FOUND, "no such incident");
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK)
         rc = s_select(db, sql->select_incident_alerts, params, 3, S_ROWS_ALERTS, reply,
                       "get_incident alerts");
@@ -445,18 +424,18 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     const store_dialect_t *sql = store_db_dialect(db);
     uint32_t shards = query->shard_count > 1 ? query->shard_count : 1;
     if (shards > 1 && query->shard_index >= shards) {
-        s_fail(reply, LK_STATUS_INVALID, "shard_index: must be below shard_count");
+        store_reply_fail(reply, LK_STATUS_INVALID, "shard_index: must be below shard_count");
         return STORE_DB_OK;
     }
     char after[LK_UUID_STR_LEN + 1] = S_NIL_UUID;
     if (query->cursor && *query->cursor) {
         if (strlen(query->cursor) != LK_UUID_STR_LEN) {
-            s_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of this snapshot");
+            store_reply_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of this snapshot");
             return STORE_DB_OK;
         }
         memcpy(after, query->cursor, sizeof(after));
         if (!s_uuid_field(after)) {
-            s_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of this snapshot");
+            store_reply_fail(reply, LK_STATUS_INVALID, "cursor: not a cursor of this snapshot");
             return STORE_DB_OK;
         }
     }
@@ -479,7 +458,7 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
         store_rows_t *rows;
         rc = store_db_query(db, sql->snapshot_incidents, params, 2, &rows);
         if (rc != STORE_DB_OK) {
-            rc = s_db_failed(db, reply, rc, "snapshot");
+            rc = store_reply_db_failed(db, reply, rc, "snapshot");
             break;
         }
         int64_t seen = 0;
@@ -489,7 +468,7 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
             lk_incident_t incident;
             char err[256];
             if (store_map_read_incident(rows, 0, &incident, err, sizeof(err))) {
-                s_fail(reply, LK_STATUS_ERROR, "%s", err);
+                store_reply_fail(reply, LK_STATUS_ERROR, "%s", err);
                 break;
             }
             memcpy(after, incident.id, sizeof(after));
@@ -502,7 +481,7 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
                      page_alerts + incident.alert_count > STORE_SNAPSHOT_ALERTS_MAX))
                     more = true;
                 else if (lk_msg_add_incident(reply, &incident))
-                    s_fail(reply, LK_STATUS_ERROR, "out of memory");
+                    store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
                 else
                     page_alerts += incident.alert_count;
             }
@@ -511,14 +490,14 @@ static int s_snapshot(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
                 break;
         }
         if (!more && reply->status == LK_STATUS_OK && step < 0)
-            rc = s_db_failed(db, reply, step, "snapshot");
+            rc = store_reply_db_failed(db, reply, step, "snapshot");
         store_rows_destroy(&rows);
         exhausted = seen < chunk;
     }
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && reply->incident_count > 0) {
         char *ids = s_incident_ids_json(reply);
         if (!ids)
-            s_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
         else {
             store_param_t param = store_param_text(ids);
             rc = s_select(db, sql->snapshot_alerts, &param, 1, S_ROWS_ALERTS, reply,
@@ -541,7 +520,7 @@ static int s_events(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     const store_dialect_t *sql = store_db_dialect(db);
     bool scoped = request->tenant_id[0] != '\0';
     if (scoped && !s_uuid_field(request->tenant_id)) {
-        s_fail(reply, LK_STATUS_INVALID, "tenant: not a UUID");
+        store_reply_fail(reply, LK_STATUS_INVALID, "tenant: not a UUID");
         return STORE_DB_OK;
     }
     uint32_t limit = query->limit ? query->limit : STORE_EVENTS_LIMIT_DEFAULT;
@@ -563,7 +542,7 @@ static int s_events(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK) {
         rc = store_outbox_bounds(db, &reply->first_sequence, &reply->last_sequence);
         if (rc != STORE_DB_OK)
-            rc = s_db_failed(db, reply, rc, "events bounds");
+            rc = store_reply_db_failed(db, reply, rc, "events bounds");
     }
     return s_end_read(db, reply, rc);
 }
@@ -572,15 +551,15 @@ static int s_cursor_get(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
 {
     const char *consumer = request->query.consumer;
     if (!consumer || !*consumer || strlen(consumer) > STORE_CONSUMER_MAX) {
-        s_fail(reply, LK_STATUS_INVALID, "consumer: 1 to %d bytes", STORE_CONSUMER_MAX);
+        store_reply_fail(reply, LK_STATUS_INVALID, "consumer: 1 to %d bytes", STORE_CONSUMER_MAX);
         return STORE_DB_OK;
     }
     bool found;
     int rc = store_outbox_cursor_get(db, consumer, &found, &reply->sequence);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, "cursor_get");
+        return store_reply_db_failed(db, reply, rc, "cursor_get");
     if (!found)
-        s_fail(reply, LK_STATUS_NOT_FOUND, "no cursor committed for %s", consumer);
+        store_reply_fail(reply, LK_STATUS_NOT_FOUND, "no cursor committed for %s", consumer);
     return STORE_DB_OK;
 }
 
@@ -590,7 +569,8 @@ int store_query_answer(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     reply->req = request->req;
     reply->status = LK_STATUS_OK;
     if (request->type != LK_MSG_QUERY) {
-        s_fail(reply, LK_STATUS_INVALID, "expected query, got %s", lk_msg_type_name(request->type));
+        store_reply_fail(reply, LK_STATUS_INVALID, "expected query, got %s",
+                         lk_msg_type_name(request->type));
         return STORE_DB_OK;
     }
     switch (request->query.kind) {
@@ -618,7 +598,7 @@ int store_query_answer(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     case LK_QUERY_INGEST_TOKEN_BY_HASH:
         return store_tokens_query(db, request, reply);
     }
-    s_fail(reply, LK_STATUS_INVALID, "unknown query kind");
+    store_reply_fail(reply, LK_STATUS_INVALID, "unknown query kind");
     return STORE_DB_OK;
 }
 

@@ -16,6 +16,7 @@
 #include "lk_uuid.h"
 #include "store_correlation.h"
 #include "store_map.h"
+#include "store_reply.h"
 
 #define S_UPDATE_COLUMNS                                                                           \
     "id, tenant_id, incident_id, message, visibility, status, title, author, created_at"
@@ -76,31 +77,6 @@ static const s_sql_t *s_sql(const store_db_t *db)
 }
 
 /* ---- replies ---------------------------------------------------------------------------- */
-
-static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Turns reply into a failure (dropping any items it holds). */
-static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-{
-    uint64_t req = reply->req;
-    lk_msg_clear(reply);
-    lk_msg_init(reply, LK_MSG_QUERY_REPLY);
-    reply->req = req;
-    reply->status = status;
-    char message[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    reply->error = strdup(message);
-}
-
-/* Records a database failure in reply; passes STORE_DB_LOST on. */
-static int s_db_failed(store_db_t *db, lk_msg_t *reply, int rc, const char *what)
-{
-    s_reply_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
-    return rc == STORE_DB_LOST ? STORE_DB_LOST : STORE_DB_OK;
-}
 
 /* ---- validation and writing ------------------------------------------------------------- */
 
@@ -171,17 +147,6 @@ int store_status_apply(store_db_t *db, const lk_msg_t *batch, char *err, size_t 
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-/* Copies a column into a fixed buffer; false when it is NULL or does not fit. */
-static bool s_copy_fixed(store_rows_t *rows, int column, char *buffer, size_t size)
-{
-    const char *text = store_rows_text(rows, column);
-    size_t length = text ? strlen(text) : 0;
-    if (!text || length >= size)
-        return false;
-    memcpy(buffer, text, length + 1);
-    return true;
-}
-
 /* Reads an S_UPDATE_COLUMNS row into *out (zeroed here). Returns 0, -1 when a stored value
    does not parse or on OOM (out cleared). */
 static int s_read_update(store_rows_t *rows, lk_incident_update_t *out)
@@ -192,10 +157,10 @@ static int s_read_update(store_rows_t *rows, lk_incident_update_t *out)
     const char *stage = store_rows_text(rows, 5);
     const char *title = store_rows_text(rows, 6);
     const char *author = store_rows_text(rows, 7);
-    if (!s_copy_fixed(rows, 0, out->id, sizeof out->id) ||
-        !s_copy_fixed(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
-        !s_copy_fixed(rows, 2, out->incident_id, sizeof out->incident_id) || !message || !author ||
-        !lk_update_visibility_parse(visibility, &out->visibility) ||
+    if (!store_rows_copy(rows, 0, out->id, sizeof out->id) ||
+        !store_rows_copy(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
+        !store_rows_copy(rows, 2, out->incident_id, sizeof out->incident_id) || !message ||
+        !author || !lk_update_visibility_parse(visibility, &out->visibility) ||
         (stage && !lk_incident_stage_parse(stage, &out->stage)) ||
         !(out->message = strdup(message)) || !(out->author = strdup(author)) ||
         (title && !(out->title = strdup(title)))) {
@@ -215,7 +180,7 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
     store_rows_t *rows;
     int rc = store_db_query(db, sql, params, count, &rows);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, what);
+        return store_reply_db_failed(db, reply, rc, what);
     int step = 0;
     while (reply->status == LK_STATUS_OK && (step = store_rows_next(rows)) == 1) {
         int added = 0;
@@ -223,7 +188,8 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
         if (kind == S_ROWS_UPDATES) {
             lk_incident_update_t update;
             if (s_read_update(rows, &update) != 0) {
-                s_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored update does not parse", what);
+                store_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored update does not parse",
+                                 what);
                 break;
             }
             added = lk_msg_add_update(reply, &update);
@@ -231,7 +197,7 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
         } else if (kind == S_ROWS_INCIDENTS) {
             lk_incident_t incident;
             if (store_map_read_incident(rows, 0, &incident, err, sizeof err) != 0) {
-                s_reply_fail(reply, LK_STATUS_ERROR, "%s: %s", what, err);
+                store_reply_fail(reply, LK_STATUS_ERROR, "%s: %s", what, err);
                 break;
             }
             added = lk_msg_add_incident(reply, &incident);
@@ -241,19 +207,19 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
             lk_alert_t alert;
             memset(&alert, 0, sizeof alert);
             snprintf(alert.tenant_id, sizeof alert.tenant_id, "%s", reply->tenant_id);
-            if (!s_copy_fixed(rows, 0, alert.incident_id, sizeof alert.incident_id) ||
+            if (!store_rows_copy(rows, 0, alert.incident_id, sizeof alert.incident_id) ||
                 store_map_labels_parse(store_rows_text(rows, 1), &alert.labels) != 0) {
-                s_reply_fail(reply, LK_STATUS_ERROR, "%s: stored labels do not parse", what);
+                store_reply_fail(reply, LK_STATUS_ERROR, "%s: stored labels do not parse", what);
                 break;
             }
             added = lk_msg_add_alert(reply, &alert);
             lk_alert_clear(&alert);
         }
         if (added != 0)
-            s_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
     }
     if (reply->status == LK_STATUS_OK && step < 0)
-        rc = s_db_failed(db, reply, step, what);
+        rc = store_reply_db_failed(db, reply, step, what);
     store_rows_destroy(&rows);
     return rc == STORE_DB_LOST ? rc : STORE_DB_OK;
 }
@@ -298,7 +264,7 @@ static int s_status_reads(store_db_t *db, lk_msg_t *request, lk_msg_t *reply, ui
     if (reply->incident_count > 0) {
         char *ids = s_incident_ids_json(reply);
         if (!ids) {
-            s_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
             return STORE_DB_OK;
         }
         store_param_t labels[] = {store_param_text(request->tenant_id), store_param_text(ids),
@@ -330,11 +296,11 @@ static int s_status_reads(store_db_t *db, lk_msg_t *request, lk_msg_t *reply, ui
 int store_status_page(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
 {
     if (!s_uuid_field(request->tenant_id)) {
-        s_reply_fail(reply, LK_STATUS_INVALID, "status_page needs a tenant");
+        store_reply_fail(reply, LK_STATUS_INVALID, "status_page needs a tenant");
         return STORE_DB_OK;
     }
     if (request->query.since_ms <= 0) {
-        s_reply_fail(reply, LK_STATUS_INVALID, "status_page needs since (the window's start)");
+        store_reply_fail(reply, LK_STATUS_INVALID, "status_page needs since (the window's start)");
         return STORE_DB_OK;
     }
     snprintf(reply->tenant_id, sizeof reply->tenant_id, "%s", request->tenant_id);
@@ -345,13 +311,13 @@ int store_status_page(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     const store_dialect_t *dialect = store_db_dialect(db);
     int rc = store_db_exec(db, dialect->begin_read, NULL, 0, NULL);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, "begin");
+        return store_reply_db_failed(db, reply, rc, "begin");
     rc = s_status_reads(db, request, reply, limit);
     if (rc == STORE_DB_LOST)
         return rc;
     int end = store_db_exec(db, reply->status == LK_STATUS_OK ? dialect->commit : dialect->rollback,
                             NULL, 0, NULL);
     if (end != STORE_DB_OK)
-        return s_db_failed(db, reply, end, "end of read");
+        return store_reply_db_failed(db, reply, end, "end of read");
     return STORE_DB_OK;
 }

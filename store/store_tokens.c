@@ -13,6 +13,7 @@
 
 #include "lk_uuid.h"
 #include "store_map.h"
+#include "store_reply.h"
 
 #define S_TOKEN_COLUMNS                                                                            \
     "id, tenant_id, name, token_hash, hint, scopes, created_by, created_at, revoked_at"
@@ -125,24 +126,6 @@ int store_tokens_apply(store_db_t *db, const lk_msg_t *batch, char *err, size_t 
 
 /* ---- reading --------------------------------------------------------------------------- */
 
-/* Turns reply into a failure with a printf-formatted error (nothing else of it is kept). */
-static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-{
-    uint64_t req = reply->req;
-    lk_msg_clear(reply);
-    lk_msg_init(reply, LK_MSG_QUERY_REPLY);
-    reply->req = req;
-    reply->status = status;
-    char message[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    reply->error = strdup(message);
-}
-
 /* Copies a text column into a heap string ("" for NULL). Returns false on OOM. */
 static bool s_column(store_rows_t *rows, int column, char **out)
 {
@@ -181,22 +164,22 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
     store_rows_t *rows;
     int rc = store_db_query(db, sql, params, count, &rows);
     if (rc != STORE_DB_OK) {
-        s_reply_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
+        store_reply_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
         return rc == STORE_DB_LOST ? STORE_DB_LOST : STORE_DB_OK;
     }
     int step = 0;
     while (reply->status == LK_STATUS_OK && (step = store_rows_next(rows)) == 1) {
         lk_ingest_token_t token;
         if (s_read_token(rows, &token) != 0) {
-            s_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored token does not parse", what);
+            store_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored token does not parse", what);
             break;
         }
         if (lk_msg_add_token(reply, &token) != 0)
-            s_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
         lk_ingest_token_clear(&token);
     }
     if (reply->status == LK_STATUS_OK && step < 0) {
-        s_reply_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
+        store_reply_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
         rc = step;
     }
     store_rows_destroy(&rows);
@@ -208,18 +191,18 @@ int store_tokens_query(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     const s_sql_t *sql = s_sql(db);
     if (request->query.kind == LK_QUERY_INGEST_TOKEN_BY_HASH) {
         if (strlen(request->query.token_hash) != LK_TOKEN_HASH_LEN) {
-            s_reply_fail(reply, LK_STATUS_INVALID, "token_hash: %d hex digits required",
-                         LK_TOKEN_HASH_LEN);
+            store_reply_fail(reply, LK_STATUS_INVALID, "token_hash: %d hex digits required",
+                             LK_TOKEN_HASH_LEN);
             return STORE_DB_OK;
         }
         store_param_t params[] = {store_param_text(request->query.token_hash)};
         int rc = s_select(db, sql->by_hash, params, 1, reply, "ingest_token_by_hash");
         if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && reply->token_count == 0)
-            s_reply_fail(reply, LK_STATUS_NOT_FOUND, "no such token");
+            store_reply_fail(reply, LK_STATUS_NOT_FOUND, "no such token");
         return rc;
     }
     if (!s_uuid_field(request->tenant_id)) {
-        s_reply_fail(reply, LK_STATUS_INVALID, "this query needs a tenant");
+        store_reply_fail(reply, LK_STATUS_INVALID, "this query needs a tenant");
         return STORE_DB_OK;
     }
     store_param_t params[] = {store_param_text(request->tenant_id),
