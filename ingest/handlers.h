@@ -9,6 +9,7 @@
 #ifndef INGEST_HANDLERS_H
 #define INGEST_HANDLERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "auth.h"
@@ -58,6 +59,14 @@ typedef struct {
 
 /* Reads a request header through the request's lookup function. */
 const char *http_request_header(const http_request_t *request, const char *name);
+
+/* Sends request to peer and waits for the answer (request stays the caller's to clear).
+   Returns 0 with *answer filled (caller clears): of the expected type and, when ok_only,
+   with status LK_STATUS_OK. Otherwise -1 with *answer empty and reply filled: 503 when the
+   peer did not answer in time, 500 for an answer of another type, and the answer's own
+   status as HTTP (http_reply_status) when ok_only and it is not OK. */
+int handler_ask(const handler_context_t *context, pipeline_peer_t peer, lk_msg_t *request,
+                lk_msg_type_t expected, bool ok_only, lk_msg_t *answer, http_reply_t *reply);
 
 /* Who may call a route. */
 typedef enum {

@@ -41,29 +41,11 @@ static int s_incident_id(const char *segment, char out[LK_UUID_STR_LEN + 1], htt
     return 0;
 }
 
-/* Sends a query to store and checks the reply's type and status. Returns 0 with *answer
-   filled (caller clears), or -1 with reply filled and *answer empty. */
+/* Sends a query to store; 0 with an OK answer, or -1 with reply filled (handler_ask). */
 static int s_store_query(const handler_context_t *context, lk_msg_t *request, lk_msg_t *answer,
                          http_reply_t *reply)
 {
-    char detail[256];
-    if (pipeline_request(context->pipeline, PIPELINE_STORE, request, answer, detail,
-                         sizeof detail) != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
-    if (answer->type != LK_MSG_QUERY_REPLY) {
-        http_reply_errorf(reply, 500, "internal error", "store answered with %s",
-                          lk_msg_type_name(answer->type));
-        lk_msg_clear(answer);
-        return -1;
-    }
-    if (answer->status != LK_STATUS_OK) {
-        http_reply_status(reply, answer->status, answer->error);
-        lk_msg_clear(answer);
-        return -1;
-    }
-    return 0;
+    return handler_ask(context, PIPELINE_STORE, request, LK_MSG_QUERY_REPLY, true, answer, reply);
 }
 
 /* ---- GET /incidents -------------------------------------------------------------------- */
@@ -412,20 +394,12 @@ static void s_incident_command(const handler_context_t *context, const auth_iden
     }
 
     lk_msg_t answer;
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_CORRELATE, &request, &answer, detail,
-                              sizeof detail);
+    int rc = handler_ask(context, PIPELINE_CORRELATE, &request, LK_MSG_COMMAND_REPLY, true, &answer,
+                         reply);
     lk_msg_clear(&request);
-    if (rc != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
+    if (rc != 0)
         return;
-    }
-    if (answer.type != LK_MSG_COMMAND_REPLY)
-        http_reply_errorf(reply, 500, "internal error", "correlate answered with %s",
-                          lk_msg_type_name(answer.type));
-    else if (answer.status != LK_STATUS_OK)
-        http_reply_status(reply, answer.status, answer.error);
-    else if (answer.incident_count == 0)
+    if (answer.incident_count == 0)
         http_reply_error(reply, 500, "internal error",
                          json_string("correlate confirmed the command without the incident"));
     else if (strcmp(answer.incidents[0].tenant_id, caller->tenant_id) != 0)
@@ -457,9 +431,4 @@ void handle_healthz(const handler_context_t *context, const auth_identity_t *cal
                     const http_request_t *request, http_reply_t *reply)
 {
     http_reply_json(reply, 200, json_pack("{s:s}", "status", "ok"));
-}
-
-const char *http_request_header(const http_request_t *request, const char *name)
-{
-    return request->header ? request->header(request->connection, name) : NULL;
 }

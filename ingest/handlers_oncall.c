@@ -32,22 +32,10 @@ static int s_stored_overrides(const handler_context_t *context, const auth_ident
     request.query.kind = LK_QUERY_ONCALL_OVERRIDES;
     request.query.since_ms = at_ms;     /* ends after at */
     request.query.until_ms = at_ms + 1; /* starts at or before at */
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_STORE, &request, answer, detail,
-                              sizeof detail);
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, true, answer, reply);
     lk_msg_clear(&request);
-    if (rc != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
-    if (answer->type != LK_MSG_QUERY_REPLY || answer->status != LK_STATUS_OK) {
-        http_reply_status(reply,
-                          answer->type == LK_MSG_QUERY_REPLY ? answer->status : LK_STATUS_ERROR,
-                          answer->error);
-        lk_msg_clear(answer);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /*  {user, rotation|null, override, from, until} */
@@ -277,20 +265,12 @@ void handle_post_oncall_override(const handler_context_t *context, const auth_id
         return;
     }
     lk_msg_t answer;
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_STORE_WRITE, &batch, &answer, detail,
-                              sizeof detail);
+    int rc = handler_ask(context, PIPELINE_STORE_WRITE, &batch, LK_MSG_MUTATION_ACK, true, &answer,
+                         reply);
     lk_msg_clear(&batch);
-    if (rc != 0)
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-    else if (answer.type != LK_MSG_MUTATION_ACK)
-        http_reply_errorf(reply, 500, "internal error", "store answered with %s",
-                          lk_msg_type_name(answer.type));
-    else if (answer.status != LK_STATUS_OK)
-        http_reply_status(reply, answer.status, answer.error);
-    else
+    if (rc == 0) {
         http_reply_json(reply, 201, json_pack("{s:o}", "override", s_override_json(&override)));
-    if (rc == 0)
         lk_msg_clear(&answer);
+    }
     lk_oncall_override_clear(&override);
 }

@@ -59,27 +59,6 @@ static bool s_blank(const char *body, size_t size)
     return true;
 }
 
-/* Sends request to peer; checks the reply type. Returns 0 with *answer filled (caller
-   clears; its status may be an error), or -1 with reply filled and *answer empty. */
-static int s_ask(const handler_context_t *context, pipeline_peer_t peer, lk_msg_t *request,
-                 lk_msg_type_t expected, lk_msg_t *answer, http_reply_t *reply)
-{
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, peer, request, answer, detail, sizeof detail);
-    if (rc != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
-    if (answer->type != expected) {
-        http_reply_errorf(reply, 500, "internal error", "%s answered with %s",
-                          peer == PIPELINE_STORE ? "store" : "correlate",
-                          lk_msg_type_name(answer->type));
-        lk_msg_clear(answer);
-        return -1;
-    }
-    return 0;
-}
-
 /* Copies a UUID path segment in lower case into out. Returns 0, or -1 with a 400. */
 static int s_silence_id(const char *segment, char out[LK_UUID_STR_LEN + 1], http_reply_t *reply)
 {
@@ -288,7 +267,8 @@ static void s_silence_command(const handler_context_t *context, const auth_ident
         return;
     }
     lk_msg_t answer;
-    int rc = s_ask(context, PIPELINE_CORRELATE, &request, LK_MSG_CONTROL_REPLY, &answer, reply);
+    int rc = handler_ask(context, PIPELINE_CORRELATE, &request, LK_MSG_CONTROL_REPLY, false,
+                         &answer, reply);
     lk_msg_clear(&request);
     if (rc != 0)
         return;
@@ -335,7 +315,8 @@ static int s_get_stored(const handler_context_t *context, const auth_identity_t 
     snprintf(request.tenant_id, sizeof request.tenant_id, "%s", caller->tenant_id);
     request.query.kind = LK_QUERY_GET_SILENCE;
     snprintf(request.query.silence_id, sizeof request.query.silence_id, "%s", id);
-    int rc = s_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, answer, reply);
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, false, answer, reply);
     lk_msg_clear(&request);
     if (rc != 0)
         return -1;
@@ -424,15 +405,11 @@ void handle_list_silences(const handler_context_t *context, const auth_identity_
         }
     }
     lk_msg_t answer;
-    int rc = s_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, &answer, reply);
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, true, &answer, reply);
     lk_msg_clear(&request);
     if (rc != 0)
         return;
-    if (answer.status != LK_STATUS_OK) {
-        http_reply_status(reply, answer.status, answer.error);
-        lk_msg_clear(&answer);
-        return;
-    }
     int64_t now_ms = lk_now_ms();
     json_t *list = json_array();
     for (size_t i = 0; list && i < answer.silence_count; i++)
@@ -573,13 +550,12 @@ void handle_heartbeat_ping(const handler_context_t *context, const auth_identity
         return;
     }
     lk_msg_t answer;
-    int rc = s_ask(context, PIPELINE_CORRELATE, &request, LK_MSG_CONTROL_REPLY, &answer, reply);
+    int rc = handler_ask(context, PIPELINE_CORRELATE, &request, LK_MSG_CONTROL_REPLY, true, &answer,
+                         reply);
     lk_msg_clear(&request);
     if (rc != 0)
         return;
-    if (answer.status != LK_STATUS_OK)
-        http_reply_status(reply, answer.status, answer.error);
-    else if (answer.heartbeat_count != 1)
+    if (answer.heartbeat_count != 1)
         http_reply_error(reply, 500, "internal error",
                          json_string("correlate confirmed the ping without the monitor"));
     else
@@ -600,15 +576,11 @@ void handle_list_heartbeats(const handler_context_t *context, const auth_identit
     snprintf(request.tenant_id, sizeof request.tenant_id, "%s", caller->tenant_id);
     request.query.kind = LK_QUERY_LIST_HEARTBEATS;
     lk_msg_t answer;
-    int rc = s_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, &answer, reply);
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, true, &answer, reply);
     lk_msg_clear(&request);
     if (rc != 0)
         return;
-    if (answer.status != LK_STATUS_OK) {
-        http_reply_status(reply, answer.status, answer.error);
-        lk_msg_clear(&answer);
-        return;
-    }
     json_t *list = json_array();
     for (size_t i = 0; list && i < answer.heartbeat_count; i++)
         if (strcmp(answer.heartbeats[i].tenant_id, caller->tenant_id) == 0 &&
@@ -649,15 +621,11 @@ void handle_list_suppressed(const handler_context_t *context, const auth_identit
         }
     }
     lk_msg_t answer;
-    int rc = s_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, &answer, reply);
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, true, &answer, reply);
     lk_msg_clear(&request);
     if (rc != 0)
         return;
-    if (answer.status != LK_STATUS_OK) {
-        http_reply_status(reply, answer.status, answer.error);
-        lk_msg_clear(&answer);
-        return;
-    }
     json_t *list = json_array();
     for (size_t i = 0; list && i < answer.alert_count; i++) {
         if (strcmp(answer.alerts[i].tenant_id, caller->tenant_id) != 0)

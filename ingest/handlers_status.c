@@ -227,22 +227,15 @@ static int s_read_incident(const handler_context_t *context, const char *tenant_
     snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant_id);
     request.query.kind = LK_QUERY_GET_INCIDENT;
     snprintf(request.query.incident_id, sizeof request.query.incident_id, "%s", incident_id);
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_STORE, &request, &answer, detail,
-                              sizeof detail);
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, false, &answer, reply);
     lk_msg_clear(&request);
-    if (rc != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
+    if (rc != 0)
         return -1;
-    }
     rc = -1;
-    if (answer.type != LK_MSG_QUERY_REPLY)
-        http_reply_errorf(reply, 500, "internal error", "store answered with %s",
-                          lk_msg_type_name(answer.type));
-    else if (answer.status == LK_STATUS_NOT_FOUND ||
-             (answer.status == LK_STATUS_OK &&
-              (answer.incident_count == 0 ||
-               strcmp(answer.incidents[0].tenant_id, tenant_id) != 0)))
+    if (answer.status == LK_STATUS_NOT_FOUND ||
+        (answer.status == LK_STATUS_OK &&
+         (answer.incident_count == 0 || strcmp(answer.incidents[0].tenant_id, tenant_id) != 0)))
         http_reply_error(reply, 404, "incident not found", NULL);
     else if (answer.status != LK_STATUS_OK)
         http_reply_status(reply, answer.status, answer.error);
@@ -266,24 +259,18 @@ static int s_resolve(const handler_context_t *context, const lk_incident_update_
     command.action = LK_ACTION_RESOLVE;
     command.actor = strdup(update->author);
     command.note = strdup("status update: resolved");
-    char detail[256];
-    int rc = -1;
     if (!command.actor || !command.note) {
         http_reply_error(reply, 500, "internal error", json_string("out of memory"));
         lk_msg_clear(&command);
         return -1;
     }
-    if (pipeline_request(context->pipeline, PIPELINE_CORRELATE, &command, &answer, detail,
-                         sizeof detail) != 0) {
-        lk_msg_clear(&command);
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
+    int rc = handler_ask(context, PIPELINE_CORRELATE, &command, LK_MSG_COMMAND_REPLY, false,
+                         &answer, reply);
     lk_msg_clear(&command);
-    if (answer.type != LK_MSG_COMMAND_REPLY)
-        http_reply_errorf(reply, 500, "internal error", "correlate answered with %s",
-                          lk_msg_type_name(answer.type));
-    else if (answer.status == LK_STATUS_CONFLICT)
+    if (rc != 0)
+        return -1;
+    rc = -1;
+    if (answer.status == LK_STATUS_CONFLICT)
         rc = 0; /* closed already: nothing to resolve, the update still stands */
     else if (answer.status != LK_STATUS_OK)
         http_reply_status(reply, answer.status, answer.error);
@@ -318,23 +305,11 @@ static int s_store_update(const handler_context_t *context, const lk_incident_up
         http_reply_error(reply, 500, "internal error", json_string("out of memory"));
         return -1;
     }
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_STORE_WRITE, &batch, &answer, detail,
-                              sizeof detail);
+    int rc = handler_ask(context, PIPELINE_STORE_WRITE, &batch, LK_MSG_MUTATION_ACK, true, &answer,
+                         reply);
     lk_msg_clear(&batch);
-    if (rc != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
-    rc = -1;
-    if (answer.type != LK_MSG_MUTATION_ACK)
-        http_reply_errorf(reply, 500, "internal error", "store answered with %s",
-                          lk_msg_type_name(answer.type));
-    else if (answer.status != LK_STATUS_OK)
-        http_reply_status(reply, answer.status, answer.error);
-    else
-        rc = 0;
-    lk_msg_clear(&answer);
+    if (rc == 0)
+        lk_msg_clear(&answer);
     return rc;
 }
 

@@ -55,23 +55,11 @@ static int s_write(const handler_context_t *context, const lk_ingest_token_t *to
         return -1;
     }
     lk_msg_t answer;
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_STORE_WRITE, &batch, &answer, detail,
-                              sizeof detail);
+    int rc = handler_ask(context, PIPELINE_STORE_WRITE, &batch, LK_MSG_MUTATION_ACK, true, &answer,
+                         reply);
     lk_msg_clear(&batch);
-    if (rc != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
-    rc = -1;
-    if (answer.type != LK_MSG_MUTATION_ACK)
-        http_reply_errorf(reply, 500, "internal error", "store answered with %s",
-                          lk_msg_type_name(answer.type));
-    else if (answer.status != LK_STATUS_OK)
-        http_reply_status(reply, answer.status, answer.error);
-    else
-        rc = 0;
-    lk_msg_clear(&answer);
+    if (rc == 0)
+        lk_msg_clear(&answer);
     return rc;
 }
 
@@ -83,24 +71,10 @@ static int s_list(const handler_context_t *context, const char *tenant_id, lk_ms
     lk_msg_init(&request, LK_MSG_QUERY);
     snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant_id);
     request.query.kind = LK_QUERY_LIST_INGEST_TOKENS;
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_STORE, &request, answer, detail,
-                              sizeof detail);
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, true, answer, reply);
     lk_msg_clear(&request);
-    if (rc != 0) {
-        http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
-    if (answer->type != LK_MSG_QUERY_REPLY || answer->status != LK_STATUS_OK) {
-        if (answer->type != LK_MSG_QUERY_REPLY)
-            http_reply_errorf(reply, 500, "internal error", "store answered with %s",
-                              lk_msg_type_name(answer->type));
-        else
-            http_reply_status(reply, answer->status, answer->error);
-        lk_msg_clear(answer);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 void handle_post_token(const handler_context_t *context, const auth_identity_t *caller,
