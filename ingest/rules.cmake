@@ -1,6 +1,7 @@
 # lookout-rules: alert rules evaluated against a Prometheus-compatible query API
 # (included from ingest/CMakeLists.txt).
-add_library(lookout_rules STATIC ${CMAKE_CURRENT_LIST_DIR}/rules.c)
+add_library(lookout_rules STATIC ${CMAKE_CURRENT_LIST_DIR}/rules.c
+  ${CMAKE_CURRENT_LIST_DIR}/rules_template.c)
 target_include_directories(lookout_rules PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(lookout_rules PUBLIC lookout_common PkgConfig::CURL m)
 
