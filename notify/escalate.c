@@ -1541,6 +1541,26 @@ static void s_metrics_sync(s_self_t *self)
     failed_seen = self->failed;
 }
 
+/*  SIGHUP: reads the configuration file again. The new policies, schedules, users and
+    channels apply to every step taken from now on: an open incident keeps its policy by name
+    (one that is gone stops escalating at its next step), a queued notification still goes to
+    its channel by name. A file that does not load changes nothing. Answers the daemon on the
+    pipe with "OK ..." or "ERROR <reason>". */
+static void s_reload(s_self_t *self)
+{
+    char err[1024];
+    lk_config_t *fresh = NULL;
+    if (lk_config_load(self->config->config_path, &fresh, err, sizeof err) != 0) {
+        zstr_sendf(self->pipe, "ERROR %s", err);
+        return;
+    }
+    lk_config_destroy(&self->conf);
+    self->conf = fresh;
+    zstr_sendf(self->pipe, "OK %zu escalation policies, %zu schedules, %zu channels",
+               self->conf->notify.policy_count, self->conf->notify.schedule_count,
+               self->conf->notify.channel_count);
+}
+
 void escalate_actor(zsock_t *pipe, void *args)
 {
     const escalate_config_t *config = args;
@@ -1562,6 +1582,8 @@ void escalate_actor(zsock_t *pipe, void *args)
         if (which == pipe) {
             char *command = zstr_recv(pipe);
             bool term = !command || streq(command, "$TERM");
+            if (!term && streq(command, "RELOAD"))
+                s_reload(&self);
             zstr_free(&command);
             if (term)
                 break;

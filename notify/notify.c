@@ -216,6 +216,23 @@ static char *s_connect(const char *endpoint)
     return prefixed;
 }
 
+/*  SIGHUP: reads the configuration file again (channels, users, their secrets and
+    notify_settings); the next job is delivered with it. A file that does not load changes
+    nothing. Answers the daemon on the pipe with "OK ..." or "ERROR <reason>". */
+static void s_reload(s_worker_t *self, zsock_t *pipe, const char *config_path)
+{
+    char err[1024];
+    lk_config_t *fresh = NULL;
+    if (lk_config_load(config_path, &fresh, err, sizeof err) != 0) {
+        zstr_sendf(pipe, "ERROR %s", err);
+        return;
+    }
+    lk_config_destroy(&self->conf);
+    self->conf = fresh;
+    zstr_sendf(pipe, "OK %zu channels, %zu users", self->conf->notify.channel_count,
+               self->conf->notify.user_count);
+}
+
 void notify_actor(zsock_t *pipe, void *args)
 {
     const notify_config_t *config = args;
@@ -261,6 +278,8 @@ void notify_actor(zsock_t *pipe, void *args)
         if (which == pipe) {
             char *command = zstr_recv(pipe);
             bool term = !command || streq(command, "$TERM");
+            if (!term && streq(command, "RELOAD"))
+                s_reload(&self, pipe, config->config_path);
             zstr_free(&command);
             if (term)
                 break;

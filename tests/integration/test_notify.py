@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import tempfile
 import time
 import uuid
@@ -132,6 +133,7 @@ class NotifyTest(lookout.LookoutTestCase):
         config_path = os.path.join(directory, "lookout.yaml")
         with open(config_path, "w") as f:
             f.write(_config(self.receiver, self.smtp.port, **config))
+        self.config_path = config_path
         jobs, results = lookout.free_ports(2)
         stack_env = {
             "LOOKOUT_CONFIG": config_path,
@@ -495,6 +497,59 @@ class NotifyTest(lookout.LookoutTestCase):
         self.assertLess(arrivals[4], 5.0 * lookout.TIME_SCALE)
         time.sleep(1)
         self.assertEqual(len(r.received("/fast")), 5)
+
+    def test_sighup_reloads_policies_and_channels(self):
+        """SIGHUP makes lookout-escalate and lookout-notify read the file again: a policy and
+        a channel added to it are used for the next incident, without a restart; a file that
+        does not load is refused and the configuration before it stays."""
+        self.start_stack(workers=1)
+        programs = ("lookout-escalate", "lookout-notify_00")
+
+        def reload(expect):
+            marks = {name: self.programs.log(name).count(expect) for name in programs}
+            for name in programs:
+                self.programs.procs[name].send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 20 * lookout.TIME_SCALE
+            for name in programs:
+                while self.programs.log(name).count(expect) <= marks[name]:
+                    self.programs.check_alive()
+                    self.assertLess(time.monotonic(), deadline, "%s did not log %r" % (name, expect))
+                    time.sleep(0.05)
+
+        before = self.post_alert("ReloadBefore", "reloaded")
+        self.wait_settled_or_none(before)
+        self.assertEqual(self.notifications(before), [], "no policy matches before the reload")
+
+        with open(self.config_path, "a") as f:
+            f.write("  - {name: reloaded, match: {labels: {scenario: reloaded}},"
+                    " levels: [{targets: [{channel: reloaded-hook}]}]}\n")
+        text = open(self.config_path).read().replace(
+            "channels:\n", "channels:\n  - {name: reloaded-hook, type: webhook, url: '%s',"
+            " secret_file: webhook.secret}\n" % self.receiver.url("/reloaded"), 1)
+        with open(self.config_path, "w") as f:
+            f.write(text)
+        reload("reload: OK")
+
+        after = self.post_alert("ReloadAfter", "reloaded")
+        got = self.receiver.wait_for("/reloaded", 1)
+        self.assertTrue(_webhook_signature_ok(got[0]), "signed with the reloaded secret")
+        self.assertEqual(json.loads(got[0].body)["incident"]["id"], after)
+        rows = self.wait_settled(after)
+        self.assertEqual([(r[0], r[1], r[3]) for r in rows], [("trigger", "reloaded-hook", "sent")])
+
+        with open(self.config_path, "w") as f:
+            f.write(text.replace("escalation_policies:", "escalation_policies: [", 1))
+        reload("reload refused")
+        again = self.post_alert("ReloadRefused", "reloaded")
+        self.receiver.wait_for("/reloaded", 2)
+        rows = self.wait_settled(again)
+        self.assertEqual([(r[1], r[3]) for r in rows], [("reloaded-hook", "sent")],
+                         "the configuration before the refused file stays")
+
+    def wait_settled_or_none(self, incident_id, quiet_s=1.5):
+        """Gives escalate time to act on a new incident that should produce nothing."""
+        time.sleep(quiet_s * lookout.TIME_SCALE)
+        return self.notifications(incident_id)
 
     def test_escalate_restart_rebuilds_timers(self):
         """SIGKILL lookout-escalate between two levels: the restarted one rebuilds the timer
