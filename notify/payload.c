@@ -368,6 +368,32 @@ static int s_rcpt(payload_t *out, const char *address)
     return out->rcpt[out->rcpt_count++] ? 0 : -1;
 }
 
+/*  The recipients of an email or SMS: the user's address (email or phone, as the channel
+    needs: user_address) when the notification is for a user, else the channel's `to` list.
+    what names the address in errors ("email address", "phone number"). */
+static int s_recipients(const payload_input_t *input, const char *user_address, const char *what,
+                        payload_t *out, char *err, size_t err_size)
+{
+    const lk_channel_t *channel = input->channel;
+    if (input->user) {
+        if (!user_address) {
+            snprintf(err, err_size, "user %s has no %s", input->user->name, what);
+            return -1;
+        }
+        if (s_rcpt(out, user_address) != 0)
+            return -1;
+    } else
+        for (size_t i = 0; i < channel->to_count; i++)
+            if (s_rcpt(out, channel->to[i]) != 0)
+                return -1;
+    if (out->rcpt_count == 0) {
+        snprintf(err, err_size, "%s channel %s has no recipient",
+                 lk_channel_type_name(channel->type), channel->name);
+        return -1;
+    }
+    return 0;
+}
+
 /*  Sets out's body to the compact JSON of json (stolen). */
 static int s_json_body(payload_t *out, json_t *json)
 {
@@ -724,21 +750,9 @@ static int s_email(const payload_input_t *input, const s_text_t *text, payload_t
                    size_t err_size)
 {
     const lk_channel_t *channel = input->channel;
-    if (input->user) {
-        if (!input->user->email) {
-            snprintf(err, err_size, "user %s has no email address", input->user->name);
-            return -1;
-        }
-        if (s_rcpt(out, input->user->email) != 0)
-            return -1;
-    } else
-        for (size_t i = 0; i < channel->to_count; i++)
-            if (s_rcpt(out, channel->to[i]) != 0)
-                return -1;
-    if (out->rcpt_count == 0) {
-        snprintf(err, err_size, "email channel %s has no recipient", channel->name);
+    if (s_recipients(input, input->user ? input->user->email : NULL, "email address", out, err,
+                     err_size) != 0)
         return -1;
-    }
     char *subject = payload_truncate(text->headline, PAYLOAD_EMAIL_SUBJECT_MAX);
     char *plain = s_plain_body(input, text, false);
     char *html = s_html_body(input, text);
@@ -804,21 +818,9 @@ static int s_sms(const payload_input_t *input, const s_text_t *text, payload_t *
                  size_t err_size)
 {
     const lk_channel_t *channel = input->channel;
-    if (input->user) {
-        if (!input->user->phone) {
-            snprintf(err, err_size, "user %s has no phone number", input->user->name);
-            return -1;
-        }
-        if (s_rcpt(out, input->user->phone) != 0)
-            return -1;
-    } else
-        for (size_t i = 0; i < channel->to_count; i++)
-            if (s_rcpt(out, channel->to[i]) != 0)
-                return -1;
-    if (out->rcpt_count == 0) {
-        snprintf(err, err_size, "sms channel %s has no recipient", channel->name);
+    if (s_recipients(input, input->user ? input->user->phone : NULL, "phone number", out, err,
+                     err_size) != 0)
         return -1;
-    }
     char *body = s_plain_body(input, text, true);
     char *cut = body ? payload_truncate(body, PAYLOAD_TWILIO_BODY_MAX) : NULL;
     free(body);
