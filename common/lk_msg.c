@@ -139,6 +139,7 @@ void lk_msg_clear(lk_msg_t *msg)
     for (size_t i = 0; i < msg->token_count; i++)
         lk_ingest_token_clear(&msg->tokens[i]);
     free(msg->tokens);
+    free(msg->alert_ends);
     memset(msg, 0, sizeof *msg);
 }
 
@@ -195,6 +196,14 @@ S_DEFINE_ADD(notification, lk_notification_t, notifications, notification_count,
              lk_notification_copy)
 S_DEFINE_ADD(escalation, lk_escalation_t, escalations, escalation_count, lk_escalation_copy)
 S_DEFINE_ADD(override, lk_oncall_override_t, overrides, override_count, lk_oncall_override_copy)
+
+/* Fixed-size: a copy is an assignment. */
+static int s_alert_end_copy(lk_alert_end_t *slot, const lk_alert_end_t *item)
+{
+    *slot = *item;
+    return 0;
+}
+S_DEFINE_ADD(alert_end, lk_alert_end_t, alert_ends, alert_end_count, s_alert_end_copy)
 
 int lk_msg_add_result(lk_msg_t *msg, const lk_alert_result_t *result)
 {
@@ -706,12 +715,24 @@ static int s_pack_token(msgpack_packer *pk, const void *item)
            s_pack_kv_int(pk, "revoked_at", token->revoked_at_ms);
 }
 
-/*  silences[], heartbeats[], updates[] and tokens[] may ride on any message type (lk_msg.h
-    says which use them); like every optional field they are packed only when non-empty. */
+/*  A partial alert mutation {tenant, incident_id, fingerprint, ends_at, updated_at}. */
+static int s_pack_alert_end(msgpack_packer *pk, const void *item)
+{
+    const lk_alert_end_t *end = item;
+    return msgpack_pack_map(pk, 5) || s_pack_kv_str(pk, "tenant", end->tenant_id) ||
+           s_pack_kv_str(pk, "incident_id", end->incident_id) ||
+           s_pack_kv_str(pk, "fingerprint", end->fingerprint) ||
+           s_pack_kv_int(pk, "ends_at", end->ends_at_ms) ||
+           s_pack_kv_int(pk, "updated_at", end->updated_at_ms);
+}
+
+/*  silences[], heartbeats[], updates[], tokens[] and alert_ends[] may ride on any message
+    type (lk_msg.h says which use them); like every optional field they are packed only when
+    non-empty. */
 static size_t s_extra_fields(const lk_msg_t *msg)
 {
     return (msg->silence_count != 0) + (msg->heartbeat_count != 0) + (msg->update_count != 0) +
-           (msg->token_count != 0);
+           (msg->token_count != 0) + (msg->alert_end_count != 0);
 }
 
 static int s_pack_extras(msgpack_packer *pk, const lk_msg_t *msg)
@@ -724,7 +745,10 @@ static int s_pack_extras(msgpack_packer *pk, const lk_msg_t *msg)
            (msg->update_count && s_pack_kv_list(pk, "updates", msg->updates, msg->update_count,
                                                 sizeof(lk_incident_update_t), s_pack_update)) ||
            (msg->token_count && s_pack_kv_list(pk, "tokens", msg->tokens, msg->token_count,
-                                               sizeof(lk_ingest_token_t), s_pack_token));
+                                               sizeof(lk_ingest_token_t), s_pack_token)) ||
+           (msg->alert_end_count &&
+            s_pack_kv_list(pk, "alert_ends", msg->alert_ends, msg->alert_end_count,
+                           sizeof(lk_alert_end_t), s_pack_alert_end));
 }
 
 /*  Hands the packed bytes to the caller, or frees them when packing failed. */
@@ -955,6 +979,13 @@ static bool s_utf8_valid(const char *text, size_t size)
     const unsigned char *bytes = (const unsigned char *)text;
     size_t pos = 0;
     while (pos < size) {
+        /* ASCII (nearly every label, id and name) eight bytes at a time */
+        uint64_t word;
+        while (pos + sizeof word <= size &&
+               (memcpy(&word, bytes + pos, sizeof word), (word & 0x8080808080808080ULL) == 0))
+            pos += sizeof word;
+        if (pos == size)
+            break;
         size_t length = s_utf8_sequence(bytes + pos, size - pos);
         if (length == 0)
             return false;
@@ -1402,7 +1433,13 @@ static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const c
                 return s_fail(decoder, "out of memory");
             s_pop(decoder, item_mark);
         }
-        qsort(labels->items, labels->count, sizeof(lk_label_t), s_compare_labels);
+        /* encoders send label sets sorted: sort only when they are not */
+        size_t sorted = 1;
+        while (sorted < labels->count &&
+               strcmp(labels->items[sorted - 1].name, labels->items[sorted].name) < 0)
+            sorted++;
+        if (sorted < labels->count)
+            qsort(labels->items, labels->count, sizeof(lk_label_t), s_compare_labels);
         for (size_t i = 1; i < labels->count; i++) {
             if (strcmp(labels->items[i - 1].name, labels->items[i].name) == 0) {
                 s_push_wire_key(decoder, labels->items[i].name, strlen(labels->items[i].name));
@@ -1788,7 +1825,24 @@ static int s_decode_token(s_decoder_t *decoder, const msgpack_object *map, void 
     return 0;
 }
 
-/*  The optional silences[], heartbeats[], updates[] and tokens[] of any message. */
+/*  A partial alert mutation: every field required, ids well-formed and non-empty. */
+static int s_decode_alert_end(s_decoder_t *decoder, const msgpack_object *map, void *item)
+{
+    lk_alert_end_t *end = item;
+    if (s_expect_map(decoder, map) ||
+        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, end->tenant_id) ||
+        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID, end->incident_id) ||
+        s_get_id(decoder, map, "fingerprint", S_REQUIRED, S_NONEMPTY, S_FINGERPRINT,
+                 end->fingerprint) ||
+        s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX, &end->ends_at_ms) ||
+        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                  &end->updated_at_ms))
+        return -1;
+    return 0;
+}
+
+/*  The optional silences[], heartbeats[], updates[], tokens[] and alert_ends[] of any
+    message. */
 static int s_get_extras(s_decoder_t *decoder, const msgpack_object *map, lk_msg_t *msg)
 {
     return s_get_list(decoder, map, "silences", S_OPTIONAL, LK_MSG_MAX_ITEMS, sizeof(lk_silence_t),
@@ -1801,7 +1855,10 @@ static int s_get_extras(s_decoder_t *decoder, const msgpack_object *map, lk_msg_
                       &msg->update_count) ||
            s_get_list(decoder, map, "tokens", S_OPTIONAL, LK_MSG_MAX_ITEMS,
                       sizeof(lk_ingest_token_t), s_decode_token, (void **)&msg->tokens,
-                      &msg->token_count);
+                      &msg->token_count) ||
+           s_get_list(decoder, map, "alert_ends", S_OPTIONAL, LK_MSG_MAX_ITEMS,
+                      sizeof(lk_alert_end_t), s_decode_alert_end, (void **)&msg->alert_ends,
+                      &msg->alert_end_count);
 }
 
 /*  Array field of entities into a calloc'd C array. *count is set before the items are

@@ -105,6 +105,15 @@
                                                  id; revoked_at once set stays set)
     query_reply      store → asker               also tokens[]? (list_ingest_tokens,
                                                  ingest_token_by_hash)
+    mutation_batch   correlate → store           also alert_ends[]? {tenant, incident_id,
+                                                 fingerprint, ends_at, updated_at}: a firing
+                                                 alert of an incident whose endsAt passed
+                                                 without a re-send is resolved at ends_at.
+                                                 PARTIAL (correlate keeps no alert content):
+                                                 store sets only status, ends_at, updated_at
+                                                 of the existing row, where its updated_at
+                                                 is not newer; applied after alerts[], so a
+                                                 full row of the same batch comes first
 */
 #ifndef LK_MSG_H
 #define LK_MSG_H
@@ -231,6 +240,17 @@ typedef struct {
     char token_hash[LK_TOKEN_HASH_LEN + 1]; /* ingest_token_by_hash (wire "token_hash") */
 } lk_query_t;
 
+/* A partial alert mutation (mutation_batch alert_ends[], wire map {tenant, incident_id,
+   fingerprint, ends_at, updated_at}, all required): the alert of that incident ended at
+   ends_at. Fixed-size: nothing to free. */
+typedef struct {
+    char tenant_id[LK_UUID_STR_LEN + 1];
+    char incident_id[LK_UUID_STR_LEN + 1];
+    char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
+    int64_t ends_at_ms;
+    int64_t updated_at_ms;
+} lk_alert_end_t;
+
 /* One struct for every message type; which fields a type uses is in the table above.
    Everything pointed to is owned by the message and freed by lk_msg_clear. */
 typedef struct {
@@ -280,6 +300,8 @@ typedef struct {
     size_t update_count;
     lk_ingest_token_t *tokens; /* mutation_batch, query_reply */
     size_t token_count;
+    lk_alert_end_t *alert_ends; /* mutation_batch (correlate → store) */
+    size_t alert_end_count;
 } lk_msg_t;
 
 /* Zeroes msg and sets its type (and query.severity_min = -1). */
@@ -299,6 +321,7 @@ int lk_msg_add_silence(lk_msg_t *msg, const lk_silence_t *silence);
 int lk_msg_add_heartbeat(lk_msg_t *msg, const lk_heartbeat_t *heartbeat);
 int lk_msg_add_update(lk_msg_t *msg, const lk_incident_update_t *update);
 int lk_msg_add_token(lk_msg_t *msg, const lk_ingest_token_t *token);
+int lk_msg_add_alert_end(lk_msg_t *msg, const lk_alert_end_t *alert_end);
 
 /* Encodes msg. On success returns 0 and *data (malloc'd, caller frees) / *size.
    Returns -1 only on OOM or on a programming error (invalid type). */

@@ -2019,6 +2019,50 @@ static void test_ingest_tokens(void **state)
     lk_msg_clear(&query);
 }
 
+/* Partial alert ends: ride on mutation batches, every field required, ids well-formed. */
+static void test_alert_ends(void **state)
+{
+    (void)state;
+    lk_msg_t batch;
+    lk_msg_init(&batch, LK_MSG_MUTATION_BATCH);
+    batch.req = 11;
+    lk_alert_end_t end;
+    memset(&end, 0, sizeof end);
+    strcpy(end.tenant_id, "00000000-0000-0000-0000-000000000001");
+    strcpy(end.incident_id, "0190a0b0-0000-7000-8000-000000000004");
+    strcpy(end.fingerprint, "00112233445566ff");
+    end.ends_at_ms = 1750000000123;
+    end.updated_at_ms = 1750000000456;
+    assert_int_equal(lk_msg_add_alert_end(&batch, &end), 0);
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal(lk_msg_encode(&batch, &data, &size), 0);
+    lk_msg_t decoded;
+    char err[256];
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), 0);
+    assert_int_equal(decoded.alert_end_count, 1);
+    assert_string_equal(decoded.alert_ends[0].tenant_id, end.tenant_id);
+    assert_string_equal(decoded.alert_ends[0].incident_id, end.incident_id);
+    assert_string_equal(decoded.alert_ends[0].fingerprint, end.fingerprint);
+    assert_true(decoded.alert_ends[0].ends_at_ms == 1750000000123);
+    assert_true(decoded.alert_ends[0].updated_at_ms == 1750000000456);
+    lk_msg_clear(&decoded);
+    /* a fingerprint that is not 16 lower-case hex digits is malformed */
+    char *at = s_bytes_find(data, size, end.fingerprint, LK_FINGERPRINT_STR_LEN);
+    assert_non_null(at);
+    at[0] = 'X';
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), -1);
+    assert_non_null(strstr(err, "alert_ends[0].fingerprint"));
+    free(data);
+    /* an empty incident id is malformed: the partial mutation names an existing row */
+    batch.alert_ends[0].incident_id[0] = '\0';
+    assert_int_equal(lk_msg_encode(&batch, &data, &size), 0);
+    assert_int_equal(lk_msg_decode(data, size, &decoded, err, sizeof err), -1);
+    assert_non_null(strstr(err, "alert_ends[0].incident_id"));
+    free(data);
+    lk_msg_clear(&batch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2044,6 +2088,7 @@ int main(void)
         cmocka_unit_test(test_append_after_decode_and_many),
         cmocka_unit_test(test_incident_updates),
         cmocka_unit_test(test_ingest_tokens),
+        cmocka_unit_test(test_alert_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,8 @@ void correlate_config_from_env(correlate_config_t *config)
     config->shard_count = (uint32_t)lk_env_int("LOOKOUT_CORRELATE_SHARD_COUNT", 1, 1, 4096);
     config->shard_index = (uint32_t)lk_env_int("LOOKOUT_CORRELATE_SHARD_INDEX", 0, 0, 4095);
     config->config_path = lk_env_str(LK_CONFIG_ENV, NULL);
+    config->restart_grace_ms =
+        lk_env_int("LOOKOUT_RESOLVE_TIMEOUT_S", 300, 1, 30 * 24 * 3600) * 1000;
     if (config->shard_index >= config->shard_count)
         lk_fatal("correlate: LOOKOUT_CORRELATE_SHARD_INDEX (%u) must be below "
                  "LOOKOUT_CORRELATE_SHARD_COUNT (%u)",
@@ -125,7 +127,7 @@ static struct {
     lk_metrics_series_t *outcomes[LK_OUTCOME_IGNORED + 1];
     lk_metrics_series_t *open[LK_INCIDENT_CLOSED]; /* triggered, acknowledged, resolved */
     lk_metrics_series_t *inflight_batches, *inflight_items, *pending_items, *waiting_replies;
-    lk_metrics_series_t *alerts, *held, *silences, *monitors, *resends, *rebuilds;
+    lk_metrics_series_t *alerts, *held, *silences, *monitors, *resends, *rebuilds, *end_timers;
     int64_t next_count_ms;
 } s_metrics;
 
@@ -157,6 +159,10 @@ static void s_metrics_register(void)
                          "Replies to ingest held until store commits what they changed.", NULL));
     s_metrics.alerts = lk_metrics_series(
         lk_metrics_gauge("lookout_correlate_alerts", "Alerts in correlate's memory.", NULL));
+    s_metrics.end_timers = lk_metrics_series(lk_metrics_gauge(
+        "lookout_correlate_alert_end_timers",
+        "Firing alerts with an endsAt: each resolves by itself when it passes without a re-send.",
+        NULL));
     s_metrics.held = lk_metrics_series(lk_metrics_gauge(
         "lookout_correlate_held_alerts", "Silenced or inhibited alerts held in memory.", NULL));
     s_metrics.silences = lk_metrics_series(
@@ -473,6 +479,8 @@ static int s_load(s_correlate_t *self)
     const correlate_config_t *config = self->config;
     correlate_engine_t *engine = correlate_engine_new(config->group_by, config->reopen_window_ms);
     correlate_engine_set_config(engine, self->routing, config->shard_count, config->shard_index);
+    if (config->restart_grace_ms > 0) /* 0: a config built by hand keeps the engine's default */
+        correlate_engine_set_restart_grace(engine, config->restart_grace_ms);
     if (self->engine) {
         correlate_engine_set_next_seq(engine, correlate_engine_next_seq(self->engine));
         correlate_engine_destroy(&self->engine);
@@ -895,6 +903,7 @@ static void s_metrics_update(s_correlate_t *self)
     lk_metrics_set(s_metrics.pending_items, (double)correlate_engine_pending_items(self->engine));
     lk_metrics_set(s_metrics.waiting_replies, (double)waiting);
     lk_metrics_set(s_metrics.alerts, (double)correlate_engine_alert_count(self->engine));
+    lk_metrics_set(s_metrics.end_timers, (double)correlate_engine_end_count(self->engine));
     lk_metrics_set(s_metrics.held, (double)correlate_engine_held_count(self->engine));
     lk_metrics_set(s_metrics.silences, (double)correlate_engine_silence_count(self->engine));
     lk_metrics_set(s_metrics.monitors, (double)correlate_engine_monitor_count(self->engine));

@@ -21,14 +21,17 @@ typedef struct {
     int64_t store_timeout_ms;
     uint32_t shard_count; /* 1 = this process owns every tenant */
     uint32_t shard_index;
-    const char *config_path; /* LOOKOUT_CONFIG: routes, inhibit_rules, heartbeats;
-                                NULL = the defaults */
+    const char *config_path;  /* LOOKOUT_CONFIG: routes, inhibit_rules, heartbeats;
+                                 NULL = the defaults */
+    int64_t restart_grace_ms; /* LOOKOUT_RESOLVE_TIMEOUT_S: after a (re)load no firing alert
+                                 ends by its endsAt before this has passed */
 } correlate_config_t;
 
 /* Fills config from the environment (env.example): LOOKOUT_CORRELATE_ENDPOINT,
    LOOKOUT_STORE_ENDPOINT, LOOKOUT_STORE_QUERY_ENDPOINT, LOOKOUT_CORRELATE_TAP,
    LOOKOUT_GROUP_BY, LOOKOUT_REOPEN_WINDOW_S, LOOKOUT_STORE_TIMEOUT_MS, and
-   LOOKOUT_CORRELATE_SHARD_COUNT (1) / LOOKOUT_CORRELATE_SHARD_INDEX (0), LOOKOUT_CONFIG.
+   LOOKOUT_CORRELATE_SHARD_COUNT (1) / LOOKOUT_CORRELATE_SHARD_INDEX (0), LOOKOUT_CONFIG,
+   LOOKOUT_RESOLVE_TIMEOUT_S (300: the restart grace of alerts' end timers).
    Strings point into the environment. Exits via lk_fatal on a malformed value. */
 void correlate_config_from_env(correlate_config_t *config);
 

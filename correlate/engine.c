@@ -29,6 +29,13 @@
         keeps a correlate_inhibit_source_t handle (suppress.h) until it stops firing.
       - heartbeat monitors (monitors.h) fire and resolve a synthetic heartbeat_missed alert
         through the same path as any alert.
+      - ends: an indexed binary min-heap of (deadline, alert) for firing alerts whose sender
+        gave an endsAt (Prometheus via /api/v2/alerts): each such alert is in it once (its
+        end_slot). A re-send that moves endsAt later only updates the alert (the entry is
+        moved when the tick reaches it), an earlier endsAt moves the entry up in O(log n), and
+        the tick pops only what is due. A due alert is resolved as if its sender had said so; its
+   row is written as a partial alert_ends[] item (lk_msg.h), since only the request that last
+        changed the alert carried its content.
 */
 #include "engine.h"
 
@@ -53,6 +60,7 @@
 #define S_NO_OVERRIDE      (-1)
 #define S_HEARTBEAT_ALERT  "heartbeat_missed"
 #define S_HEARTBEAT_SOURCE "heartbeat"
+#define S_RESTART_GRACE_MS (300 * 1000) /* Alertmanager's default resolve_timeout */
 
 typedef struct s_incident_t s_incident_t;
 typedef struct s_held_t s_held_t;
@@ -71,6 +79,7 @@ typedef struct s_alert_t {
     struct s_alert_t *prev;
     uint32_t tenant;
     uint32_t batch_slot; /* index of its row in pending.alerts when dirty_seq == next_seq */
+    uint32_t end_slot;   /* its index in the ends heap, or S_NO_SLOT */
     uint8_t severity;
     uint8_t status;
     int8_t severity_override; /* a route's severity, or S_NO_OVERRIDE */
@@ -106,6 +115,13 @@ typedef struct {
     char incident_id[LK_UUID_STR_LEN + 1];
 } s_close_entry_t;
 
+/* An entry of the ends heap: when the alert's endsAt passes (after a restart: not before
+   the restart grace). */
+typedef struct {
+    int64_t deadline_ms;
+    s_alert_t *alert;
+} s_end_entry_t;
+
 /* A min-heap of (deadline, incident id); stale entries are skipped when popped. */
 typedef struct {
     s_close_entry_t *entries;
@@ -136,6 +152,10 @@ struct correlate_engine_t {
 
     s_heap_t close_heap;    /* resolved incidents: close at resolved_at + window */
     s_heap_t announce_heap; /* incidents in group_wait: announce at group_wait_until */
+    s_end_entry_t *ends;    /* firing alerts with an endsAt: indexed min-heap by deadline */
+    size_t end_count;
+    size_t end_capacity;
+    int64_t restart_grace_ms; /* see correlate_engine_set_restart_grace */
 
     const lk_config_t *config; /* routes, inhibit rules, declared monitors; may be NULL */
     lk_route_t default_route;  /* the root when the configuration has no route: */
@@ -390,9 +410,13 @@ static void s_alert_insert(correlate_engine_t *self, s_alert_t *alert)
     self->alert_count++;
 }
 
-/* Removes an alert from the table (backward-shift deletion keeps probe chains intact). */
+static void s_end_remove(correlate_engine_t *self, s_alert_t *alert);
+
+/* Removes an alert from the table (backward-shift deletion keeps probe chains intact) and
+   from the ends heap. */
 static void s_alert_remove(correlate_engine_t *self, s_alert_t *alert)
 {
+    s_end_remove(self, alert);
     size_t mask = self->alert_capacity - 1;
     size_t hole = s_alert_hash(alert->tenant, alert->fingerprint) & mask;
     while (self->alert_slots[hole] != alert) {
@@ -412,6 +436,83 @@ static void s_alert_remove(correlate_engine_t *self, s_alert_t *alert)
         }
     }
     self->alert_count--;
+}
+
+/* ---- ends heap: firing alerts whose endsAt will pass ------------------------------------ */
+
+/* Puts entry at index i and tells its alert where it is. */
+static void s_end_place(correlate_engine_t *self, size_t i, s_end_entry_t entry)
+{
+    self->ends[i] = entry;
+    entry.alert->end_slot = (uint32_t)i;
+}
+
+/* Restores the heap order around index i after its deadline changed (either way). */
+static void s_end_fix(correlate_engine_t *self, size_t i)
+{
+    s_end_entry_t entry = self->ends[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (self->ends[parent].deadline_ms <= entry.deadline_ms)
+            break;
+        s_end_place(self, i, self->ends[parent]);
+        i = parent;
+    }
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= self->end_count)
+            break;
+        if (child + 1 < self->end_count &&
+            self->ends[child + 1].deadline_ms < self->ends[child].deadline_ms)
+            child++;
+        if (entry.deadline_ms <= self->ends[child].deadline_ms)
+            break;
+        s_end_place(self, i, self->ends[child]);
+        i = child;
+    }
+    s_end_place(self, i, entry);
+}
+
+/* Takes the alert out of the ends heap (nothing when it is not in it). */
+static void s_end_remove(correlate_engine_t *self, s_alert_t *alert)
+{
+    if (alert->end_slot == S_NO_SLOT)
+        return;
+    size_t i = alert->end_slot;
+    alert->end_slot = S_NO_SLOT;
+    s_end_entry_t last = self->ends[--self->end_count];
+    if (i == self->end_count)
+        return;
+    s_end_place(self, i, last);
+    s_end_fix(self, i);
+}
+
+/* Puts the alert in the ends heap with this deadline, or moves it there. */
+static void s_end_set(correlate_engine_t *self, s_alert_t *alert, int64_t deadline_ms)
+{
+    if (alert->end_slot == S_NO_SLOT) {
+        s_reserve((void **)&self->ends, &self->end_capacity, self->end_count + 1,
+                  sizeof(s_end_entry_t));
+        alert->end_slot = (uint32_t)self->end_count++;
+    } else if (self->ends[alert->end_slot].deadline_ms == deadline_ms)
+        return;
+    self->ends[alert->end_slot].deadline_ms = deadline_ms;
+    self->ends[alert->end_slot].alert = alert;
+    s_end_fix(self, alert->end_slot);
+}
+
+/* Arms the alert's end timer when it fires with an endsAt, else disarms it. Senders that
+   do not use endsAt (POST /alerts without ends_at, PagerDuty, webhooks, rules, heartbeats)
+   leave it 0: such an alert fires until it is resolved. An endsAt moved later (every
+   Prometheus re-send) leaves the entry where it is: the tick finds the alert's endsAt later
+   than the entry and re-arms it then (s_ends_due), so the common re-send costs no sift. */
+static void s_end_arm(correlate_engine_t *self, s_alert_t *alert)
+{
+    if (alert->status != LK_ALERT_FIRING || alert->ends_at_ms <= 0)
+        s_end_remove(self, alert);
+    else if (alert->end_slot == S_NO_SLOT ||
+             alert->ends_at_ms < self->ends[alert->end_slot].deadline_ms)
+        s_end_set(self, alert, alert->ends_at_ms);
 }
 
 /* ---- incidents: links and counts --------------------------------------------------------- */
@@ -555,6 +656,34 @@ static void s_alert_write(correlate_engine_t *self, s_alert_t *alert, const lk_a
     alert->batch_slot = (uint32_t)self->pending.alert_count;
     if (lk_msg_add_alert(&self->pending, &row) != 0)
         s_oom();
+    alert->dirty_seq = self->next_seq;
+}
+
+/* Writes that an alert of an incident ended (status resolved, ends_at, updated_at) without
+   its content, which memory does not hold: in place when the batch already carries its full
+   row, else as a partial alert_ends[] item that store applies after the batch's rows. */
+static void s_alert_end_write(correlate_engine_t *self, s_alert_t *alert, int64_t now_ms)
+{
+    alert->updated_at_ms = now_ms > alert->updated_at_ms ? now_ms : alert->updated_at_ms + 1;
+    const char *incident_id = alert->incident->row.id;
+    if (alert->dirty_seq == self->next_seq && alert->batch_slot < self->pending.alert_count &&
+        strcmp(self->pending.alerts[alert->batch_slot].incident_id, incident_id) == 0) {
+        lk_alert_t *slot = &self->pending.alerts[alert->batch_slot];
+        slot->status = LK_ALERT_RESOLVED;
+        slot->ends_at_ms = alert->ends_at_ms;
+        slot->updated_at_ms = alert->updated_at_ms;
+        return;
+    }
+    lk_alert_end_t end;
+    memset(&end, 0, sizeof end);
+    snprintf(end.tenant_id, sizeof end.tenant_id, "%s", self->tenant_names[alert->tenant]);
+    memcpy(end.incident_id, incident_id, sizeof end.incident_id);
+    lk_fingerprint_format(alert->fingerprint, end.fingerprint);
+    end.ends_at_ms = alert->ends_at_ms;
+    end.updated_at_ms = alert->updated_at_ms;
+    if (lk_msg_add_alert_end(&self->pending, &end) != 0)
+        s_oom();
+    alert->batch_slot = S_NO_SLOT; /* a later full row of this batch is appended, not merged */
     alert->dirty_seq = self->next_seq;
 }
 
@@ -926,6 +1055,7 @@ static s_alert_t *s_entry_new(correlate_engine_t *self, uint32_t tenant, uint64_
     entry->status = LK_ALERT_FIRING;
     entry->starts_at_ms = starts_at_ms;
     entry->batch_slot = S_NO_SLOT;
+    entry->end_slot = S_NO_SLOT;
     entry->severity_override = S_NO_OVERRIDE;
     s_alert_insert(self, entry);
     return entry;
@@ -1100,6 +1230,7 @@ correlate_engine_t *correlate_engine_new(const char *group_by, int64_t reopen_wi
     self->inhibit = correlate_inhibit_new();
     self->monitors = correlate_monitors_new();
     self->shard_count = 1;
+    self->restart_grace_ms = S_RESTART_GRACE_MS;
     return self;
 }
 
@@ -1138,6 +1269,7 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
     free(self->group_by);
     free(self->close_heap.entries);
     free(self->announce_heap.entries);
+    free(self->ends);
     lk_msg_clear(&self->pending);
     free(self->dirty_incidents);
     for (size_t i = 0; i < self->orphan_count; i++)
@@ -1216,6 +1348,7 @@ static uint64_t s_alert_new(correlate_engine_t *self, uint32_t tenant, uint64_t 
     s_alert_t *entry = s_entry_new(self, tenant, fingerprint, content_hash, severity,
                                    alert->starts_at_ms ? alert->starts_at_ms : now_ms);
     entry->severity_override = (int8_t)routing.severity_override;
+    entry->ends_at_ms = alert->ends_at_ms;
     char by[64];
     lk_alert_state_t state =
         s_suppression(self, alert->tenant_id, &alert->labels, now_ms, by, sizeof by);
@@ -1228,6 +1361,7 @@ static uint64_t s_alert_new(correlate_engine_t *self, uint32_t tenant, uint64_t 
         memcpy(result->incident_id, entry->incident->row.id, sizeof result->incident_id);
     }
     s_source_set(self, entry, &alert->labels);
+    s_end_arm(self, entry);
     return self->next_seq;
 }
 
@@ -1247,6 +1381,10 @@ static uint64_t s_held_update(correlate_engine_t *self, s_alert_t *entry, const 
         result->outcome = LK_OUTCOME_CHANGED;
         return self->next_seq;
     }
+    /* a new endsAt alone is no change: memory keeps it (the end timer moves) */
+    entry->ends_at_ms = alert->ends_at_ms;
+    entry->held->row.ends_at_ms = alert->ends_at_ms;
+    s_end_arm(self, entry);
     if (entry->severity == severity && entry->content_hash == content_hash) {
         result->outcome = LK_OUTCOME_UNCHANGED;
         return entry->dirty_seq;
@@ -1345,9 +1483,10 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
             entry->severity = (uint8_t)severity;
             entry->content_hash = content_hash;
             entry->starts_at_ms = alert->starts_at_ms ? alert->starts_at_ms : now_ms;
-            entry->ends_at_ms = 0;
+            entry->ends_at_ms = alert->ends_at_ms;
             s_hold(self, entry, alert, state, by, now_ms);
             s_source_set(self, entry, &alert->labels);
+            s_end_arm(self, entry);
             result->incident_id[0] = '\0';
             result->outcome = LK_OUTCOME_CHANGED;
             return self->next_seq;
@@ -1355,6 +1494,13 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
     }
 
     if (alert->status == LK_ALERT_FIRING && entry->status == LK_ALERT_FIRING) {
+        /* Prometheus moves endsAt forward on every re-send: memory keeps it and the end
+           timer moves, but it alone is no change worth a write (after a restart the stored,
+           older endsAt is covered by the restart grace) */
+        if (entry->ends_at_ms != alert->ends_at_ms) {
+            entry->ends_at_ms = alert->ends_at_ms;
+            s_end_arm(self, entry);
+        }
         if (same_content) {
             result->outcome = LK_OUTCOME_UNCHANGED;
             return entry->dirty_seq;
@@ -1373,7 +1519,8 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
         entry->severity = (uint8_t)severity;
         entry->content_hash = content_hash;
         entry->starts_at_ms = alert->starts_at_ms ? alert->starts_at_ms : now_ms;
-        entry->ends_at_ms = 0;
+        entry->ends_at_ms = alert->ends_at_ms;
+        s_end_arm(self, entry);
         s_firing_add(incident, severity);
         s_severity_recompute(incident);
         if (incident->row.status == LK_INCIDENT_RESOLVED)
@@ -1385,6 +1532,7 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
     } else if (entry->status == LK_ALERT_FIRING) {
         s_firing_remove(incident, (lk_severity_t)entry->severity);
         entry->status = LK_ALERT_RESOLVED;
+        s_end_remove(self, entry);
         entry->severity = (uint8_t)severity;
         entry->content_hash = content_hash;
         entry->ends_at_ms = alert->ends_at_ms ? alert->ends_at_ms : now_ms;
@@ -1513,6 +1661,37 @@ uint64_t correlate_engine_command(correlate_engine_t *self, const lk_msg_t *requ
 
 /* ---- public: housekeeping and batches ---------------------------------------------------- */
 
+/* The alert's endsAt passed without a re-send that moved it: resolves it at ends_at_ms as if
+   its sender had said so (Alertmanager's rule), resolving its incident when it was the last
+   firing one, through the same lifecycle as an explicit resolve. A held alert is forgotten
+   like a held alert that resolves. The caller took it out of the ends heap. */
+static void s_alert_expire(correlate_engine_t *self, s_alert_t *entry, int64_t ends_at_ms,
+                           int64_t now_ms)
+{
+    entry->status = LK_ALERT_RESOLVED;
+    entry->ends_at_ms = ends_at_ms;
+    if (entry->held) {
+        lk_alert_t row = entry->held->row; /* shallow: s_alert_write copies deeply */
+        row.status = LK_ALERT_RESOLVED;
+        s_alert_write(self, entry, &row, now_ms); /* resolved: store forgets the held row */
+        s_held_drop(self, entry);
+        return;
+    }
+    s_incident_t *incident = entry->incident;
+    s_firing_remove(incident, (lk_severity_t)entry->severity);
+    s_severity_recompute(incident);
+    s_alert_end_write(self, entry, now_ms);
+    s_source_clear(self, entry);
+    char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
+    lk_fingerprint_format(entry->fingerprint, fingerprint);
+    s_event(self, incident, "alert_resolved", NULL, "endsAt passed without a re-send", fingerprint,
+            now_ms);
+    if (incident->row.firing_count == 0 && (incident->row.status == LK_INCIDENT_TRIGGERED ||
+                                            incident->row.status == LK_INCIDENT_ACKNOWLEDGED))
+        s_incident_resolve(self, incident, NULL, NULL, now_ms);
+    s_incident_touch(self, incident, now_ms);
+}
+
 static void s_fire_heartbeat(correlate_engine_t *self, correlate_monitor_t *monitor,
                              lk_alert_status_t status, int64_t now_ms);
 static void s_monitor_write(correlate_engine_t *self, correlate_monitor_t *monitor, int64_t now_ms);
@@ -1544,6 +1723,17 @@ size_t correlate_engine_tick(correlate_engine_t *self, int64_t now_ms)
         monitor->row.missed = true;
         s_monitor_write(self, monitor, now_ms);
         s_fire_heartbeat(self, monitor, LK_ALERT_FIRING, now_ms);
+    }
+    /* firing alerts whose endsAt passed without a re-send (only what is due is looked at;
+       an entry whose alert's endsAt moved later meanwhile is moved there) */
+    while (self->end_count > 0 && self->ends[0].deadline_ms <= now_ms) {
+        s_end_entry_t due = self->ends[0];
+        if (due.alert->ends_at_ms > due.deadline_ms) {
+            s_end_set(self, due.alert, due.alert->ends_at_ms);
+            continue;
+        }
+        s_end_remove(self, due.alert);
+        s_alert_expire(self, due.alert, due.deadline_ms, now_ms);
     }
     s_rechecks_run(self, now_ms);
 
@@ -1577,7 +1767,8 @@ void correlate_engine_set_next_seq(correlate_engine_t *self, uint64_t seq)
 size_t correlate_engine_pending_items(const correlate_engine_t *self)
 {
     return self->pending.alert_count + self->pending.incident_count + self->pending.event_count +
-           self->pending.silence_count + self->pending.heartbeat_count + self->dirty_count;
+           self->pending.silence_count + self->pending.heartbeat_count +
+           self->pending.alert_end_count + self->dirty_count;
 }
 
 bool correlate_engine_take_batch(correlate_engine_t *self, lk_msg_t *batch)
@@ -1662,6 +1853,8 @@ static void s_load_held(correlate_engine_t *self, const lk_alert_t *row)
                                    s_severity_clamp(row->severity), row->starts_at_ms);
     entry->severity_override = (int8_t)routing.severity_override;
     entry->updated_at_ms = row->updated_at_ms;
+    entry->ends_at_ms = row->ends_at_ms;
+    s_end_arm(self, entry); /* correlate_engine_load_finish adds the restart grace */
     s_held_t *held = s_alloc(sizeof *held);
     if (lk_alert_copy(&held->row, row) != 0)
         s_oom();
@@ -1718,6 +1911,7 @@ static bool s_load_alert(correlate_engine_t *self, const lk_alert_t *row)
     entry->ends_at_ms = row->ends_at_ms;
     entry->updated_at_ms = row->updated_at_ms;
     entry->batch_slot = S_NO_SLOT;
+    entry->end_slot = S_NO_SLOT;
     s_routing_t routing;
     s_route(self, row->tenant_id, &row->labels, &routing);
     entry->severity_override = (int8_t)routing.severity_override;
@@ -1726,6 +1920,7 @@ static bool s_load_alert(correlate_engine_t *self, const lk_alert_t *row)
     if (entry->status == LK_ALERT_FIRING) {
         s_firing_add(incident, (lk_severity_t)entry->severity);
         s_source_set(self, entry, &row->labels);
+        s_end_arm(self, entry); /* correlate_engine_load_finish adds the restart grace */
     }
     return true;
 }
@@ -1785,12 +1980,30 @@ size_t correlate_engine_load_finish(correlate_engine_t *self, int64_t now_ms)
     free(self->orphans);
     self->orphans = NULL;
     self->orphan_count = self->orphan_capacity = 0;
+    /* The stored endsAt of a firing alert may be older than its sender's last re-send
+       (re-sends that only move endsAt are kept in memory, not written): no loaded alert ends
+       before the restart grace has passed, so a live sender has time to re-send. Raising
+       every deadline to at least one value keeps the heap ordered. */
+    int64_t earliest_ms = now_ms + self->restart_grace_ms;
+    for (size_t i = 0; i < self->end_count; i++)
+        if (self->ends[i].deadline_ms < earliest_ms)
+            self->ends[i].deadline_ms = earliest_ms;
     s_declare_monitors(self, now_ms);
     s_rechecks_run(self, now_ms);
     return dropped;
 }
 
 /* ---- public: configuration ----------------------------------------------------------------- */
+
+void correlate_engine_set_restart_grace(correlate_engine_t *self, int64_t grace_ms)
+{
+    self->restart_grace_ms = grace_ms > 0 ? grace_ms : 0;
+}
+
+size_t correlate_engine_end_count(const correlate_engine_t *self)
+{
+    return self->end_count;
+}
 
 void correlate_engine_set_config(correlate_engine_t *self, const lk_config_t *config,
                                  uint32_t shard_count, uint32_t shard_index)

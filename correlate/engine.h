@@ -35,6 +35,14 @@
     nothing suppresses it then and it still fires, it is released: it joins its group's
     incident like a new alert. A held alert that resolves is forgotten.
 
+    Ends: a firing alert whose sender gave an endsAt (Prometheus through /api/v2/alerts:
+    now + 4 resend intervals, or now + resolve timeout when it sent none) resolves by itself
+    when that time passes without a re-send moving it, as in Alertmanager; its incident
+    resolves when it was the last firing alert. A re-send that only moves endsAt is no change
+    (acked from memory, not written). So after a restart the stored endsAt may be older than
+    the last re-send's: alerts loaded from a snapshot end no earlier than the restart grace
+    after the load. Alerts without an endsAt (0) never end by themselves.
+
     Heartbeat monitors: a monitor not pinged within interval + grace fires the alert
     heartbeat_missed{monitor="NAME", ...its labels} (source "heartbeat") through the same
     path as any alert; the next ping resolves it.
@@ -67,6 +75,11 @@ void correlate_engine_destroy(correlate_engine_t **self_p);
    (the defaults) and must outlive the engine: a new configuration means a new engine. */
 void correlate_engine_set_config(correlate_engine_t *self, const lk_config_t *config,
                                  uint32_t shard_count, uint32_t shard_index);
+
+/* Sets the restart grace (default 300 s, Alertmanager's resolve_timeout; <= 0: none): a
+   firing alert loaded from a snapshot whose stored endsAt is earlier than load time + grace
+   ends at load time + grace unless a re-send moves its endsAt. Call before loading. */
+void correlate_engine_set_restart_grace(correlate_engine_t *self, int64_t grace_ms);
 
 /* Processes one alert of tenant_id (the request's tenant, which overrides alert->tenant_id).
    Computes and writes alert->tenant_id and alert->fingerprint; the engine keeps no pointer
@@ -107,7 +120,8 @@ uint64_t correlate_engine_heartbeat(correlate_engine_t *self, const lk_msg_t *re
                                     lk_msg_t *reply, int64_t now_ms);
 
 /* Housekeeping: announces incidents whose group_wait passed, ends silences, fires missed
-   heartbeats, releases held alerts nothing suppresses any more, closes resolved incidents
+   heartbeats, resolves firing alerts whose endsAt passed (and incidents left with no firing
+   alert), releases held alerts nothing suppresses any more, closes resolved incidents
    whose reopen window has passed and drops them and their alerts from memory. Cost is
    proportional to what is due (ordered heaps). Returns how many incidents were closed. */
 size_t correlate_engine_tick(correlate_engine_t *self, int64_t now_ms);
@@ -164,6 +178,8 @@ size_t correlate_engine_incident_count(const correlate_engine_t *self);
    the middle of another walk. */
 void correlate_engine_status_counts(const correlate_engine_t *self,
                                     size_t counts[LK_INCIDENT_CLOSED + 1]);
+/* Firing alerts with an armed end timer (an endsAt). */
+size_t correlate_engine_end_count(const correlate_engine_t *self);
 /* Held (suppressed) alerts, live silences and heartbeat monitors in memory. */
 size_t correlate_engine_held_count(const correlate_engine_t *self);
 size_t correlate_engine_silence_count(const correlate_engine_t *self);

@@ -573,6 +573,193 @@ static void test_firing_ends_at_is_insignificant(void **state)
     lk_alert_clear(&alert);
 }
 
+/* Sends a firing alert {alertname=name, instance=instance} with this endsAt. */
+static lk_outcome_t s_send_ends(correlate_engine_t *engine, const char *name, const char *instance,
+                                int64_t ends_at_ms, int64_t now_ms, lk_alert_result_t *result_out)
+{
+    lk_alert_t alert;
+    s_alert_make(&alert, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING);
+    alert.ends_at_ms = ends_at_ms;
+    lk_alert_result_t result;
+    correlate_engine_alert(engine, TENANT_A, &alert, now_ms, &result);
+    lk_alert_clear(&alert);
+    if (result_out)
+        *result_out = result;
+    return result.outcome;
+}
+
+/* A firing alert whose endsAt passes without a re-send resolves by itself at the tick, with
+   a partial alert_ends[] row (not a full one: memory has no content); its incident resolves
+   when its last firing alert ended. */
+static void test_ends_at_resolves(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t first, second;
+    assert_int_equal(s_send_ends(engine, "Ends", "a", T0 + 60000, T0, &first), LK_OUTCOME_NEW);
+    assert_int_equal(s_send_ends(engine, "Ends", "b", T0 + 90000, T0, &second), LK_OUTCOME_NEW);
+    assert_string_equal(first.incident_id, second.incident_id);
+    assert_int_equal(correlate_engine_end_count(engine), 2);
+    lk_msg_t batch = s_take(engine);
+    assert_int_equal(batch.alert_count, 2);
+    assert_true(batch.alerts[0].ends_at_ms == T0 + 60000); /* the stored row carries endsAt */
+    lk_msg_clear(&batch);
+
+    correlate_engine_tick(engine, T0 + 59999);
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+    correlate_engine_tick(engine, T0 + 60000);
+    batch = s_take(engine);
+    assert_int_equal(batch.alert_count, 0);
+    assert_int_equal(batch.alert_end_count, 1);
+    assert_string_equal(batch.alert_ends[0].fingerprint, first.fingerprint);
+    assert_string_equal(batch.alert_ends[0].incident_id, first.incident_id);
+    assert_string_equal(batch.alert_ends[0].tenant_id, TENANT_A);
+    assert_true(batch.alert_ends[0].ends_at_ms == T0 + 60000);
+    assert_true(batch.alert_ends[0].updated_at_ms >= T0 + 60000);
+    assert_int_equal(s_count_events(&batch, "alert_resolved"), 1);
+    assert_int_equal(s_count_events(&batch, "incident_resolved"), 0);
+    assert_int_equal(batch.incident_count, 1);
+    assert_int_equal(batch.incidents[0].firing_count, 1);
+    lk_msg_clear(&batch);
+    const lk_incident_t *incident = correlate_engine_incident(engine, TENANT_A, first.incident_id);
+    assert_int_equal(incident->status, LK_INCIDENT_TRIGGERED);
+
+    correlate_engine_tick(engine, T0 + 90500);
+    batch = s_take(engine);
+    assert_int_equal(batch.alert_end_count, 1);
+    assert_string_equal(batch.alert_ends[0].fingerprint, second.fingerprint);
+    assert_true(batch.alert_ends[0].ends_at_ms == T0 + 90000);
+    assert_int_equal(s_count_events(&batch, "alert_resolved"), 1);
+    assert_int_equal(s_count_events(&batch, "incident_resolved"), 1);
+    assert_int_equal(batch.incident_count, 1);
+    assert_int_equal(batch.incidents[0].status, LK_INCIDENT_RESOLVED);
+    assert_true(batch.incidents[0].resolved_at_ms == T0 + 90500);
+    lk_msg_clear(&batch);
+    assert_int_equal(correlate_engine_end_count(engine), 0);
+
+    /* the sender's own resolved re-send afterwards is a new end time: written once */
+    lk_alert_t alert;
+    lk_alert_result_t result;
+    s_alert_make(&alert, "Ends", "a", LK_SEV_WARNING, LK_ALERT_RESOLVED);
+    alert.ends_at_ms = T0 + 60000;
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 95000, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_UNCHANGED);
+    lk_alert_clear(&alert);
+    /* a re-send after the end fires again: the incident reopens (a flap) */
+    assert_int_equal(s_send_ends(engine, "Ends", "a", T0 + 400000, T0 + 100000, &result),
+                     LK_OUTCOME_CHANGED);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, first.incident_id)->status,
+                     LK_INCIDENT_TRIGGERED);
+    assert_int_equal(correlate_engine_end_count(engine), 1);
+}
+
+/* Re-sends that only move endsAt are acked from memory (no write) and move the timer; an
+   alert that fires and ends within one batch has its full row updated in place. */
+static void test_ends_at_resend_moves_timer(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t result;
+    s_send_ends(engine, "Moves", "a", T0 + 60000, T0, &result);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+    for (int i = 1; i <= 5; i++) {
+        assert_int_equal(
+            s_send_ends(engine, "Moves", "a", T0 + 60000 + i * 60000, T0 + i * 60000, NULL),
+            LK_OUTCOME_UNCHANGED);
+        correlate_engine_tick(engine, T0 + i * 60000);
+    }
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+    correlate_engine_tick(engine, T0 + 6 * 60000 - 1);
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+    correlate_engine_tick(engine, T0 + 6 * 60000);
+    batch = s_take(engine);
+    assert_int_equal(batch.alert_end_count, 1);
+    assert_true(batch.alert_ends[0].ends_at_ms == T0 + 6 * 60000);
+    assert_int_equal(s_count_events(&batch, "incident_resolved"), 1);
+    lk_msg_clear(&batch);
+
+    /* endsAt moved earlier counts too (the latest sender decides) */
+    s_send_ends(engine, "Earlier", "a", T0 + 900000, T0, NULL);
+    s_send_ends(engine, "Earlier", "a", T0 + 700000, T0 + 1, NULL);
+    /* fires and ends before the batch leaves: its full row in the batch says resolved */
+    correlate_engine_tick(engine, T0 + 700000);
+    batch = s_take(engine);
+    assert_int_equal(batch.alert_end_count, 0);
+    assert_int_equal(batch.alert_count, 1);
+    assert_int_equal(batch.alerts[0].status, LK_ALERT_RESOLVED);
+    assert_true(batch.alerts[0].ends_at_ms == T0 + 700000);
+    lk_msg_clear(&batch);
+}
+
+/* Alerts without an endsAt (native POST /alerts, PagerDuty, webhooks, rules, heartbeats)
+   never end by themselves; a re-send without endsAt disarms an armed one. */
+static void test_no_ends_at_never_ends(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t result;
+    s_send(engine, TENANT_A, "Native", "a", LK_SEV_ERROR, LK_ALERT_FIRING, T0, &result, NULL);
+    s_send_ends(engine, "Disarmed", "a", T0 + 1000, T0, NULL);
+    assert_int_equal(correlate_engine_end_count(engine), 1);
+    assert_int_equal(s_send_ends(engine, "Disarmed", "a", 0, T0 + 10, NULL), LK_OUTCOME_UNCHANGED);
+    assert_int_equal(correlate_engine_end_count(engine), 0);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+    correlate_engine_tick(engine, T0 + 86400000LL);
+    batch = s_take(engine);
+    assert_int_equal(s_count_events(&batch, "alert_resolved"), 0);
+    assert_int_equal(batch.alert_end_count, 0);
+    lk_msg_clear(&batch);
+    assert_int_equal(correlate_engine_incident(engine, TENANT_A, result.incident_id)->status,
+                     LK_INCIDENT_TRIGGERED);
+}
+
+/* After a restart the stored endsAt may be older than the last re-send's (those are not
+   written): loaded alerts end no earlier than load time + the restart grace, unless a re-send
+   moves endsAt; an endsAt beyond the grace is kept. */
+static void test_ends_at_restart_grace(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_alert_result_t stale, later;
+    s_send_ends(engine, "Restart", "a", T0 + 60000, T0, &stale);
+    s_send_ends(engine, "Restart", "b", T0 + 3600000, T0, &later);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_t page;
+    lk_msg_init(&page, LK_MSG_QUERY_REPLY);
+    for (size_t i = 0; i < batch.incident_count; i++)
+        lk_msg_add_incident(&page, &batch.incidents[i]);
+    for (size_t i = 0; i < batch.alert_count; i++)
+        lk_msg_add_alert(&page, &batch.alerts[i]);
+    lk_msg_clear(&batch);
+
+    const int64_t load_ms = T0 + 120000; /* the stored endsAt of "a" already passed */
+    correlate_engine_t *rebuilt = correlate_engine_new("alertname", WINDOW_MS);
+    correlate_engine_set_restart_grace(rebuilt, 300000);
+    assert_int_equal(correlate_engine_load(rebuilt, &page), 0);
+    assert_int_equal(correlate_engine_load_finish(rebuilt, load_ms), 0);
+    lk_msg_clear(&page);
+    assert_int_equal(correlate_engine_end_count(rebuilt), 2);
+    correlate_engine_tick(rebuilt, load_ms);
+    correlate_engine_tick(rebuilt, load_ms + 300000 - 1);
+    assert_int_equal(correlate_engine_pending_items(rebuilt), 0);
+    correlate_engine_tick(rebuilt, load_ms + 300000);
+    batch = s_take(rebuilt);
+    assert_int_equal(batch.alert_end_count, 1);
+    assert_string_equal(batch.alert_ends[0].fingerprint, stale.fingerprint);
+    assert_true(batch.alert_ends[0].ends_at_ms == load_ms + 300000);
+    lk_msg_clear(&batch);
+    /* "b" keeps its own, later endsAt; a re-send moves it as before */
+    assert_int_equal(s_send_ends(rebuilt, "Restart", "b", T0 + 4000000, T0 + 500000, NULL),
+                     LK_OUTCOME_UNCHANGED);
+    correlate_engine_tick(rebuilt, T0 + 3600000);
+    assert_int_equal(correlate_engine_pending_items(rebuilt), 0);
+    correlate_engine_tick(rebuilt, T0 + 4000000);
+    batch = s_take(rebuilt);
+    assert_int_equal(batch.alert_end_count, 1);
+    assert_string_equal(batch.alert_ends[0].fingerprint, later.fingerprint);
+    assert_int_equal(s_count_events(&batch, "incident_resolved"), 1);
+    lk_msg_clear(&batch);
+    correlate_engine_destroy(&rebuilt);
+}
+
 /* A command may name the incident by one of its alerts (PagerDuty acknowledge by dedup_key). */
 static void test_command_by_fingerprint(void **state)
 {
@@ -894,6 +1081,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dedup_key, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dedup_key_never_reopens, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_firing_ends_at_is_insignificant, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ends_at_resolves, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ends_at_resend_moves_timer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_no_ends_at_never_ends, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ends_at_restart_grace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_command_by_fingerprint, s_setup, s_teardown),
         cmocka_unit_test(test_group_by_two_labels),
         cmocka_unit_test_setup_teardown(test_tenant_isolation, s_setup, s_teardown),

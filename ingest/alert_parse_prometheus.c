@@ -9,7 +9,8 @@
     API v2 timing, as Alertmanager's postAlertsHandler: a missing startsAt is endsAt when
     given, else now; a missing endsAt is now + resolve timeout (so an alert its sender stops
     re-sending would end); endsAt not after now means resolved. Prometheus re-sends firing
-    alerts with endsAt moved forward each time; correlate treats that as no change.
+    alerts with endsAt moved forward each time; correlate treats that as no change but moves
+    the alert's end timer, and resolves the alert when its endsAt passes (engine.h).
 
     Webhook: each alert carries its own status; Alertmanager writes Go's zero time
     ("0001-01-01T00:00:00Z") as the endsAt of firing alerts, which means "none".

@@ -23,11 +23,14 @@
 typedef struct {
     const ingest_config_t *config;
     pipeline_t *pipeline;
-    const lk_config_t *file_config;  /* the YAML file (LOOKOUT_CONFIG), read once at start */
-    struct sse_hub_t *sse;           /* GET /events (sse.h); NULL = unavailable */
-    struct status_service_t *status; /* public status pages (status_service.h); NULL = none */
-    struct ingest_tokens_t *tokens;  /* per-tenant ingest tokens (tokens.h); NULL = none */
-    struct rate_limit_t *rate_limit; /* per-tenant intake rates (rate_limit.h); NULL = off */
+    const lk_config_t *file_config;     /* the YAML file (LOOKOUT_CONFIG), read once at start
+                                           (status pages, on-call schedules and users) */
+    struct intake_keys_t *integrations; /* its `integrations:`, re-read on SIGHUP
+                                           (intake_keys.h) */
+    struct sse_hub_t *sse;              /* GET /events (sse.h); NULL = unavailable */
+    struct status_service_t *status;    /* public status pages (status_service.h); NULL = none */
+    struct ingest_tokens_t *tokens;     /* per-tenant ingest tokens (tokens.h); NULL = none */
+    struct rate_limit_t *rate_limit;    /* per-tenant intake rates (rate_limit.h); NULL = off */
 } handler_context_t;
 
 /* One decoded query-string argument; both strings belong to the HTTP server. value is ""

@@ -28,6 +28,7 @@
 #include "handlers.h"
 #include "ingest_metrics.h"
 #include "intake_guard.h"
+#include "intake_keys.h"
 #include "intake_util.h"
 #include "lk_fingerprint.h"
 #include "lk_log.h"
@@ -149,18 +150,17 @@ static bool s_authenticate(const handler_context_t *context, const http_request_
         size_t length = strlen(token);
         while (length > 0 && token[length - 1] == ' ')
             length--;
-        const lk_integration_t *integration =
-            intake_integration_find(context->file_config, token, length);
-        if (integration) {
+        intake_key_match_t integration;
+        if (intake_keys_find(context->integrations, token, length, &integration)) {
             /* as with a JWT: a tenant header, if sent, must name the key's tenant */
             const char *header = http_request_header(request, "X-Tenant-ID");
-            if (header && strcasecmp(header, integration->tenant_id) != 0) {
+            if (header && strcasecmp(header, integration.tenant_id) != 0) {
                 http_reply_error(reply, 403, "X-Tenant-ID is not the integration key's tenant",
                                  NULL);
                 return false;
             }
-            memcpy(caller->tenant_id, integration->tenant_id, sizeof caller->tenant_id);
-            snprintf(caller->actor, sizeof caller->actor, "integration:%s", integration->name);
+            memcpy(caller->tenant_id, integration.tenant_id, sizeof caller->tenant_id);
+            snprintf(caller->actor, sizeof caller->actor, "integration:%s", integration.name);
             return true;
         }
     }
@@ -531,8 +531,11 @@ void handle_pagerduty_enqueue(const handler_context_t *context, const auth_ident
         json_decref(doc);
         return;
     }
-    const lk_integration_t *integration =
-        intake_integration_find(context->file_config, event.routing_key, event.routing_key_len);
+    intake_key_match_t found;
+    const intake_key_match_t *integration =
+        intake_keys_find(context->integrations, event.routing_key, event.routing_key_len, &found)
+            ? &found
+            : NULL;
     json_decref(doc); /* event.routing_key pointed into it: not used past here */
     event.routing_key = NULL;
     if (!integration) {

@@ -29,6 +29,7 @@
 #include "ingest.h"
 #include "intake_guard.h"
 #include "ingest_metrics.h"
+#include "intake_keys.h"
 #include "lk_config.h"
 #include "lk_env.h"
 #include "lk_log.h"
@@ -598,6 +599,29 @@ static struct MHD_Daemon *s_server_start(s_server_t *server)
     return daemon;
 }
 
+/* SIGHUP ("RELOAD" on the pipe): reads the configuration file again and swaps in its
+   integration keys; requests running meanwhile finish with the set they started with. A file
+   that does not load changes nothing. Answers the pipe "OK ..." or "ERROR reason"
+   (lk_daemon logs it). */
+static void s_reload(s_server_t *server, const char *config_path, zsock_t *pipe)
+{
+    char err[512];
+    lk_config_t *fresh = NULL;
+    if (lk_config_load(config_path, &fresh, err, sizeof err) != 0) {
+        lk_error("ingest: configuration reload failed, keeping the current one: %s", err);
+        zstr_sendf(pipe, "ERROR %s", err);
+        return;
+    }
+    if (intake_keys_swap(server->handlers.integrations, fresh) != 0) {
+        lk_error("ingest: configuration reload failed, keeping the current one: out of memory");
+        zstr_send(pipe, "ERROR out of memory");
+        return;
+    }
+    size_t count = intake_keys_count(server->handlers.integrations);
+    lk_info("ingest: configuration reloaded: %zu integration keys", count);
+    zstr_sendf(pipe, "OK %zu integration keys", count);
+}
+
 void ingest_actor(zsock_t *pipe, void *args)
 {
     const ingest_config_t *config = args;
@@ -624,12 +648,18 @@ void ingest_actor(zsock_t *pipe, void *args)
         lk_fatal("ingest: out of memory");
     server.handlers.config = config;
     server.handlers.pipeline = server.pipeline;
-    /* The YAML file (integration keys) is read once: a changed file needs a restart. */
+    /* The YAML file: its integration keys are re-read on SIGHUP (s_reload); status pages,
+       schedules and users are read here once. The keys get a copy of their own. */
     char config_err[512];
-    if (lk_config_load(lk_env_str(LK_CONFIG_ENV, NULL), &server.file_config, config_err,
-                       sizeof config_err) != 0)
+    const char *config_path = lk_env_str(LK_CONFIG_ENV, NULL);
+    lk_config_t *keys_config = NULL;
+    if (lk_config_load(config_path, &server.file_config, config_err, sizeof config_err) != 0 ||
+        lk_config_load(config_path, &keys_config, config_err, sizeof config_err) != 0)
         lk_fatal("ingest: %s", config_err);
     server.handlers.file_config = server.file_config;
+    server.handlers.integrations = intake_keys_new(keys_config);
+    if (!server.handlers.integrations)
+        lk_fatal("ingest: out of memory");
     server.max_url_bytes = config->max_url_bytes ? config->max_url_bytes : INGEST_MAX_URL_BYTES;
     server.handlers.tokens = tokens_new(config->token_cache_ms > 0 ? config->token_cache_ms : 5000);
     server.handlers.rate_limit =
@@ -669,6 +699,8 @@ void ingest_actor(zsock_t *pipe, void *args)
         bool stop = strcmp(command, "$TERM") == 0;
         if (strcmp(command, "PORT") == 0)
             zstr_sendf(pipe, "%d", server.port);
+        else if (strcmp(command, "RELOAD") == 0)
+            s_reload(&server, config_path, pipe);
         else if (!stop)
             lk_warn("ingest: unknown pipe command %s", command);
         zstr_free(&command);
@@ -684,6 +716,7 @@ void ingest_actor(zsock_t *pipe, void *args)
     conn_guard_destroy(&server.conn_guard);
     sse_hub_destroy(&server.sse);
     status_service_destroy(&server.handlers.status);
+    intake_keys_destroy(&server.handlers.integrations);
     tokens_destroy(&server.handlers.tokens);
     rate_limit_destroy(&server.handlers.rate_limit);
     pipeline_destroy(&server.pipeline);

@@ -3,6 +3,7 @@
 # handlers join lookout-ingest. Included from ingest/CMakeLists.txt after lookout_ingest.
 add_library(lookout_intake STATIC
   ${CMAKE_CURRENT_LIST_DIR}/intake_util.c
+  ${CMAKE_CURRENT_LIST_DIR}/intake_keys.c
   ${CMAKE_CURRENT_LIST_DIR}/alert_parse_prometheus.c
   ${CMAKE_CURRENT_LIST_DIR}/alert_parse_pagerduty.c)
 target_include_directories(lookout_intake PUBLIC ${CMAKE_CURRENT_LIST_DIR})

@@ -49,6 +49,7 @@ typedef struct {
     const char *snapshot_silences;   /* (now) */
     const char *snapshot_heartbeats; /* () */
     const char *snapshot_held;       /* () */
+    const char *end_alert;           /* (tenant, incident_id, fingerprint, ends_at, updated_at) */
 } s_sql_t;
 
 static const s_sql_t s_sqlite = {
@@ -95,6 +96,9 @@ static const s_sql_t s_sqlite = {
                            "ORDER BY tenant_id, name",
     .snapshot_held = "SELECT " S_HELD_AS_ALERT " FROM suppressed_alerts WHERE status = 'firing' "
                      "ORDER BY tenant_id, fingerprint",
+    .end_alert = "UPDATE alerts SET status = 'resolved', ends_at = ?4, updated_at = ?5 "
+                 "WHERE tenant_id = ?1 AND incident_id = ?2 AND fingerprint = ?3 "
+                 "AND updated_at <= ?5",
 };
 
 static const s_sql_t s_postgres = {
@@ -145,6 +149,9 @@ static const s_sql_t s_postgres = {
                            "ORDER BY tenant_id, name",
     .snapshot_held = "SELECT " S_HELD_AS_ALERT " FROM suppressed_alerts WHERE status = 'firing' "
                      "ORDER BY tenant_id, fingerprint",
+    .end_alert = "UPDATE alerts SET status = 'resolved', ends_at = $4::bigint, updated_at = "
+                 "$5::bigint WHERE tenant_id = $1::uuid AND incident_id = $2::uuid AND "
+                 "fingerprint = $3::text AND updated_at <= $5::bigint",
 };
 
 static const s_sql_t *s_sql(const store_db_t *db)
@@ -177,6 +184,15 @@ static bool s_heartbeat_name_valid(const char *name)
 
 bool store_correlation_valid(lk_msg_t *batch, char *err, size_t err_size)
 {
+    for (size_t index = 0; index < batch->alert_end_count; index++) {
+        lk_alert_end_t *end = &batch->alert_ends[index];
+        if (!s_uuid_field(end->tenant_id) || !s_uuid_field(end->incident_id) ||
+            !end->fingerprint[0]) {
+            snprintf(err, err_size, "alert_ends[%zu]: tenant, incident_id and fingerprint needed",
+                     index);
+            return false;
+        }
+    }
     for (size_t index = 0; index < batch->silence_count; index++) {
         lk_silence_t *silence = &batch->silences[index];
         if (!s_uuid_field(silence->id) || !s_uuid_field(silence->tenant_id)) {
@@ -310,8 +326,26 @@ static int s_apply_heartbeat(store_db_t *db, const lk_heartbeat_t *heartbeat, ch
     return rc == STORE_DB_OK ? rc : s_failed(db, rc, "writing a heartbeat monitor", err, err_size);
 }
 
+/* An alert whose endsAt passed: status, ends_at and updated_at of its row, unless the row
+   is newer (a later write won) or absent (nothing to end). */
+static int s_apply_alert_end(store_db_t *db, const lk_alert_end_t *end, char *err, size_t err_size)
+{
+    store_param_t params[] = {
+        store_param_text(end->tenant_id),    store_param_text(end->incident_id),
+        store_param_text(end->fingerprint),  store_param_int(end->ends_at_ms),
+        store_param_int(end->updated_at_ms),
+    };
+    int rc = store_db_exec(db, s_sql(db)->end_alert, params, 5, NULL);
+    return rc == STORE_DB_OK ? rc : s_failed(db, rc, "ending an alert", err, err_size);
+}
+
 int store_correlation_apply(store_db_t *db, const lk_msg_t *batch, char *err, size_t err_size)
 {
+    for (size_t index = 0; index < batch->alert_end_count; index++) {
+        int rc = s_apply_alert_end(db, &batch->alert_ends[index], err, err_size);
+        if (rc != STORE_DB_OK)
+            return rc;
+    }
     for (size_t index = 0; index < batch->silence_count; index++) {
         int rc = s_apply_silence(db, &batch->silences[index], err, err_size);
         if (rc != STORE_DB_OK)

@@ -6,7 +6,11 @@
     group-commit transaction. Every row is an absolute state guarded by updated_at, so a
     batch applied twice has the effect of once: a held row is upserted while the alert is
     held (state inhibited|silenced and firing) and deleted once it is not (released or
-    resolved); silences and monitors are upserted.
+    resolved); silences and monitors are upserted. The batch's alert_ends[] (an alert whose
+    endsAt passed without a re-send, lk_msg.h) are partial: only status, ends_at and
+    updated_at of the alert's existing row change, and only where the row's updated_at is
+    not newer — applied twice it is applied once, and an older one never undoes a newer
+    write. They run after the batch's full alert rows.
 
     Reading: store_query hands the query kinds list_silences, get_silence, list_heartbeats
     and list_suppressed to store_correlation_query, and adds the shard's unexpired silences,
@@ -27,7 +31,7 @@
 #define STORE_SUPPRESSED_LIMIT_MAX     1000
 #define STORE_HEARTBEATS_MAX           10000 /* monitors listed for one tenant */
 
-/* Checks the batch's held alerts, silences and monitors for content the database would
+/* Checks the batch's alert ends, held alerts, silences and monitors for content the database would
    refuse (ids, UTF-8, names); lower-cases their UUIDs in place. Returns false with a reason
    in err. */
 bool store_correlation_valid(lk_msg_t *batch, char *err, size_t err_size);
@@ -37,7 +41,8 @@ bool store_correlation_valid(lk_msg_t *batch, char *err, size_t err_size);
 int store_correlation_apply_held(store_db_t *db, const lk_alert_t *alert, char *err,
                                  size_t err_size);
 
-/* Applies the batch's silences[] and heartbeats[] inside the open transaction. */
+/* Applies the batch's alert_ends[], silences[] and heartbeats[] inside the open
+   transaction (after its alerts[]). */
 int store_correlation_apply(store_db_t *db, const lk_msg_t *batch, char *err, size_t err_size);
 
 /* True for the query kinds this module answers. */

@@ -347,7 +347,7 @@ static int s_apply_batch(store_writer_t *self, const lk_msg_t *batch, char *err,
         }
     }
     s_blob_cache_clear(&cache);
-    if (batch->silence_count || batch->heartbeat_count) {
+    if (batch->silence_count || batch->heartbeat_count || batch->alert_end_count) {
         int rc = store_correlation_apply(self->db, batch, err, err_size);
         if (rc != STORE_DB_OK)
             return rc;

@@ -533,6 +533,109 @@ static void test_version_guard(void **state)
     lk_msg_clear(&reply);
 }
 
+/* The partial "alert ended" mutation (alert_ends[]): only status, ends_at and updated_at of
+   the existing row change; applied twice = once; an older one never overwrites a newer row;
+   it runs after the same batch's full rows; an unknown row is left alone. */
+static lk_alert_end_t s_alert_end(const lk_incident_t *incident, const char *fingerprint,
+                                  int64_t ends_at_ms, int64_t updated_at_ms)
+{
+    lk_alert_end_t end;
+    memset(&end, 0, sizeof end);
+    snprintf(end.tenant_id, sizeof end.tenant_id, "%s", incident->tenant_id);
+    snprintf(end.incident_id, sizeof end.incident_id, "%s", incident->id);
+    snprintf(end.fingerprint, sizeof end.fingerprint, "%s", fingerprint);
+    end.ends_at_ms = ends_at_ms;
+    end.updated_at_ms = updated_at_ms;
+    return end;
+}
+
+static void test_alert_ends(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch, reply;
+    lk_incident_t incident;
+    lk_alert_t alert;
+    s_batch_init(&batch, 1);
+    s_incident(&incident, TENANT_A, id, 1, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "Ends", NULL);
+    s_alert(&alert, &incident, "00000000000000e1", 2000, "host-1");
+    alert.ends_at_ms = 60000;
+    s_add_alert(&batch, &alert);
+    s_alert(&alert, &incident, "00000000000000e2", 2000, "host-2");
+    s_add_alert(&batch, &alert);
+    lk_incident_t kept;
+    assert_int_equal(lk_incident_copy(&kept, &incident), 0);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+
+    /* e1 ends; the same batch re-sent applies once */
+    for (uint64_t req = 2; req <= 3; req++) {
+        s_batch_init(&batch, req);
+        lk_alert_end_t end = s_alert_end(&kept, "00000000000000e1", 61000, 62000);
+        assert_int_equal(lk_msg_add_alert_end(&batch, &end), 0);
+        s_apply(f, &batch);
+    }
+    /* an older end of e2 loses to its newer stored row; an end for an unknown alert is a
+       no-op (not an error) */
+    s_batch_init(&batch, 4);
+    lk_alert_end_t end = s_alert_end(&kept, "00000000000000e2", 1500, 1500);
+    assert_int_equal(lk_msg_add_alert_end(&batch, &end), 0);
+    end = s_alert_end(&kept, "00000000000000ff", 1500, 99000);
+    assert_int_equal(lk_msg_add_alert_end(&batch, &end), 0);
+    s_apply(f, &batch);
+
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.alert_count, 2);
+    for (size_t i = 0; i < reply.alert_count; i++) {
+        const lk_alert_t *row = &reply.alerts[i];
+        if (strcmp(row->fingerprint, "00000000000000e1") == 0) {
+            assert_int_equal(row->status, LK_ALERT_RESOLVED);
+            assert_true(row->ends_at_ms == 61000);
+            assert_true(row->updated_at_ms == 62000);
+            /* the rest of the row is untouched */
+            assert_string_equal(lk_labels_get(&row->labels, "instance"), "host-1");
+            assert_string_equal(row->source, "prometheus");
+        } else {
+            assert_string_equal(row->fingerprint, "00000000000000e2");
+            assert_int_equal(row->status, LK_ALERT_FIRING);
+            assert_true(row->updated_at_ms == 2000);
+        }
+    }
+    lk_msg_clear(&reply);
+
+    /* a full row newer than the end wins over it, whichever batch or order they come in:
+       e1 fires again (row at 70000), then a stale end (65000) arrives */
+    s_batch_init(&batch, 5);
+    s_alert(&alert, &kept, "00000000000000e1", 70000, "host-1");
+    s_add_alert(&batch, &alert);
+    end = s_alert_end(&kept, "00000000000000e1", 64000, 65000);
+    assert_int_equal(lk_msg_add_alert_end(&batch, &end), 0);
+    s_apply(f, &batch);
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    for (size_t i = 0; i < reply.alert_count; i++)
+        if (strcmp(reply.alerts[i].fingerprint, "00000000000000e1") == 0) {
+            assert_int_equal(reply.alerts[i].status, LK_ALERT_FIRING);
+            assert_true(reply.alerts[i].updated_at_ms == 70000);
+        }
+    lk_msg_clear(&reply);
+    /* while a newer end in the same batch as an older full row applies after it */
+    s_batch_init(&batch, 6);
+    s_alert(&alert, &kept, "00000000000000e2", 80000, "host-2");
+    s_add_alert(&batch, &alert);
+    end = s_alert_end(&kept, "00000000000000e2", 80500, 81000);
+    assert_int_equal(lk_msg_add_alert_end(&batch, &end), 0);
+    s_apply(f, &batch);
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    for (size_t i = 0; i < reply.alert_count; i++)
+        if (strcmp(reply.alerts[i].fingerprint, "00000000000000e2") == 0) {
+            assert_int_equal(reply.alerts[i].status, LK_ALERT_RESOLVED);
+            assert_true(reply.alerts[i].ends_at_ms == 80500);
+        }
+    lk_msg_clear(&reply);
+    lk_incident_clear(&kept);
+}
+
 /* Every field survives the round trip through the database. */
 static void test_round_trip(void **state)
 {
@@ -1906,6 +2009,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_migrations_idempotent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_version_guard, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_alert_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_get_incident, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_list_incidents, s_setup, s_teardown),
