@@ -96,6 +96,14 @@ void lk_msg_init(lk_msg_t *msg, lk_msg_type_t type)
 }
 
 /*  Frees everything msg owns and zeroes it. */
+/* Clears each of an entity array's count items with clear, then frees the array. */
+#define S_CLEAR_ARRAY(array, count, clear)                                                         \
+    do {                                                                                           \
+        for (size_t i_ = 0; i_ < (count); i_++)                                                    \
+            clear(&(array)[i_]);                                                                   \
+        free(array);                                                                               \
+    } while (0)
+
 void lk_msg_clear(lk_msg_t *msg)
 {
     if (!msg)
@@ -108,46 +116,21 @@ void lk_msg_clear(lk_msg_t *msg)
     free(msg->query.cursor);
     free(msg->query.consumer);
     lk_labels_clear(&msg->query.labels);
-    for (size_t i = 0; i < msg->alert_count; i++)
-        lk_alert_clear(&msg->alerts[i]);
-    free(msg->alerts);
-    for (size_t i = 0; i < msg->incident_count; i++)
-        lk_incident_clear(&msg->incidents[i]);
-    free(msg->incidents);
-    for (size_t i = 0; i < msg->event_count; i++)
-        lk_event_clear(&msg->events[i]);
-    free(msg->events);
+    S_CLEAR_ARRAY(msg->alerts, msg->alert_count, lk_alert_clear);
+    S_CLEAR_ARRAY(msg->incidents, msg->incident_count, lk_incident_clear);
+    S_CLEAR_ARRAY(msg->events, msg->event_count, lk_event_clear);
     free(msg->results);
-    for (size_t i = 0; i < msg->silence_count; i++)
-        lk_silence_clear(&msg->silences[i]);
-    free(msg->silences);
-    for (size_t i = 0; i < msg->heartbeat_count; i++)
-        lk_heartbeat_clear(&msg->heartbeats[i]);
-    free(msg->heartbeats);
-    for (size_t i = 0; i < msg->notification_count; i++)
-        lk_notification_clear(&msg->notifications[i]);
-    free(msg->notifications);
-    for (size_t i = 0; i < msg->escalation_count; i++)
-        lk_escalation_clear(&msg->escalations[i]);
-    free(msg->escalations);
-    for (size_t i = 0; i < msg->override_count; i++)
-        lk_oncall_override_clear(&msg->overrides[i]);
-    free(msg->overrides);
-    for (size_t i = 0; i < msg->update_count; i++)
-        lk_incident_update_clear(&msg->updates[i]);
-    free(msg->updates);
-    for (size_t i = 0; i < msg->token_count; i++)
-        lk_ingest_token_clear(&msg->tokens[i]);
-    free(msg->tokens);
+    S_CLEAR_ARRAY(msg->silences, msg->silence_count, lk_silence_clear);
+    S_CLEAR_ARRAY(msg->heartbeats, msg->heartbeat_count, lk_heartbeat_clear);
+    S_CLEAR_ARRAY(msg->notifications, msg->notification_count, lk_notification_clear);
+    S_CLEAR_ARRAY(msg->escalations, msg->escalation_count, lk_escalation_clear);
+    S_CLEAR_ARRAY(msg->overrides, msg->override_count, lk_oncall_override_clear);
+    S_CLEAR_ARRAY(msg->updates, msg->update_count, lk_incident_update_clear);
+    S_CLEAR_ARRAY(msg->tokens, msg->token_count, lk_ingest_token_clear);
     free(msg->alert_ends);
     memset(msg, 0, sizeof *msg);
 }
 
-/*  Grows an array by one zeroed slot; returns the slot or NULL on OOM (array unchanged). */
-/* Returns a zeroed slot at items[count], growing the array when needed. Arrays hold no
-   capacity field: the capacity is implied by the count (the next power of two, at least 4),
-   so the array is reallocated, doubling, only when count reaches such a power — appending n
-   items costs O(n) instead of the O(n^2) of growing one slot at a time. */
 /* The capacity an array of count items has: 4, then the next power of two. */
 static size_t s_capacity(size_t count)
 {
@@ -157,6 +140,11 @@ static size_t s_capacity(size_t count)
     return capacity;
 }
 
+/* Returns a zeroed slot at items[count], growing the array when needed; NULL on OOM (array
+   unchanged). Arrays hold no capacity field: the capacity is implied by the count (the next
+   power of two, at least 4), so the array is reallocated, doubling, only when count reaches
+   such a power — appending n items costs O(n) instead of the O(n^2) of growing one slot at a
+   time. */
 static void *s_grow(void **items, size_t count, size_t item_size)
 {
     bool full = count == 0 || (count >= 4 && (count & (count - 1)) == 0);
