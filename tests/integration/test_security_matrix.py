@@ -13,6 +13,7 @@ import time
 import uuid
 
 import lookout
+import notify_tools
 import security_tools
 import zmtp_tools
 from lookout import jwt_hs256, new_tenant
@@ -409,11 +410,11 @@ status_pages:
 
 
 class CurveClusterTest(lookout.LookoutTestCase):
-    """The three processes over tcp with CURVE required (docs/security.md): certificates made
-    by lookout-keygen, the pipeline works end to end, and a plaintext ZeroMQ peer gets no
-    further than the greeting."""
+    """The processes over tcp with CURVE required (docs/security.md): certificates made by
+    lookout-keygen, the pipeline works end to end (escalation and a notify worker too), and a
+    plaintext ZeroMQ peer gets no further than the greeting."""
 
-    def test_pipeline_over_curve(self):
+    def curve_env(self):
         directory = security_tools.write_file("", "placeholder").rsplit("/", 1)[0] + "/curve"
         made = subprocess.run([lookout.find_binary("lookout-keygen"), directory, "server",
                                "client"], capture_output=True, text=True, timeout=30)
@@ -422,11 +423,48 @@ class CurveClusterTest(lookout.LookoutTestCase):
             secret = [line.split('"')[1] for line in f if "secret-key" in line]
         self.assertEqual(len(secret), 1)
         self.assertNotIn(secret[0], made.stdout + made.stderr, "lookout-keygen printed a key")
-        lk = self.start_lookout(env={
-            "LOOKOUT_CURVE_SERVER_CERT": directory + "/server.cert",
-            "LOOKOUT_CURVE_CLIENT_CERT": directory + "/client.cert",
-            "LOOKOUT_CURVE_AUTHORIZED_DIR": directory + "/authorized",
-            "LOOKOUT_CURVE_REQUIRED": "true"})
+        return {"LOOKOUT_CURVE_SERVER_CERT": directory + "/server.cert",
+                "LOOKOUT_CURVE_CLIENT_CERT": directory + "/client.cert",
+                "LOOKOUT_CURVE_AUTHORIZED_DIR": directory + "/authorized",
+                "LOOKOUT_CURVE_REQUIRED": "true"}
+
+    def test_notifications_over_curve(self):
+        """lookout-escalate binds its jobs and results sockets with CURVE; a notify worker
+        connects with its client certificate; escalation reaches a receiver, twice in a row
+        (the second incident proves the results socket keeps working after the first)."""
+        receiver = notify_tools.Receiver()
+        self.addCleanup(receiver.stop)
+        config = security_tools.write_file("""
+notify_settings: {allow_private_destinations: true, max_attempts: 3, backoff_initial: 200ms}
+channels:
+  - {name: hook, type: slack, url: '%s'}
+escalation_policies:
+  - {name: all, levels: [{targets: [{channel: hook}]}]}
+""" % receiver.url("/hook"), "lookout.yaml")
+        jobs, results = lookout.free_ports(2)
+        lk = self.start_lookout(env=dict(self.curve_env(), **{
+            "LOOKOUT_CONFIG": config,
+            "LOOKOUT_NOTIFY_JOBS_ENDPOINT": "tcp://127.0.0.1:%d" % jobs,
+            "LOOKOUT_NOTIFY_RESULTS_ENDPOINT": "tcp://127.0.0.1:%d" % results}))
+        programs = notify_tools.NotifyPrograms(lk, workers=1)
+        self.addCleanup(programs.stop)
+        programs.wait_log("lookout-escalate", "following events")
+        for number in (1, 2):
+            answer, _ = lk.post_alerts_until_accepted(
+                {"name": "CurveNotify%d" % number, "severity": "critical"}, lookout.SYSTEM_TENANT)
+            self.assertStatus(answer, 202)
+            got = receiver.wait_for("/hook", number, timeout=30)
+            self.assertIn("CurveNotify%d" % number, got[-1].body.decode())
+        deadline = time.monotonic() + 20 * lookout.TIME_SCALE
+        while lk.db_count("SELECT COUNT(*) FROM notifications WHERE status = 'sent'") < 2:
+            self.assertLess(time.monotonic(), deadline, "escalate did not take the results")
+            time.sleep(0.1)
+        with self.assertRaises(ConnectionError):
+            zmtp_tools.ZmtpPeer.connect("127.0.0.1", jobs, "PULL")
+        programs.check_alive()
+
+    def test_pipeline_over_curve(self):
+        lk = self.start_lookout(env=self.curve_env())
         tenant = new_tenant()
         answer = lk.post_alerts({"name": "OverCurve"}, tenant=tenant)
         self.assertStatus(answer, 202, "an alert through CURVE-secured sockets")
