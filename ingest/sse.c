@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "lk_env.h"
 #include "lk_json.h"
@@ -51,6 +54,7 @@ typedef struct s_client_t {
     atomic_int refs;  /* the hub's list and the stream */
     atomic_bool gone; /* the server freed the stream */
     struct MHD_Connection *connection;
+    int fd; /* the connection's socket, -1 when unknown */
     sse_hub_t *hub;
     char tenant_id[LK_UUID_STR_LEN + 1];
     /* under lock */
@@ -182,8 +186,22 @@ static void s_cut(s_client_t *client)
     pthread_mutex_unlock(&client->lock);
 }
 
-/* Free bytes in the client's buffer (under its limit); *stalled tells whether bytes have
-   been waiting longer than the stall limit without the reader taking any. */
+/* True when the kernel still holds bytes of this stream the client has not taken (its
+   socket's send queue is not empty), or when that cannot be told. */
+static bool s_client_behind(s_client_t *client)
+{
+    int queued = 0;
+    if (client->fd < 0 || atomic_load(&client->gone) || ioctl(client->fd, SIOCOUTQ, &queued) != 0)
+        return true;
+    return queued > 0;
+}
+
+/* Free bytes in the client's buffer (under its limit); *stalled tells whether the client
+   stopped reading: bytes have been waiting longer than the stall limit without the reader
+   taking any, and what the socket was given before is still unread. The second half matters
+   when the connection's HTTP thread is busy (a request on the same thread waiting for a
+   slow pipeline): the reader is then not called for a while, but a client that has read
+   everything sent to it is not the one that is slow. */
 static size_t s_room(s_client_t *client, int64_t now, bool *stalled)
 {
     size_t limit = client->hub->config.client_buffer_bytes;
@@ -192,6 +210,8 @@ static size_t s_room(s_client_t *client, int64_t now, bool *stalled)
     size_t used = client->length;
     *stalled = used > 0 && now - client->last_read_ms > stall_ms;
     pthread_mutex_unlock(&client->lock);
+    if (*stalled && !s_client_behind(client))
+        *stalled = false;
     return used >= limit ? 0 : limit - used;
 }
 
@@ -657,6 +677,9 @@ sse_open_t sse_hub_open(sse_hub_t *self, const char *tenant_id, bool resume, uin
     atomic_init(&client->refs, 2);
     atomic_init(&client->gone, false);
     client->connection = connection;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    client->fd = info ? info->connect_fd : -1;
     client->hub = self;
     snprintf(client->tenant_id, sizeof client->tenant_id, "%s", tenant_id);
     client->replaying = true;

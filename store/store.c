@@ -183,14 +183,25 @@ static int64_t s_retention_interval_ms(const s_store_t *self)
     return interval_ms < 1000 ? 1000 : interval_ms > 60000 ? 60000 : interval_ms;
 }
 
+/* How long a start keeps trying to reach the database before it gives up, and how often.
+   Longer than supervisord's startsecs (1 s) on purpose: a start that fails for want of the
+   database then counts as a run, not as a failed start, so supervisord restarts store at
+   once instead of backing off longer after each attempt (1 s, 2 s, 3 s, ...), and store
+   is back within S_OPEN_RETRY_MS of the database's return however long it was away. */
+#define S_OPEN_WAIT_MS  3000
+#define S_OPEN_RETRY_MS 250
+
 /* Opens and migrates the database and binds every socket; lk_fatal on any failure. */
 static void s_start(s_store_t *self, const store_config_t *config)
 {
     self->config = config;
     char err[512];
-    self->db = store_db_open(config->database_url, false, err, sizeof(err));
-    if (!self->db)
-        lk_fatal("store: cannot open the database: %s", err);
+    int64_t give_up_ms = lk_mono_ms() + S_OPEN_WAIT_MS;
+    while (!(self->db = store_db_open(config->database_url, false, err, sizeof(err)))) {
+        if (lk_mono_ms() >= give_up_ms)
+            lk_fatal("store: cannot open the database: %s", err);
+        zclock_sleep(S_OPEN_RETRY_MS);
+    }
     if (store_db_migrate(self->db) != STORE_DB_OK)
         lk_fatal("store: migrations failed: %s", store_db_error(self->db));
     const char *writer_lock = store_db_dialect(self->db)->writer_lock;

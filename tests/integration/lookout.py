@@ -185,8 +185,8 @@ class PgDatabase:
 
     _counter = 0
 
-    def __init__(self):
-        self.admin_url = pg_admin_url()
+    def __init__(self, admin_url=None):
+        self.admin_url = admin_url or pg_admin_url()
         PgDatabase._counter += 1
         self.name = "lookout_t%d_%d_%s" % (os.getpid(), PgDatabase._counter,
                                            uuid.uuid4().hex[:8])
@@ -361,10 +361,11 @@ class Cluster:
 
     backend: "sqlite" or "postgresql". supervised: run under supervisord (the repository's
     supervisord.conf) instead of as direct children. taps: bind LOOKOUT_*_TAP endpoints.
-    env: extra/overriding variables for the programs."""
+    env: extra/overriding variables for the programs. pg_admin_url: the PostgreSQL server for
+    the test database (default LOOKOUT_TEST_PG_URL), for a test that runs its own."""
 
     def __init__(self, owner_id, backend="sqlite", supervised=False, taps=False, env=None,
-                 probe=True):
+                 probe=True, pg_admin_url=None):
         assert backend in ("sqlite", "postgresql")
         self.backend = backend
         self.supervised = supervised
@@ -377,7 +378,7 @@ class Cluster:
         self.sqlite_path = None
         self._stopped = False
         if backend == "postgresql":
-            self.pg = PgDatabase()  # first: a missing server fails before anything starts
+            self.pg = PgDatabase(pg_admin_url)  # first: a missing server fails early
         self.dir = tempfile.mkdtemp(prefix="lookout-it-")
         _temp_dirs.append(self.dir)
         self.log_dir = os.path.join(self.dir, "log")
