@@ -81,14 +81,18 @@ bool lk_uuid_valid(const char *text)
 {
     if (!text)
         return false;
+    /* not isxdigit: a locale lookup per character, for every id stored. A NUL fails both
+       tests, so a short text stops the loop at its end. */
+    static const bool hex[256] = {
+        ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true, ['5'] = true,
+        ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true, ['a'] = true, ['b'] = true,
+        ['c'] = true, ['d'] = true, ['e'] = true, ['f'] = true, ['A'] = true, ['B'] = true,
+        ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true};
+    static const char shape[LK_UUID_STR_LEN + 1] = "hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh";
     for (int i = 0; i < LK_UUID_STR_LEN; i++) {
-        char c = text[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return false; /* not isxdigit: a locale lookup per character, for every id stored */
-        }
+        unsigned char c = (unsigned char)text[i];
+        if (shape[i] == '-' ? c != '-' : !hex[c])
+            return false;
     }
     return text[LK_UUID_STR_LEN] == '\0';
 }

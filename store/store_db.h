@@ -71,6 +71,8 @@ typedef struct {
     const char *upsert_incident;        /* (STORE_INCIDENT_PARAMS) */
     const char *upsert_alert;           /* (STORE_ALERT_PARAMS) */
     const char *insert_event;           /* (STORE_EVENT_PARAMS); 1 change when inserted */
+    const char *delete_events_after;    /* (sequence) → removes the events after it (the
+                                           writer undoing a partial multi-row insert) */
     const char *select_incident;        /* (tenant, id) → STORE_INCIDENT_COLUMNS */
     const char *select_incident_alerts; /* (tenant, incident_id, limit) → alert columns */
     const char *select_incident_events; /* (tenant, incident_id, limit) → event columns */

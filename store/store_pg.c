@@ -22,7 +22,8 @@
 
 #include "lk_log.h"
 
-#define S_MAX_PARAMS 64
+/* The writer's multi-row statements bind up to 32 rows of 19 alert columns (store_writer). */
+#define S_MAX_PARAMS 640
 
 typedef struct {
     PGconn *handle;
@@ -382,6 +383,7 @@ static const store_dialect_t s_dialect = {
     .insert_event = "INSERT INTO events (" STORE_EVENT_COLUMNS ", incident) VALUES ($1::bigint, "
                     "$2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8, $9::bigint, $10::bytea) "
                     "ON CONFLICT (event_id) DO NOTHING",
+    .delete_events_after = "DELETE FROM events WHERE sequence > $1::bigint",
     .select_incident = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents "
                        "WHERE tenant_id = $1::uuid AND id = $2::uuid",
     .select_incident_alerts = "SELECT " STORE_ALERT_COLUMNS " FROM alerts "

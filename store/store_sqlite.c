@@ -265,6 +265,11 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
        memory instead of being read back from the file for every batch */
     if (code == SQLITE_OK && !read_only)
         code = s_pragma(conn->handle, "PRAGMA cache_size=-" S_WRITER_CACHE_KIB);
+    /* the writer's multi-row statements (store_writer) keep their statement journal (what
+       undoes one failed statement inside the transaction) in memory: past SQLite's 64 KiB
+       spill threshold it would otherwise go to a temporary file, written for nothing */
+    if (code == SQLITE_OK && !read_only)
+        code = s_pragma(conn->handle, "PRAGMA temp_store=MEMORY");
     if (code == SQLITE_OK && !read_only && (conn->checkpointer = s_checkpointer_start(path)))
         code = s_pragma(conn->handle, "PRAGMA wal_autocheckpoint=" S_BACKSTOP_PAGES);
     if (code == SQLITE_OK)
@@ -521,6 +526,7 @@ static const store_dialect_t s_dialect = {
         "WHERE excluded.updated_at >= alerts.updated_at",
     .insert_event = "INSERT INTO events (" STORE_EVENT_COLUMNS ", incident) VALUES (?1, ?2, "
                     "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (event_id) DO NOTHING",
+    .delete_events_after = "DELETE FROM events WHERE sequence > ?1",
     .select_incident =
         "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE tenant_id = ?1 AND id = ?2",
     .select_incident_alerts = "SELECT " STORE_ALERT_COLUMNS " FROM alerts WHERE tenant_id = ?1 "

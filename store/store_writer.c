@@ -28,7 +28,18 @@ struct store_writer_t {
     size_t published_count;
     size_t published_capacity;
     size_t committed;
+    /* the alert upsert and the event insert for S_ALERT_ROWS[i] rows per statement (NULL:
+       one at a time) */
+    char *alert_rows_sql[2];
+    char *event_rows_sql[2];
 };
+
+/* Rows per multi-row alert upsert and event insert. A statement's fixed costs (SQLite:
+   opening its cursors, the constraint set-up, its statement journal; PostgreSQL: a round
+   trip) are paid once per statement, so a flood of new alerts goes in statements of 32 rows;
+   the rest in 8s and 1s. Few distinct sizes keep the prepared-statement cache small. */
+#define S_ALERT_ROWS_MAX 32
+static const size_t S_ALERT_ROWS[2] = {S_ALERT_ROWS_MAX, 8};
 
 /* Reloads the last sequence from the database (after start and every rollback, since a
    rollback undoes the sequences the transaction handed out). */
@@ -41,6 +52,44 @@ static int s_reload_sequence(store_writer_t *self)
     return rc;
 }
 
+/* A single-row INSERT (`INSERT ... VALUES (<tuple>) ON CONFLICT ...`, with `params`
+   placeholders ?1..?N or $1..$N) rewritten with `rows` copies of the tuple, the k-th with
+   its placeholders renumbered past the ones before: heap string, or NULL when the statement
+   does not have that shape or on OOM (the writer then writes one row per statement). Both
+   backends apply the rows in order, each under the ON CONFLICT clause. */
+static char *s_rows_sql(const char *single, int params, size_t rows)
+{
+    const char *tuple = strstr(single, "VALUES (");
+    const char *conflict = tuple ? strstr(tuple, ") ON CONFLICT") : NULL;
+    if (!tuple || !conflict)
+        return NULL;
+    tuple += strlen("VALUES ");
+    size_t tuple_size = (size_t)(conflict + 1 - tuple);
+    /* every renumbered placeholder grows by at most 4 digits (rows * params < 10^5) */
+    size_t size = strlen(single) + rows * (tuple_size + 2 + (size_t)params * 4) + 1;
+    char *sql = malloc(size);
+    if (!sql)
+        return NULL;
+    size_t used = (size_t)(tuple - single);
+    memcpy(sql, single, used);
+    for (size_t row = 0; row < rows; row++) {
+        if (row)
+            used += (size_t)snprintf(sql + used, size - used, ", ");
+        for (const char *cursor = tuple; cursor < tuple + tuple_size;) {
+            if ((*cursor == '?' || *cursor == '$') && cursor[1] >= '0' && cursor[1] <= '9') {
+                char *after;
+                unsigned long number = strtoul(cursor + 1, &after, 10);
+                used += (size_t)snprintf(sql + used, size - used, "%c%zu", *cursor,
+                                         number + row * (size_t)params);
+                cursor = after;
+            } else
+                sql[used++] = *cursor++;
+        }
+    }
+    snprintf(sql + used, size - used, "%s", conflict + 1);
+    return sql;
+}
+
 store_writer_t *store_writer_new(store_db_t *db, int *rc)
 {
     store_writer_t *self = calloc(1, sizeof(*self));
@@ -50,8 +99,18 @@ store_writer_t *store_writer_new(store_db_t *db, int *rc)
     }
     self->db = db;
     self->sql = store_db_dialect(db);
+    for (size_t size = 0; size < sizeof(S_ALERT_ROWS) / sizeof(S_ALERT_ROWS[0]); size++) {
+        self->alert_rows_sql[size] =
+            s_rows_sql(self->sql->upsert_alert, STORE_ALERT_PARAMS, S_ALERT_ROWS[size]);
+        self->event_rows_sql[size] =
+            s_rows_sql(self->sql->insert_event, STORE_EVENT_PARAMS, S_ALERT_ROWS[size]);
+    }
     *rc = s_reload_sequence(self);
     if (*rc != STORE_DB_OK) {
+        for (size_t size = 0; size < sizeof(S_ALERT_ROWS) / sizeof(S_ALERT_ROWS[0]); size++) {
+            free(self->alert_rows_sql[size]);
+            free(self->event_rows_sql[size]);
+        }
         free(self);
         return NULL;
     }
@@ -74,6 +133,10 @@ void store_writer_destroy(store_writer_t **self_p)
     store_writer_t *self = *self_p;
     s_published_reset(self);
     free(self->published);
+    for (size_t size = 0; size < sizeof(S_ALERT_ROWS) / sizeof(S_ALERT_ROWS[0]); size++) {
+        free(self->alert_rows_sql[size]);
+        free(self->event_rows_sql[size]);
+    }
     free(self);
     *self_p = NULL;
 }
@@ -302,6 +365,145 @@ static int s_apply_event(store_writer_t *self, const lk_msg_t *batch, const lk_e
     return rc;
 }
 
+/* The incident of the batch an event belongs to, or NULL when it is not in the batch. */
+static const lk_incident_t *s_batch_incident(const lk_msg_t *batch, const lk_event_t *event)
+{
+    for (size_t index = 0; index < batch->incident_count; index++)
+        if (strcmp(batch->incidents[index].id, event->incident_id) == 0 &&
+            strcmp(batch->incidents[index].tenant_id, event->tenant_id) == 0)
+            return &batch->incidents[index];
+    return NULL;
+}
+
+/* Inserts the events from *index on with one multi-row INSERT when the next S_ALERT_ROWS
+   events all belong to incidents of the batch (a flood of alert_added), under the next
+   sequences, and advances *index. When one of them is already stored (a batch applied
+   again), ON CONFLICT skips it and its sequence would be a gap: the rows just inserted are
+   deleted again, *index stays and *refused is set, so the caller inserts the rest one by
+   one. Returns STORE_DB_OK (inserted, or not: *index unchanged) or a failure with err set. */
+static int s_apply_events_rows(store_writer_t *self, const lk_msg_t *batch, size_t *index,
+                               bool *refused, char *err, size_t err_size)
+{
+    size_t left = batch->event_count - *index;
+    const char *sql = NULL;
+    size_t rows = 0;
+    for (size_t size = 0; size < sizeof(S_ALERT_ROWS) / sizeof(S_ALERT_ROWS[0]); size++)
+        if (self->event_rows_sql[size] && left >= S_ALERT_ROWS[size]) {
+            sql = self->event_rows_sql[size];
+            rows = S_ALERT_ROWS[size];
+            break;
+        }
+    if (!sql)
+        return STORE_DB_OK;
+    const lk_incident_t *incidents[S_ALERT_ROWS_MAX];
+    for (size_t row = 0; row < rows; row++)
+        if (!(incidents[row] = s_batch_incident(batch, &batch->events[*index + row])))
+            return STORE_DB_OK;
+    /* each distinct incident encoded once */
+    s_blob_cache_t blobs[S_ALERT_ROWS_MAX];
+    size_t blob_count = 0;
+    size_t blob_of[S_ALERT_ROWS_MAX];
+    int rc = STORE_DB_OK;
+    for (size_t row = 0; row < rows && rc == STORE_DB_OK; row++) {
+        size_t found = 0;
+        while (found < blob_count && blobs[found].incident != incidents[row])
+            found++;
+        if (found == blob_count) {
+            blobs[found].incident = incidents[row];
+            if (lk_incident_encode(incidents[row], &blobs[found].blob, &blobs[found].blob_size)) {
+                snprintf(err, err_size, "out of memory encoding an incident");
+                rc = STORE_DB_ERROR;
+                break;
+            }
+            blob_count++;
+        }
+        blob_of[row] = found;
+    }
+    store_param_t params[S_ALERT_ROWS_MAX * STORE_EVENT_PARAMS];
+    if (rc == STORE_DB_OK) {
+        for (size_t row = 0; row < rows; row++)
+            store_map_event_params(&batch->events[*index + row], self->last_sequence + 1 + row,
+                                   blobs[blob_of[row]].blob, blobs[blob_of[row]].blob_size,
+                                   &params[row * STORE_EVENT_PARAMS]);
+        int64_t changes = 0;
+        rc = store_db_exec(self->db, sql, params, (int)(rows * STORE_EVENT_PARAMS), &changes);
+        if (rc != STORE_DB_OK)
+            s_failed(self, rc, "inserting events", err, err_size);
+        else if (changes == (int64_t)rows) {
+            for (size_t row = 0; row < rows && rc == STORE_DB_OK; row++)
+                if (s_published_add(self, &batch->events[*index + row],
+                                    self->last_sequence + 1 + row, incidents[row])) {
+                    snprintf(err, err_size, "out of memory");
+                    rc = STORE_DB_ERROR;
+                }
+            self->last_sequence += rows;
+            *index += rows;
+        } else {
+            *refused = true;
+            store_param_t after = store_param_int((int64_t)self->last_sequence);
+            rc = store_db_exec(self->db, self->sql->delete_events_after, &after, 1, NULL);
+            if (rc != STORE_DB_OK)
+                s_failed(self, rc, "undoing a partial insert of events", err, err_size);
+        }
+    }
+    for (size_t blob = 0; blob < blob_count; blob++)
+        s_blob_cache_clear(&blobs[blob]);
+    return rc;
+}
+
+/* True when two of the count alerts share a row key (tenant, incident, fingerprint):
+   PostgreSQL refuses an upsert that meets one row twice. */
+static bool s_alerts_repeat(const lk_alert_t *alerts, size_t count)
+{
+    for (size_t first = 0; first < count; first++)
+        for (size_t second = first + 1; second < count; second++)
+            if (strcmp(alerts[first].fingerprint, alerts[second].fingerprint) == 0 &&
+                strcmp(alerts[first].incident_id, alerts[second].incident_id) == 0 &&
+                strcmp(alerts[first].tenant_id, alerts[second].tenant_id) == 0)
+                return true;
+    return false;
+}
+
+/* Upserts the run of incident member alerts that starts at *index (up to the next held
+   alert) with as few statements as the sizes in S_ALERT_ROWS allow; advances *index past
+   what it wrote. */
+static int s_apply_alerts(store_writer_t *self, const lk_msg_t *batch, size_t *index, char *err,
+                          size_t err_size)
+{
+    size_t run = 0;
+    while (*index + run < batch->alert_count && batch->alerts[*index + run].incident_id[0])
+        run++;
+    const char *sql = self->sql->upsert_alert;
+    size_t rows = 1;
+    for (size_t size = 0; size < sizeof(S_ALERT_ROWS) / sizeof(S_ALERT_ROWS[0]); size++)
+        if (self->alert_rows_sql[size] && run >= S_ALERT_ROWS[size] &&
+            !s_alerts_repeat(&batch->alerts[*index], S_ALERT_ROWS[size])) {
+            sql = self->alert_rows_sql[size];
+            rows = S_ALERT_ROWS[size];
+            break;
+        }
+    store_param_t params[S_ALERT_ROWS_MAX * STORE_ALERT_PARAMS] = {0}; /* 0: quiets -Wmaybe- */
+    store_map_json_t json[S_ALERT_ROWS_MAX];
+    size_t filled = 0;
+    int rc = STORE_DB_OK;
+    for (; filled < rows; filled++)
+        if (store_map_alert_params(&batch->alerts[*index + filled],
+                                   &params[filled * STORE_ALERT_PARAMS], &json[filled])) {
+            snprintf(err, err_size, "alerts[%zu]: cannot encode labels", *index + filled);
+            rc = STORE_DB_ERROR;
+            break;
+        }
+    if (rc == STORE_DB_OK) {
+        rc = store_db_exec(self->db, sql, params, (int)(rows * STORE_ALERT_PARAMS), NULL);
+        if (rc != STORE_DB_OK)
+            s_failed(self, rc, "writing an alert", err, err_size);
+    }
+    for (size_t row = 0; row < filled; row++)
+        store_map_json_clear(&json[row]);
+    *index += rows;
+    return rc;
+}
+
 /* Applies one validated batch inside the open transaction: incidents first (alerts and
    events refer to them), then alerts, then events. */
 static int s_apply_batch(store_writer_t *self, const lk_msg_t *batch, char *err, size_t err_size)
@@ -322,25 +524,26 @@ static int s_apply_batch(store_writer_t *self, const lk_msg_t *batch, char *err,
         if (rc != STORE_DB_OK)
             return s_failed(self, rc, "writing an incident", err, err_size);
     }
-    for (size_t index = 0; index < batch->alert_count; index++) {
+    for (size_t index = 0; index < batch->alert_count;) {
         if (!batch->alerts[index].incident_id[0]) {
             int rc = store_correlation_apply_held(self->db, &batch->alerts[index], err, err_size);
             if (rc != STORE_DB_OK)
                 return rc;
+            index++;
             continue;
         }
-        if (store_map_alert_params(&batch->alerts[index], params, &json)) {
-            snprintf(err, err_size, "alerts[%zu]: cannot encode labels", index);
-            return STORE_DB_ERROR;
-        }
-        int rc = store_db_exec(self->db, self->sql->upsert_alert, params, STORE_ALERT_PARAMS, NULL);
-        store_map_json_clear(&json);
+        int rc = s_apply_alerts(self, batch, &index, err, err_size);
         if (rc != STORE_DB_OK)
-            return s_failed(self, rc, "writing an alert", err, err_size);
+            return rc;
     }
     s_blob_cache_t cache = {0};
-    for (size_t index = 0; index < batch->event_count; index++) {
-        int rc = s_apply_event(self, batch, &batch->events[index], &cache, err, err_size);
+    bool refused = false;
+    for (size_t index = 0; index < batch->event_count;) {
+        size_t before = index;
+        int rc = refused ? STORE_DB_OK
+                         : s_apply_events_rows(self, batch, &index, &refused, err, err_size);
+        if (rc == STORE_DB_OK && index == before)
+            rc = s_apply_event(self, batch, &batch->events[index++], &cache, err, err_size);
         if (rc != STORE_DB_OK) {
             s_blob_cache_clear(&cache);
             return rc;

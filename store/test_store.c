@@ -479,6 +479,82 @@ static void test_apply_twice(void **state)
     lk_msg_clear(&published);
 }
 
+/* A flood (the multi-row statements of store_writer): 40 alerts and 40 alert_added events,
+   then the same batch again together with 30 new events after 10 of the known ones. The
+   known events are skipped, the new ones get the next sequences without a gap, each event
+   is published once. */
+static void test_apply_flood_twice(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_incident_t incident;
+    s_incident(&incident, TENANT_A, id, 1, 5000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "HighCPU",
+               "db");
+    lk_event_t events[70];
+    for (size_t index = 0; index < 70; index++)
+        s_event(&events[index], &incident, "alert_added", 5000 + (int64_t)index);
+    lk_msg_t batch;
+    for (int round = 0; round < 2; round++) {
+        s_batch_init(&batch, 20 + (uint64_t)round);
+        assert_int_equal(lk_msg_add_incident(&batch, &incident), 0);
+        for (int number = 0; number < 40; number++) {
+            char fingerprint[LK_FINGERPRINT_STR_LEN + 1], instance[32];
+            snprintf(fingerprint, sizeof fingerprint, "%016x", 0xf100 + number);
+            snprintf(instance, sizeof instance, "host-%d", number);
+            lk_alert_t alert;
+            s_alert(&alert, &incident, fingerprint, 5000 + round, instance);
+            s_add_alert(&batch, &alert);
+        }
+        /* round 0: events 0..39; round 1: 30..69 (10 known, then 30 new) */
+        for (size_t index = round ? 30 : 0; index < (round ? 70u : 40u); index++)
+            assert_int_equal(lk_msg_add_event(&batch, &events[index]), 0);
+        s_apply(f, &batch);
+        size_t first = round ? 40 : 0, count = round ? 30 : 40;
+        for (size_t number = 0; number < count; number++) {
+            lk_msg_t published;
+            assert_int_equal(lk_sock_recv(f->events, NULL, &published, NULL, NULL), 0);
+            assert_int_equal(published.event_count, 1);
+            assert_int_equal(published.events[0].sequence, first + number + 1);
+            assert_string_equal(published.events[0].event_id, events[first + number].event_id);
+            assert_int_equal(published.incident_count, 1);
+            assert_string_equal(published.incidents[0].id, id);
+            lk_msg_clear(&published);
+        }
+    }
+    /* one alert twice in a run of 8 (PostgreSQL refuses that in one statement): the later
+       state wins, as with one statement per alert */
+    s_batch_init(&batch, 22);
+    for (int number = 0; number < 8; number++) {
+        char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
+        snprintf(fingerprint, sizeof fingerprint, "%016x", 0xf100 + (number == 7 ? 0 : number));
+        lk_alert_t alert;
+        s_alert(&alert, &incident, fingerprint, 6000 + number, "host-again");
+        s_add_alert(&batch, &alert);
+    }
+    s_apply(f, &batch);
+    lk_msg_t reply;
+    s_events_after(f, 0, 0, &reply);
+    assert_int_equal(reply.event_count, 70);
+    for (size_t index = 0; index < 70; index++) {
+        assert_int_equal(reply.events[index].sequence, index + 1);
+        assert_string_equal(reply.events[index].event_id, events[index].event_id);
+    }
+    lk_msg_clear(&reply);
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.alert_count, 40);
+    for (size_t index = 0; index < reply.alert_count; index++) {
+        unsigned number = (unsigned)strtoul(reply.alerts[index].fingerprint, NULL, 16) - 0xf100;
+        assert_int_equal(reply.alerts[index].updated_at_ms, number == 0  ? 6007
+                                                            : number < 7 ? 6000 + number
+                                                                         : 5001);
+    }
+    lk_msg_clear(&reply);
+    for (size_t index = 0; index < 70; index++)
+        lk_event_clear(&events[index]);
+    lk_incident_clear(&incident);
+}
+
 /* An older incident version or an older alert state never overwrites a newer one. */
 static void test_version_guard(void **state)
 {
@@ -2008,6 +2084,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_idempotent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_twice, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_apply_flood_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_version_guard, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, s_setup, s_teardown),
