@@ -159,11 +159,17 @@ void handle_list_suppressed(const handler_context_t *context, const auth_identit
 
 /* On-call (handlers_oncall.c): GET /oncall[?at=RFC3339] — who is on call for each of the
    tenant's schedules and policies; POST /oncall/overrides — {schedule, user, start, end,
-   created_by?} stored through store. */
+   created_by?} stored through store; GET /oncall/overrides, DELETE /oncall/overrides/{id}. */
 void handle_get_oncall(const handler_context_t *context, const auth_identity_t *caller,
                        const http_request_t *request, http_reply_t *reply);
 void handle_post_oncall_override(const handler_context_t *context, const auth_identity_t *caller,
                                  const http_request_t *request, http_reply_t *reply);
+/* GET /oncall/overrides: the tenant's current and future overrides. */
+void handle_list_oncall_overrides(const handler_context_t *context, const auth_identity_t *caller,
+                                  const http_request_t *request, http_reply_t *reply);
+/* DELETE /oncall/overrides/{id}: ends an override now. */
+void handle_delete_oncall_override(const handler_context_t *context, const auth_identity_t *caller,
+                                   const http_request_t *request, http_reply_t *reply);
 
 /* Status pages (handlers_status.c): public, no credentials (ROUTE_AUTH_HANDLER) — GET /status
    (the page by ?page=, Host, or the only one), GET /status/{slug} (HTML) and

@@ -1,14 +1,16 @@
-/*  handlers_oncall — who is on call: GET /oncall and POST /oncall/overrides
-    (docs/http-api.md).
+/*  handlers_oncall — who is on call: GET /oncall, and the overrides of schedules:
+    POST, GET and DELETE /oncall/overrides (docs/http-api.md).
 
     Schedules and escalation policies come from the configuration file (read once at
     start); overrides made through the API are rows of store (written through its mutation
     socket, read through its query socket). The rotation math is notify/oncall.h, the same
     code lookout-escalate pages with, so the answer here is who would be paged.
 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers.h"
 #include "lk_json.h"
@@ -18,6 +20,7 @@
 
 #define S_OVERRIDE_MAX_MS (366LL * 86400 * 1000) /* longest override */
 #define S_NAME_MAX        128
+#define S_LIST_MAX        1000 /* overrides in one listing (and searched by DELETE) */
 
 /* ---- GET /oncall ----------------------------------------------------------------------- */
 
@@ -273,4 +276,112 @@ void handle_post_oncall_override(const handler_context_t *context, const auth_id
         lk_msg_clear(&answer);
     }
     lk_oncall_override_clear(&override);
+}
+
+/* ---- GET /oncall/overrides, DELETE /oncall/overrides/{id} ------------------------------ */
+
+/*  The tenant's overrides that have not ended at now_ms (current and future), oldest start
+    first, at most limit, into *answer. Returns 0, or -1 with reply filled. */
+static int s_open_overrides(const handler_context_t *context, const char *tenant_id, int64_t now_ms,
+                            uint32_t limit, lk_msg_t *answer, http_reply_t *reply)
+{
+    lk_msg_t request;
+    lk_msg_init(&request, LK_MSG_QUERY);
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant_id);
+    request.query.kind = LK_QUERY_ONCALL_OVERRIDES;
+    request.query.since_ms = now_ms;
+    request.query.until_ms = INT64_MAX;
+    request.query.limit = limit;
+    int rc =
+        handler_ask(context, PIPELINE_STORE, &request, LK_MSG_QUERY_REPLY, true, answer, reply);
+    lk_msg_clear(&request);
+    return rc;
+}
+
+void handle_list_oncall_overrides(const handler_context_t *context, const auth_identity_t *caller,
+                                  const http_request_t *request, http_reply_t *reply)
+{
+    const char *schedule = NULL;
+    uint32_t limit = 100;
+    for (size_t i = 0; i < request->arg_count; i++) {
+        const char *name = request->args[i].name;
+        const char *value = request->args[i].value;
+        char *end = NULL;
+        long number = strcmp(name, "limit") == 0 ? strtol(value, &end, 10) : 0;
+        if (strcmp(name, "schedule") == 0 && *value)
+            schedule = value;
+        else if (strcmp(name, "limit") == 0 && end != value && !*end && number >= 1 &&
+                 number <= S_LIST_MAX)
+            limit = (uint32_t)number;
+        else {
+            json_t *parameter = json_string(name); /* NULL when not UTF-8 */
+            http_reply_error(reply, 400, "invalid query parameter",
+                             json_pack("{s:o, s:s}", "parameter",
+                                       parameter ? parameter : json_string("?"), "message",
+                                       "expected schedule=<name>, limit=1..1000"));
+            return;
+        }
+    }
+    lk_msg_t answer;
+    if (s_open_overrides(context, caller->tenant_id, lk_now_ms(), limit, &answer, reply) != 0)
+        return;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < answer.override_count; i++) {
+        const lk_oncall_override_t *item = &answer.overrides[i];
+        if (strcmp(item->tenant_id, caller->tenant_id) != 0 ||
+            (schedule && strcmp(item->schedule, schedule) != 0))
+            continue;
+        if (json_array_append_new(list, s_override_json(item)) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    http_reply_json(reply, 200, json_pack("{s:o}", "overrides", list));
+    lk_msg_clear(&answer);
+}
+
+void handle_delete_oncall_override(const handler_context_t *context, const auth_identity_t *caller,
+                                   const http_request_t *request, http_reply_t *reply)
+{
+    const char *id = request->params[0];
+    if (!lk_uuid_valid(id)) {
+        http_reply_error(reply, 404, "override not found", NULL);
+        return;
+    }
+    int64_t now_ms = lk_now_ms();
+    lk_msg_t answer;
+    if (s_open_overrides(context, caller->tenant_id, now_ms, S_LIST_MAX, &answer, reply) != 0)
+        return;
+    const lk_oncall_override_t *found = NULL;
+    for (size_t i = 0; !found && i < answer.override_count; i++)
+        if (strcasecmp(answer.overrides[i].id, id) == 0 &&
+            strcmp(answer.overrides[i].tenant_id, caller->tenant_id) == 0)
+            found = &answer.overrides[i];
+    if (!found) { /* unknown, another tenant's, or over already */
+        http_reply_error(reply, 404, "override not found", NULL);
+        lk_msg_clear(&answer);
+        return;
+    }
+    /* The same row, ending now (or, when it has not begun, where it begins: it never
+       covers an instant). Store only ever lets an override end earlier, so this write is
+       safe to repeat and cannot lengthen one. */
+    lk_oncall_override_t ended;
+    if (lk_oncall_override_copy(&ended, found) != 0) {
+        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
+        lk_msg_clear(&answer);
+        return;
+    }
+    lk_msg_clear(&answer);
+    ended.ends_at_ms = now_ms > ended.starts_at_ms ? now_ms : ended.starts_at_ms;
+    lk_msg_t batch;
+    lk_msg_init(&batch, LK_MSG_MUTATION_BATCH);
+    if (lk_msg_add_override(&batch, &ended) != 0) {
+        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
+    } else if (handler_ask(context, PIPELINE_STORE_WRITE, &batch, LK_MSG_MUTATION_ACK, true,
+                           &answer, reply) == 0) {
+        http_reply_json(reply, 200, json_pack("{s:o}", "override", s_override_json(&ended)));
+        lk_msg_clear(&answer);
+    }
+    lk_msg_clear(&batch);
+    lk_oncall_override_clear(&ended);
 }

@@ -28,6 +28,8 @@ const route_t ingest_routes[] = {
     {"GET", "/alerts/suppressed", ROUTE_AUTH_TENANT, handle_list_suppressed},
     {"GET", "/oncall", ROUTE_AUTH_TENANT, handle_get_oncall},
     {"POST", "/oncall/overrides", ROUTE_AUTH_TENANT, handle_post_oncall_override},
+    {"GET", "/oncall/overrides", ROUTE_AUTH_TENANT, handle_list_oncall_overrides},
+    {"DELETE", "/oncall/overrides/{}", ROUTE_AUTH_TENANT, handle_delete_oncall_override},
     {"GET", "/", ROUTE_AUTH_HANDLER, handle_status_root},
     {"GET", "/status", ROUTE_AUTH_HANDLER, handle_status},
     {"GET", "/status/{}", ROUTE_AUTH_HANDLER, handle_status_page},

@@ -63,8 +63,11 @@ static const s_notify_sql_t s_sqlite = {
         "updated_at = excluded.updated_at "
         "WHERE excluded.updated_at >= escalations.updated_at "
         "AND excluded.tenant_id = escalations.tenant_id",
-    .insert_override = "INSERT INTO oncall_overrides (" S_OVERRIDE_COLUMNS ") VALUES (?1, ?2, ?3, "
-                       "?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+    .insert_override =
+        "INSERT INTO oncall_overrides (" S_OVERRIDE_COLUMNS ") VALUES (?1, ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET "
+        "ends_at = excluded.ends_at WHERE excluded.ends_at < oncall_overrides.ends_at "
+        "AND excluded.tenant_id = oncall_overrides.tenant_id",
     .state_escalations =
         "SELECT " S_ESCALATION_COLUMNS " FROM escalations e WHERE e.incident_id > ?1 "
         "AND e.step = (SELECT MAX(x.step) FROM escalations x WHERE x.incident_id = e.incident_id) "
@@ -77,8 +80,8 @@ static const s_notify_sql_t s_sqlite = {
                            "AND (status = 'pending' OR (status = 'sent' AND kind = 'trigger')) "
                            "ORDER BY incident_id, created_at, id",
     .overrides = "SELECT " S_OVERRIDE_COLUMNS " FROM oncall_overrides WHERE tenant_id = ?1 "
-                 "AND ends_at > ?2 AND starts_at < ?3 ORDER BY starts_at, created_at, id "
-                 "LIMIT ?4",
+                 "AND ends_at > ?2 AND starts_at < ?3 AND ends_at > starts_at "
+                 "ORDER BY starts_at, created_at, id LIMIT ?4",
 };
 
 static const s_notify_sql_t s_postgres = {
@@ -102,9 +105,12 @@ static const s_notify_sql_t s_postgres = {
         "updated_at = excluded.updated_at "
         "WHERE excluded.updated_at >= escalations.updated_at "
         "AND excluded.tenant_id = escalations.tenant_id",
-    .insert_override = "INSERT INTO oncall_overrides (" S_OVERRIDE_COLUMNS ") VALUES ($1::uuid, "
-                       "$2::uuid, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, "
-                       "$8::bigint) ON CONFLICT (id) DO NOTHING",
+    .insert_override =
+        "INSERT INTO oncall_overrides (" S_OVERRIDE_COLUMNS ") VALUES ($1::uuid, "
+        "$2::uuid, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, "
+        "$8::bigint) ON CONFLICT (id) DO UPDATE SET "
+        "ends_at = excluded.ends_at WHERE excluded.ends_at < oncall_overrides.ends_at "
+        "AND excluded.tenant_id = oncall_overrides.tenant_id",
     .state_escalations =
         "SELECT " S_ESCALATION_COLUMNS " FROM escalations e WHERE e.incident_id > $1::uuid "
         "AND e.step = (SELECT MAX(x.step) FROM escalations x WHERE x.incident_id = e.incident_id) "
@@ -118,7 +124,7 @@ static const s_notify_sql_t s_postgres = {
         "AND (status = 'pending' OR (status = 'sent' AND kind = 'trigger')) "
         "ORDER BY incident_id, created_at, id",
     .overrides = "SELECT " S_OVERRIDE_COLUMNS " FROM oncall_overrides WHERE tenant_id = $1::uuid "
-                 "AND ends_at > $2::bigint AND starts_at < $3::bigint "
+                 "AND ends_at > $2::bigint AND starts_at < $3::bigint AND ends_at > starts_at "
                  "ORDER BY starts_at, created_at, id LIMIT $4::bigint",
 };
 
@@ -201,7 +207,7 @@ bool store_notify_valid(lk_msg_t *batch, char *err, size_t err_size)
             !s_text(item->created_by, 256))
             return s_invalid(err, err_size, "overrides[%zu]: schedule, user and created_by needed",
                              index);
-        if (item->ends_at_ms <= item->starts_at_ms)
+        if (item->ends_at_ms < item->starts_at_ms) /* equal: removed before it began */
             return s_invalid(err, err_size, "overrides[%zu]: ends before it starts", index);
     }
     return true;

@@ -5,7 +5,8 @@
     (from lookout-escalate and from ingest's POST /oncall/overrides) and are applied by
     store_writer inside its group-commit transaction, after the batch's incidents, alerts and
     events. Like every batch they are absolute states: a notification or an escalation step
-    is upserted by id and only moves forward in updated_at; an override is inserted once.
+    is upserted by id and only moves forward in updated_at; an override is inserted once and
+    afterwards only ever ends earlier (DELETE /oncall/overrides/{id} ends it now).
 
     Reads are the query kinds escalation_state (what lookout-escalate rebuilds its timers
     from) and oncall_overrides (what GET /oncall and escalate's schedule targets apply).

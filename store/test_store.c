@@ -2043,12 +2043,39 @@ static void test_notify_rows(void **state)
     assert_int_equal(reply.status, LK_STATUS_INVALID); /* tenant-scoped */
     lk_msg_clear(&reply);
 
+    /* an override written again only ever ends earlier (DELETE /oncall/overrides/{id}); one
+       ending where it starts was removed before it began and is never listed */
+    snprintf(override.tenant_id, sizeof(override.tenant_id), "%s", TENANT_A);
+    lk_uuid7(override.id);
+    const int64_t ends[] = {9000, 8000, 9000, 7000};
+    const int64_t listed_end[] = {9000, 8000, 8000, 0};
+    for (size_t i = 0; i < 4; i++) {
+        s_batch_init(&batch, 20 + i);
+        override.starts_at_ms = 7000;
+        override.ends_at_ms = ends[i];
+        assert_int_equal(lk_msg_add_override(&batch, &override), 0);
+        if (i == 2) { /* another tenant's write of the same id changes nothing */
+            snprintf(override.tenant_id, sizeof(override.tenant_id), "%s", TENANT_B);
+            override.ends_at_ms = 7500;
+            assert_int_equal(lk_msg_add_override(&batch, &override), 0);
+            snprintf(override.tenant_id, sizeof(override.tenant_id), "%s", TENANT_A);
+        }
+        s_apply(f, &batch);
+        s_query_init(f, &query, LK_QUERY_ONCALL_OVERRIDES, TENANT_A);
+        query.query.since_ms = 6500;
+        s_ask_ok(f, &query, &reply);
+        assert_int_equal(reply.override_count, listed_end[i] ? 1 : 0);
+        if (listed_end[i])
+            assert_true(reply.overrides[0].ends_at_ms == listed_end[i]);
+        lk_msg_clear(&reply);
+    }
+
     /* content both backends would refuse: an override that ends before it starts, a
        notification status that is never stored */
     s_batch_init(&batch, 9);
     lk_uuid7(override.id);
     override.starts_at_ms = 3000;
-    override.ends_at_ms = 3000;
+    override.ends_at_ms = 2999;
     assert_int_equal(lk_msg_add_override(&batch, &override), 0);
     s_send_batch(f, &batch);
     s_expect_ack(f, 9, LK_STATUS_INVALID);

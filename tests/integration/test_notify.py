@@ -440,6 +440,31 @@ class NotifyTest(lookout.LookoutTestCase):
                          [{"type": "schedule", "name": "primary", "on_call": ["bob"]}])
         answer = cluster.get("/oncall?at=2030-06-15T14:00:00Z", tenant=SYSTEM)
         self.assertEqual(answer.json["schedules"][0]["on_call"][0]["user"], "carol")
+        # listing and removing overrides
+        listed = cluster.get("/oncall/overrides", tenant=SYSTEM)
+        self.assertStatus(listed, 200, "GET /oncall/overrides")
+        self.assertEqual(listed.json["overrides"], [created.json["override"]])
+        self.assertEqual(cluster.get("/oncall/overrides?schedule=nope&limit=5",
+                                     tenant=SYSTEM).json["overrides"], [])
+        self.assertErrorBody(cluster.get("/oncall/overrides?colour=red", tenant=SYSTEM), 400)
+        self.assertErrorBody(cluster.get("/oncall/overrides?limit=0", tenant=SYSTEM), 400)
+        bob_id = created.json["override"]["id"]
+        outsider = lookout.new_tenant()
+        self.assertEqual(cluster.get("/oncall/overrides", tenant=outsider).json["overrides"], [])
+        self.assertErrorBody(cluster.request("DELETE", "/oncall/overrides/" + bob_id,
+                                             tenant=outsider), 404, "another tenant's override")
+        removed = cluster.request("DELETE", "/oncall/overrides/" + bob_id, tenant=SYSTEM)
+        self.assertStatus(removed, 200, "DELETE /oncall/overrides/{id}")
+        self.assertEqual(removed.json["override"]["end"], "2030-06-15T10:00:00.000Z",
+                         "an override that has not begun ends where it begins")
+        answer = cluster.get("/oncall?at=2030-06-15T12:00:00Z", tenant=SYSTEM)
+        self.assertEqual(answer.json["schedules"][0]["on_call"][0]["user"], "carol",
+                         "the rotation again once the override is removed")
+        self.assertEqual(cluster.get("/oncall/overrides", tenant=SYSTEM).json["overrides"], [])
+        self.assertErrorBody(cluster.request("DELETE", "/oncall/overrides/" + bob_id,
+                                             tenant=SYSTEM), 404, "removed twice")
+        self.assertErrorBody(cluster.request("DELETE", "/oncall/overrides/not-a-uuid",
+                                             tenant=SYSTEM), 404)
         # validation, and tenancy: another tenant has no schedule of that name
         for body, status in (
                 ({"schedule": "nope", "user": "bob", "start": "2030-01-01T00:00:00Z",
@@ -477,6 +502,16 @@ class NotifyTest(lookout.LookoutTestCase):
         record, message = self.smtp.wait_for(1)[0]
         self.assertEqual(record["rcpt_tos"], ["carol@example.com"])
         self.assertIn("NotifyOnCall", message["subject"])
+        # removing a current override ends it now: the rotation's user is on call again
+        removed = cluster.request("DELETE", "/oncall/overrides/" + created.json["override"]["id"],
+                                  tenant=SYSTEM)
+        self.assertStatus(removed, 200)
+        ended = datetime.datetime.strptime(removed.json["override"]["end"],
+                                           "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                                               tzinfo=datetime.timezone.utc)
+        self.assertLess(abs((ended - now).total_seconds()), 120)
+        self.assertEqual(cluster.get("/oncall", tenant=SYSTEM).json["schedules"][0]["on_call"][0]
+                         ["user"], _oncall_now())
 
     def test_rate_limit(self):
         """channel_rate_limit 2/2s: a burst of two goes at once, then one per second; the
