@@ -21,6 +21,8 @@ if [ "${LOOKOUT_SANITIZE:-0}" = "1" ]; then
   # Stop at the first error with its report; leaks are reported (and fail) at exit.
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+  # Leaks inside system libraries that are not Lookout's to fix, each with its reason.
+  export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/scripts/lsan.supp:print_suppressions=0}"
 else
   build_dir="${LOOKOUT_BUILD_DIR:-$root/build}"
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_SANITIZE=OFF
