@@ -567,8 +567,13 @@ def main():
     parser.add_argument("--skip", default="", help="comma list of phases to leave out: "
                         "latency,e2e,memory,storm")
     parser.add_argument("--output", help="JSON file (default bench/results/<date>.json)")
+    parser.add_argument("--variant", default="",
+                        help="KEY=VALUE[,KEY=VALUE...]: also measure the throughput of a second "
+                        "Lookout with these settings added, in the same rounds (e.g. "
+                        "LOOKOUT_STORE_WINDOW=1)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    variant = dict(item.split("=", 1) for item in filter(None, args.variant.split(",")))
     backends = ["sqlite"] if args.no_postgresql else ["sqlite", "postgresql"]
     if "postgresql" in backends:
         lookout.pg_admin_url()  # fails early and clearly when there is no server
@@ -596,6 +601,9 @@ def main():
             systems.append(AlertmanagerSystem("alertmanager", ALERTMANAGER_NULL_CONFIG))
             report["alertmanager_version"] = systems[0].version()
             systems.append(LookoutSystem("lookout-" + backend, backend, env=lookout_env))
+            if variant:  # after the main one: the latency phase measures systems[1]
+                systems.append(LookoutSystem("lookout-%s+%s" % (backend, args.variant), backend,
+                                             env=dict(lookout_env, **variant)))
             rounds = args.rounds if backend == "sqlite" else max(2, args.rounds - 1)
             report["throughput"][backend] = phase_throughput(systems, rounds, args.duration,
                                                              args.connections)
