@@ -18,6 +18,7 @@
 #include "lk_time.h"
 #include "lk_uuid.h"
 #include "store_map.h"
+#include "store_reply.h"
 
 #define S_HELD_COLUMNS                                                                             \
     "tenant_id, fingerprint, source, name, query, dedup_key, generator_url, labels, "              \
@@ -361,31 +362,6 @@ int store_correlation_apply(store_db_t *db, const lk_msg_t *batch, char *err, si
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-/* Turns reply into a failure (dropping what it held), keeping req. */
-static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_reply_fail(lk_msg_t *reply, lk_status_t status, const char *format, ...)
-{
-    uint64_t req = reply->req;
-    lk_msg_clear(reply);
-    lk_msg_init(reply, LK_MSG_QUERY_REPLY);
-    reply->req = req;
-    reply->status = status;
-    char message[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    reply->error = strdup(message);
-}
-
-/* A database failure: the reply says so; STORE_DB_LOST passes on. */
-static int s_db_failed(store_db_t *db, lk_msg_t *reply, int rc, const char *what)
-{
-    s_reply_fail(reply, LK_STATUS_ERROR, "%s failed: %s", what, store_db_error(db));
-    return rc == STORE_DB_LOST ? STORE_DB_LOST : STORE_DB_OK;
-}
-
 /* Parses the stored matchers JSON. Returns 0 or -1. */
 static int s_matchers_parse(const char *text, lk_silence_t *silence)
 {
@@ -421,24 +397,13 @@ static int s_matchers_parse(const char *text, lk_silence_t *silence)
     return rc;
 }
 
-/* Copies a column into a fixed buffer; false when it does not fit. */
-static bool s_copy_fixed(store_rows_t *rows, int column, char *buffer, size_t size)
-{
-    const char *text = store_rows_text(rows, column);
-    size_t length = text ? strlen(text) : 0;
-    if (!text || length >= size)
-        return false;
-    memcpy(buffer, text, length + 1);
-    return true;
-}
-
 static int s_read_silence(store_rows_t *rows, lk_silence_t *out)
 {
     memset(out, 0, sizeof *out);
     const char *created_by = store_rows_text(rows, 5);
     const char *comment = store_rows_text(rows, 6);
-    if (!s_copy_fixed(rows, 0, out->id, sizeof out->id) ||
-        !s_copy_fixed(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
+    if (!store_rows_copy(rows, 0, out->id, sizeof out->id) ||
+        !store_rows_copy(rows, 1, out->tenant_id, sizeof out->tenant_id) ||
         s_matchers_parse(store_rows_text(rows, 2), out) != 0 ||
         !(out->created_by = strdup(created_by ? created_by : "")) ||
         !(out->comment = strdup(comment ? comment : ""))) {
@@ -457,7 +422,7 @@ static int s_read_heartbeat(store_rows_t *rows, lk_heartbeat_t *out)
     memset(out, 0, sizeof *out);
     const char *name = store_rows_text(rows, 1);
     const char *severity = store_rows_text(rows, 4);
-    if (!s_copy_fixed(rows, 0, out->tenant_id, sizeof out->tenant_id) || !name ||
+    if (!store_rows_copy(rows, 0, out->tenant_id, sizeof out->tenant_id) || !name ||
         !(out->name = strdup(name)) ||
         !lk_severity_parse(severity ? severity : "", &out->severity) ||
         store_map_labels_parse(store_rows_text(rows, 5), &out->labels) != 0) {
@@ -483,7 +448,7 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
     store_rows_t *rows;
     int rc = store_db_query(db, sql, params, count, &rows);
     if (rc != STORE_DB_OK)
-        return s_db_failed(db, reply, rc, what);
+        return store_reply_db_failed(db, reply, rc, what);
     int step = 0;
     while (reply->status == LK_STATUS_OK && (step = store_rows_next(rows)) == 1) {
         int added = 0;
@@ -495,7 +460,8 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
         if (kind == S_SILENCES) {
             lk_silence_t silence;
             if (s_read_silence(rows, &silence) != 0) {
-                s_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored silence does not parse", what);
+                store_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored silence does not parse",
+                                 what);
                 break;
             }
             added = lk_msg_add_silence(reply, &silence);
@@ -503,7 +469,8 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
         } else if (kind == S_HEARTBEATS) {
             lk_heartbeat_t heartbeat;
             if (s_read_heartbeat(rows, &heartbeat) != 0) {
-                s_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored monitor does not parse", what);
+                store_reply_fail(reply, LK_STATUS_ERROR, "%s: a stored monitor does not parse",
+                                 what);
                 break;
             }
             added = lk_msg_add_heartbeat(reply, &heartbeat);
@@ -512,17 +479,17 @@ static int s_select(store_db_t *db, const char *sql, const store_param_t *params
             lk_alert_t alert;
             char err[256];
             if (store_map_read_alert(rows, 0, &alert, err, sizeof err) != 0) {
-                s_reply_fail(reply, LK_STATUS_ERROR, "%s: %s", what, err);
+                store_reply_fail(reply, LK_STATUS_ERROR, "%s: %s", what, err);
                 break;
             }
             added = lk_msg_add_alert(reply, &alert);
             lk_alert_clear(&alert);
         }
         if (added != 0)
-            s_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
+            store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
     }
     if (reply->status == LK_STATUS_OK && step < 0)
-        rc = s_db_failed(db, reply, step, what);
+        rc = store_reply_db_failed(db, reply, step, what);
     store_rows_destroy(&rows);
     return rc == STORE_DB_LOST ? rc : STORE_DB_OK;
 }
@@ -538,7 +505,7 @@ int store_correlation_query(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
     const s_sql_t *sql = s_sql(db);
     const lk_query_t *query = &request->query;
     if (!s_uuid_field(request->tenant_id)) {
-        s_reply_fail(reply, LK_STATUS_INVALID, "this query needs a tenant");
+        store_reply_fail(reply, LK_STATUS_INVALID, "this query needs a tenant");
         return STORE_DB_OK;
     }
     uint32_t mask = query->status_mask;
@@ -564,13 +531,13 @@ int store_correlation_query(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
         char id[LK_UUID_STR_LEN + 1];
         memcpy(id, query->silence_id, sizeof id);
         if (!s_uuid_field(id)) {
-            s_reply_fail(reply, LK_STATUS_INVALID, "silence_id: not a UUID");
+            store_reply_fail(reply, LK_STATUS_INVALID, "silence_id: not a UUID");
             return STORE_DB_OK;
         }
         store_param_t params[] = {store_param_text(request->tenant_id), store_param_text(id)};
         int rc = s_select(db, sql->get_silence, params, 2, S_SILENCES, 0, 0, reply, "get_silence");
         if (rc == STORE_DB_OK && reply->status == LK_STATUS_OK && reply->silence_count == 0)
-            s_reply_fail(reply, LK_STATUS_NOT_FOUND, "no such silence");
+            store_reply_fail(reply, LK_STATUS_NOT_FOUND, "no such silence");
         return rc;
     }
     case LK_QUERY_LIST_HEARTBEATS: {
@@ -595,7 +562,7 @@ int store_correlation_query(store_db_t *db, lk_msg_t *request, lk_msg_t *reply)
                         "list_suppressed");
     }
     default:
-        s_reply_fail(reply, LK_STATUS_INVALID, "unknown query kind");
+        store_reply_fail(reply, LK_STATUS_INVALID, "unknown query kind");
         return STORE_DB_OK;
     }
 }
