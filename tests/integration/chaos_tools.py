@@ -305,16 +305,7 @@ class KafkaTail:
             return [item.get(field) for item in self.messages[topic]]
 
     def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        lookout.stop_stdin_child(self.proc, 10)
         self.thread.join(timeout=10)
         self._log.close()
 

@@ -134,6 +134,22 @@ def _die_with_parent(sig):
     return setup
 
 
+def stop_stdin_child(proc, timeout):
+    """Stops a helper that exits when its stdin closes (the mock Kafka cluster, kafka_tail):
+    closes stdin, waits up to timeout seconds, then kills it."""
+    if proc.poll() is not None:
+        return
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _tail(path, lines=150):
     try:
         with open(path, "rb") as f:

@@ -263,16 +263,7 @@ class MockKafka:
         assert answer == "ok", "mock_kafka %r: %r" % (line, answer)
 
     def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        lookout.stop_stdin_child(self.proc, 5)
 
 
 # ---- raw ZeroMQ ------------------------------------------------------------------------------
