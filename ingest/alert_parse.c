@@ -415,3 +415,38 @@ void alert_parse_result_clear(alert_parse_result_t *result)
     free(result->errors);
     memset(result, 0, sizeof *result);
 }
+
+json_t *alert_parse_results_json(const alert_parse_result_t *parsed,
+                                 const lk_alert_result_t *results)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < parsed->alert_count; i++) {
+        const lk_alert_result_t *result = &results[i];
+        json_t *item =
+            json_pack("{s:I, s:s, s:o, s:s}", "index", (json_int_t)parsed->indexes[i],
+                      "fingerprint", result->fingerprint, "incident_id",
+                      result->incident_id[0] ? json_string(result->incident_id) : json_null(),
+                      "outcome", lk_outcome_name(result->outcome));
+        if (json_array_append_new(list, item) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+json_t *alert_parse_errors_json(const alert_parse_result_t *parsed)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < parsed->error_count; i++) {
+        const alert_error_t *error = &parsed->errors[i];
+        json_t *item = json_pack("{s:I, s:o, s:s}", "index", (json_int_t)error->index, "field",
+                                 error->field[0] ? json_string(error->field) : json_null(),
+                                 "message", error->message);
+        if (json_array_append_new(list, item) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "lk_model.h"
+#include "lk_msg.h"
 
 typedef struct {
     size_t index;      /* position in the request's array (0 for a single object) */
@@ -38,6 +39,15 @@ int alert_parse_native(const json_t *body, const char *tenant_id, int64_t now_ms
                        alert_parse_result_t *result, const char **reason);
 
 void alert_parse_result_clear(alert_parse_result_t *result);
+
+/* The native answer's "alerts" array: for each valid alert, in request order, {index,
+   fingerprint, incident_id (null when held), outcome} from correlate's results[i]. New
+   reference; NULL on OOM. */
+json_t *alert_parse_results_json(const alert_parse_result_t *parsed,
+                                 const lk_alert_result_t *results);
+/* The native answer's "errors" array: {index, field (null for the element itself),
+   message} per problem found. New reference; NULL on OOM. */
+json_t *alert_parse_errors_json(const alert_parse_result_t *parsed);
 
 /* ---- Alertmanager API v2 and webhook (alert_parse_prometheus.c) ------------------------ */
 

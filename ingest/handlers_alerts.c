@@ -64,42 +64,6 @@ static int s_send_chunk(const handler_context_t *context, const char *tenant_id,
     return rc;
 }
 
-/* The "alerts" array of the reply: one entry per valid alert, in request order. */
-static json_t *s_results_json(const alert_parse_result_t *parsed, const lk_alert_result_t *results)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < parsed->alert_count; i++) {
-        const lk_alert_result_t *result = &results[i];
-        json_t *item =
-            json_pack("{s:I, s:s, s:o, s:s}", "index", (json_int_t)parsed->indexes[i],
-                      "fingerprint", result->fingerprint, "incident_id",
-                      result->incident_id[0] ? json_string(result->incident_id) : json_null(),
-                      "outcome", lk_outcome_name(result->outcome));
-        if (json_array_append_new(list, item) != 0) {
-            json_decref(list);
-            return NULL;
-        }
-    }
-    return list;
-}
-
-/* The "errors" array: one entry per problem found, with the element's index. */
-static json_t *s_errors_json(const alert_parse_result_t *parsed)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < parsed->error_count; i++) {
-        const alert_error_t *error = &parsed->errors[i];
-        json_t *item = json_pack("{s:I, s:o, s:s}", "index", (json_int_t)error->index, "field",
-                                 error->field[0] ? json_string(error->field) : json_null(),
-                                 "message", error->message);
-        if (json_array_append_new(list, item) != 0) {
-            json_decref(list);
-            return NULL;
-        }
-    }
-    return list;
-}
-
 void handle_post_alerts(const handler_context_t *context, const auth_identity_t *caller,
                         const http_request_t *request, http_reply_t *reply)
 {
@@ -166,8 +130,8 @@ void handle_post_alerts(const handler_context_t *context, const auth_identity_t 
     }
 
     ingest_metrics_alerts(INGEST_FORMAT_NATIVE, caller->tenant_id, &counts);
-    json_t *alerts = s_results_json(&parsed, results);
-    json_t *errors = s_errors_json(&parsed);
+    json_t *alerts = alert_parse_results_json(&parsed, results);
+    json_t *errors = alert_parse_errors_json(&parsed);
     json_int_t accepted = (json_int_t)parsed.alert_count;
     json_int_t rejected = (json_int_t)(element_count - parsed.alert_count);
     if (parsed.error_count == 0)

@@ -178,42 +178,6 @@ static bool s_authenticate(const handler_context_t *context, const http_request_
     return false;
 }
 
-/* The per-alert results of the native API: [{index, fingerprint, incident_id, outcome}]. */
-static json_t *s_results_json(const alert_parse_result_t *parsed, const lk_alert_result_t *results)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < parsed->alert_count; i++) {
-        const lk_alert_result_t *result = &results[i];
-        json_t *item =
-            json_pack("{s:I, s:s, s:o, s:s}", "index", (json_int_t)parsed->indexes[i],
-                      "fingerprint", result->fingerprint, "incident_id",
-                      result->incident_id[0] ? json_string(result->incident_id) : json_null(),
-                      "outcome", lk_outcome_name(result->outcome));
-        if (json_array_append_new(list, item) != 0) {
-            json_decref(list);
-            return NULL;
-        }
-    }
-    return list;
-}
-
-/* The native error list: [{index, field, message}]. */
-static json_t *s_errors_json(const alert_parse_result_t *parsed)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < parsed->error_count; i++) {
-        const alert_error_t *error = &parsed->errors[i];
-        json_t *item = json_pack("{s:I, s:o, s:s}", "index", (json_int_t)error->index, "field",
-                                 error->field[0] ? json_string(error->field) : json_null(),
-                                 "message", error->message);
-        if (json_array_append_new(list, item) != 0) {
-            json_decref(list);
-            return NULL;
-        }
-    }
-    return list;
-}
-
 /* ---- POST /api/v2/alerts --------------------------------------------------------------- */
 
 /* Alertmanager's error shapes: go-swagger's {"code", "message"} for a body it cannot
@@ -434,8 +398,8 @@ void handle_alertmanager_webhook(const handler_context_t *context, const auth_id
         alert_parse_result_clear(&parsed);
         return;
     }
-    json_t *list = s_results_json(&parsed, results);
-    json_t *errors = s_errors_json(&parsed);
+    json_t *list = alert_parse_results_json(&parsed, results);
+    json_t *errors = alert_parse_errors_json(&parsed);
     json_int_t accepted = (json_int_t)parsed.alert_count;
     json_int_t rejected = (json_int_t)(element_count - parsed.alert_count);
     if (parsed.error_count == 0)
