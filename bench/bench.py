@@ -570,7 +570,7 @@ def main():
     parser.add_argument("--variant", default="",
                         help="KEY=VALUE[,KEY=VALUE...]: also measure the throughput of a second "
                         "Lookout with these settings added, in the same rounds (e.g. "
-                        "LOOKOUT_STORE_WINDOW=1)")
+                        "LOOKOUT_HTTP_THREADS=4)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     variant = dict(item.split("=", 1) for item in filter(None, args.variant.split(",")))
