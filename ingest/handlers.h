@@ -71,6 +71,13 @@ const char *http_request_header(const http_request_t *request, const char *name)
 int handler_ask(const handler_context_t *context, pipeline_peer_t peer, lk_msg_t *request,
                 lk_msg_type_t expected, bool ok_only, lk_msg_t *answer, http_reply_t *reply);
 
+/* Fills reply with 400 {"error": "invalid query parameter", "detail": {parameter, message}}.
+   Returns -1 for the caller's convenience. */
+int handler_bad_parameter(http_reply_t *reply, const char *name, const char *message);
+
+/* A `limit` query argument: digits only, 1..max, into *limit. Returns 0, or -1 with a 400. */
+int handler_parse_limit(const char *value, uint32_t max, uint32_t *limit, http_reply_t *reply);
+
 /* Who may call a route. */
 typedef enum {
     ROUTE_AUTH_NONE = 0, /* anyone; no tenant (health) */

@@ -50,18 +50,6 @@ static int s_store_query(const handler_context_t *context, lk_msg_t *request, lk
 
 /* ---- GET /incidents -------------------------------------------------------------------- */
 
-/* Fills reply with 400 naming the parameter. Returns -1 for the caller's convenience. */
-static int s_bad_parameter(http_reply_t *reply, const char *name, const char *message)
-{
-    /* A name decoded from %-escapes need not be UTF-8, which JSON cannot carry. */
-    json_t *parameter = json_string(name);
-    if (!parameter)
-        parameter = json_string("(not UTF-8)");
-    http_reply_error(reply, 400, "invalid query parameter",
-                     json_pack("{s:o, s:s}", "parameter", parameter, "message", message));
-    return -1;
-}
-
 static bool s_label_name_valid(const char *name)
 {
     if (!(isalpha((unsigned char)name[0]) || name[0] == '_'))
@@ -83,34 +71,22 @@ static int s_parse_status(const char *value, uint32_t *mask, http_reply_t *reply
         size_t length = end ? (size_t)(end - at) : strlen(at);
         lk_incident_status_t status;
         if (length == 0 || length >= sizeof item)
-            return s_bad_parameter(reply, "status",
-                                   "expected a comma list of triggered, acknowledged, resolved, "
-                                   "closed");
+            return handler_bad_parameter(
+                reply, "status",
+                "expected a comma list of triggered, acknowledged, resolved, "
+                "closed");
         memcpy(item, at, length);
         item[length] = '\0';
         if (!lk_incident_status_parse(item, &status))
-            return s_bad_parameter(reply, "status",
-                                   "expected a comma list of triggered, acknowledged, resolved, "
-                                   "closed");
+            return handler_bad_parameter(
+                reply, "status",
+                "expected a comma list of triggered, acknowledged, resolved, "
+                "closed");
         *mask |= 1u << status;
         if (!end)
             return 0;
         at = end + 1;
     }
-}
-
-/* limit=1..500, digits only. */
-static int s_parse_limit(const char *value, uint32_t *limit, http_reply_t *reply)
-{
-    size_t length = strlen(value);
-    bool digits = length > 0 && length <= 3;
-    for (size_t i = 0; digits && i < length; i++)
-        digits = isdigit((unsigned char)value[i]);
-    long number = digits ? strtol(value, NULL, 10) : 0;
-    if (number < 1 || number > LIST_LIMIT_MAX)
-        return s_bad_parameter(reply, "limit", "expected an integer from 1 to 500");
-    *limit = (uint32_t)number;
-    return 0;
 }
 
 /* Fills query from the arguments. Returns 0, or -1 with reply filled (400 naming the bad
@@ -129,11 +105,12 @@ static int s_parse_list_args(const http_arg_t *args, size_t arg_count, lk_query_
         if (strncmp(name, "label.", 6) == 0) {
             const char *label = name + 6;
             if (!s_label_name_valid(label))
-                return s_bad_parameter(reply, name, "label names match [a-zA-Z_][a-zA-Z0-9_]*");
+                return handler_bad_parameter(reply, name,
+                                             "label names match [a-zA-Z_][a-zA-Z0-9_]*");
             if (strlen(value) > LABEL_VALUE_MAX)
-                return s_bad_parameter(reply, name, "label values are at most 4096 bytes");
+                return handler_bad_parameter(reply, name, "label values are at most 4096 bytes");
             if (lk_labels_get(&query->labels, label))
-                return s_bad_parameter(reply, name, "given more than once");
+                return handler_bad_parameter(reply, name, "given more than once");
             if (lk_labels_set(&query->labels, label, value) != 0) {
                 http_reply_error(reply, 500, "internal error", json_string("out of memory"));
                 return -1;
@@ -153,11 +130,12 @@ static int s_parse_list_args(const http_arg_t *args, size_t arg_count, lk_query_
         else if (strcmp(name, "cursor") == 0)
             seen = &seen_cursor;
         else
-            return s_bad_parameter(reply, name,
-                                   "unknown parameter; expected status, severity, since, until, "
-                                   "label.<name>, limit, cursor");
+            return handler_bad_parameter(
+                reply, name,
+                "unknown parameter; expected status, severity, since, until, "
+                "label.<name>, limit, cursor");
         if (*seen)
-            return s_bad_parameter(reply, name, "given more than once");
+            return handler_bad_parameter(reply, name, "given more than once");
         *seen = true;
 
         if (seen == &seen_status) {
@@ -166,28 +144,29 @@ static int s_parse_list_args(const http_arg_t *args, size_t arg_count, lk_query_
         } else if (seen == &seen_severity) {
             lk_severity_t severity;
             if (!lk_severity_parse(value, &severity))
-                return s_bad_parameter(reply, name,
-                                       "expected one of info, warning, error, critical");
+                return handler_bad_parameter(reply, name,
+                                             "expected one of info, warning, error, critical");
             query->severity_min = (int32_t)severity;
         } else if (seen == &seen_since || seen == &seen_until) {
             int64_t epoch_ms;
             if (!lk_time_parse(value, &epoch_ms))
-                return s_bad_parameter(reply, name,
-                                       "expected an RFC 3339 time such as 2026-01-02T15:04:05Z");
+                return handler_bad_parameter(
+                    reply, name, "expected an RFC 3339 time such as 2026-01-02T15:04:05Z");
             /* 0 means "unbounded" on the wire; the epoch itself is never a useful bound. */
             if (epoch_ms <= 0)
-                return s_bad_parameter(reply, name, "must be after 1970-01-01T00:00:00Z");
+                return handler_bad_parameter(reply, name, "must be after 1970-01-01T00:00:00Z");
             if (seen == &seen_since)
                 query->since_ms = epoch_ms;
             else
                 query->until_ms = epoch_ms;
         } else if (seen == &seen_limit) {
-            if (s_parse_limit(value, &query->limit, reply) != 0)
+            if (handler_parse_limit(value, LIST_LIMIT_MAX, &query->limit, reply) != 0)
                 return -1;
         } else {
             size_t length = strlen(value);
             if (length == 0 || length > CURSOR_MAX_BYTES)
-                return s_bad_parameter(reply, name, "expected the next_cursor of a previous page");
+                return handler_bad_parameter(reply, name,
+                                             "expected the next_cursor of a previous page");
             query->cursor = strdup(value);
             if (!query->cursor) {
                 http_reply_error(reply, 500, "internal error", json_string("out of memory"));
@@ -216,7 +195,7 @@ void handle_list_incidents(const handler_context_t *context, const auth_identity
         /* The cursor is the only part of a list query store can find wrong that the
            parsing above could not. */
         if (reply->status == 400 && had_cursor)
-            s_bad_parameter(reply, "cursor", "expected the next_cursor of a previous page");
+            handler_bad_parameter(reply, "cursor", "expected the next_cursor of a previous page");
         return;
     }
     json_t *incidents = json_array();

@@ -306,21 +306,15 @@ void handle_list_oncall_overrides(const handler_context_t *context, const auth_i
     for (size_t i = 0; i < request->arg_count; i++) {
         const char *name = request->args[i].name;
         const char *value = request->args[i].value;
-        char *end = NULL;
-        long number = strcmp(name, "limit") == 0 ? strtol(value, &end, 10) : 0;
+        int rc = 0;
         if (strcmp(name, "schedule") == 0 && *value)
             schedule = value;
-        else if (strcmp(name, "limit") == 0 && end != value && !*end && number >= 1 &&
-                 number <= S_LIST_MAX)
-            limit = (uint32_t)number;
-        else {
-            json_t *parameter = json_string(name); /* NULL when not UTF-8 */
-            http_reply_error(reply, 400, "invalid query parameter",
-                             json_pack("{s:o, s:s}", "parameter",
-                                       parameter ? parameter : json_string("?"), "message",
-                                       "expected schedule=<name>, limit=1..1000"));
+        else if (strcmp(name, "limit") == 0)
+            rc = handler_parse_limit(value, S_LIST_MAX, &limit, reply);
+        else
+            rc = handler_bad_parameter(reply, name, "expected schedule=<name>, limit=1..1000");
+        if (rc != 0)
             return;
-        }
     }
     lk_msg_t answer;
     if (s_open_overrides(context, caller->tenant_id, lk_now_ms(), limit, &answer, reply) != 0)

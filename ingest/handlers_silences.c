@@ -39,17 +39,6 @@ static int s_bad_field(http_reply_t *reply, const char *field, const char *messa
     return -1;
 }
 
-/* A 400 naming the query parameter. */
-static int s_bad_parameter(http_reply_t *reply, const char *name, const char *message)
-{
-    json_t *parameter = json_string(name);
-    if (!parameter)
-        parameter = json_string("(not UTF-8)");
-    http_reply_error(reply, 400, "invalid query parameter",
-                     json_pack("{s:o, s:s}", "parameter", parameter, "message", message));
-    return -1;
-}
-
 /* True when the body is only whitespace. */
 static bool s_blank(const char *body, size_t size)
 {
@@ -72,23 +61,6 @@ static int s_silence_id(const char *segment, char out[LK_UUID_STR_LEN + 1], http
     return 0;
 }
 
-/* limit=1..max, digits only. */
-static int s_parse_limit(const char *value, uint32_t max, uint32_t *limit, http_reply_t *reply)
-{
-    size_t length = strlen(value);
-    bool digits = length > 0 && length <= 5;
-    for (size_t i = 0; digits && i < length; i++)
-        digits = isdigit((unsigned char)value[i]);
-    long number = digits ? strtol(value, NULL, 10) : 0;
-    if (number < 1 || number > (long)max) {
-        char message[64];
-        snprintf(message, sizeof message, "expected an integer from 1 to %u", max);
-        return s_bad_parameter(reply, "limit", message);
-    }
-    *limit = (uint32_t)number;
-    return 0;
-}
-
 /* A comma list of names into a bit mask (bit i for names[i]). */
 static int s_parse_states(const char *parameter, const char *value, const char *const *names,
                           size_t count, uint32_t *mask, http_reply_t *reply)
@@ -107,7 +79,7 @@ static int s_parse_states(const char *parameter, const char *value, const char *
             if (strlen(names[index]) == length && strncmp(at, names[index], length) == 0)
                 break;
         if (index == count)
-            return s_bad_parameter(reply, parameter, message);
+            return handler_bad_parameter(reply, parameter, message);
         *mask |= 1u << index;
         if (!end)
             return 0;
@@ -389,16 +361,18 @@ void handle_list_silences(const handler_context_t *context, const auth_identity_
         int rc = 0;
         if (strcmp(name, "active") == 0) {
             if (*value && strcmp(value, "true") != 0 && strcmp(value, "1") != 0)
-                rc = s_bad_parameter(reply, name, "give it alone (or =true): active silences");
+                rc =
+                    handler_bad_parameter(reply, name, "give it alone (or =true): active silences");
             request.query.status_mask |= 1u << LK_SILENCE_ACTIVE;
         } else if (strcmp(name, "state") == 0) {
             uint32_t mask;
             rc = s_parse_states(name, value, states, 3, &mask, reply);
             request.query.status_mask |= mask;
         } else if (strcmp(name, "limit") == 0)
-            rc = s_parse_limit(value, LIST_LIMIT_MAX, &request.query.limit, reply);
+            rc = handler_parse_limit(value, LIST_LIMIT_MAX, &request.query.limit, reply);
         else
-            rc = s_bad_parameter(reply, name, "unknown parameter; expected active, state, limit");
+            rc = handler_bad_parameter(reply, name,
+                                       "unknown parameter; expected active, state, limit");
         if (rc != 0) {
             lk_msg_clear(&request);
             return;
@@ -568,7 +542,7 @@ void handle_list_heartbeats(const handler_context_t *context, const auth_identit
                             const http_request_t *http, http_reply_t *reply)
 {
     if (http->arg_count > 0) {
-        s_bad_parameter(reply, http->args[0].name, "this endpoint takes no parameters");
+        handler_bad_parameter(reply, http->args[0].name, "this endpoint takes no parameters");
         return;
     }
     lk_msg_t request;
@@ -612,9 +586,9 @@ void handle_list_suppressed(const handler_context_t *context, const auth_identit
             rc = s_parse_states(name, value, states + 1, 2, &mask, reply);
             request.query.status_mask |= mask << 1; /* bit (1u << lk_alert_state_t) */
         } else if (strcmp(name, "limit") == 0)
-            rc = s_parse_limit(value, LIST_LIMIT_MAX, &request.query.limit, reply);
+            rc = handler_parse_limit(value, LIST_LIMIT_MAX, &request.query.limit, reply);
         else
-            rc = s_bad_parameter(reply, name, "unknown parameter; expected state, limit");
+            rc = handler_bad_parameter(reply, name, "unknown parameter; expected state, limit");
         if (rc != 0) {
             lk_msg_clear(&request);
             return;

@@ -1,5 +1,8 @@
 /*  handlers_util — what several handlers share: request headers and asking the pipeline. */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "handlers.h"
 
@@ -28,5 +31,32 @@ int handler_ask(const handler_context_t *context, pipeline_peer_t peer, lk_msg_t
         lk_msg_clear(answer);
         return -1;
     }
+    return 0;
+}
+
+int handler_bad_parameter(http_reply_t *reply, const char *name, const char *message)
+{
+    /* A name decoded from %-escapes need not be UTF-8, which JSON cannot carry. */
+    json_t *parameter = json_string(name);
+    if (!parameter)
+        parameter = json_string("(not UTF-8)");
+    http_reply_error(reply, 400, "invalid query parameter",
+                     json_pack("{s:o, s:s}", "parameter", parameter, "message", message));
+    return -1;
+}
+
+int handler_parse_limit(const char *value, uint32_t max, uint32_t *limit, http_reply_t *reply)
+{
+    size_t length = strlen(value);
+    bool digits = length > 0 && length <= 5;
+    for (size_t i = 0; digits && i < length; i++)
+        digits = isdigit((unsigned char)value[i]);
+    long number = digits ? strtol(value, NULL, 10) : 0;
+    if (number < 1 || number > (long)max) {
+        char message[64];
+        snprintf(message, sizeof message, "expected an integer from 1 to %u", max);
+        return handler_bad_parameter(reply, "limit", message);
+    }
+    *limit = (uint32_t)number;
     return 0;
 }
