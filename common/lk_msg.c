@@ -786,6 +786,31 @@ int lk_incident_encode(const lk_incident_t *incident, char **data, size_t *size)
     return s_finish(&buffer, s_pack_incident(&pk, incident), data, size);
 }
 
+int lk_event_msg_encode(const lk_event_t *event, uint64_t sequence, const void *incident,
+                        size_t incident_size, char **data, size_t *size)
+{
+    assert(event && incident && data && size);
+    *data = NULL;
+    *size = 0;
+    lk_event_t sequenced = *event; /* shallow: only packed */
+    sequenced.sequence = sequence;
+    bool has_tenant = event->tenant_id[0] != '\0';
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init(&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
+    /* the field order of lk_msg_encode for LK_MSG_EVENT */
+    int failed = msgpack_pack_map(&pk, 3 + has_tenant + 2) ||
+                 s_pack_kv_str(&pk, "type", lk_msg_type_name(LK_MSG_EVENT)) ||
+                 s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", sequence) ||
+                 (has_tenant && s_pack_kv_str(&pk, "tenant", event->tenant_id)) ||
+                 s_pack_str(&pk, "events") || msgpack_pack_array(&pk, 1) ||
+                 s_pack_event(&pk, &sequenced) || s_pack_str(&pk, "incidents") ||
+                 msgpack_pack_array(&pk, 1) ||
+                 msgpack_sbuffer_write(&buffer, incident, incident_size);
+    return s_finish(&buffer, failed, data, size);
+}
+
 /* ---- structural pre-check -------------------------------------------------------------- */
 
 typedef enum { S_SPAN_OK = 0, S_SPAN_TRUNCATED, S_SPAN_INVALID } s_span_result_t;

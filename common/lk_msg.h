@@ -348,6 +348,14 @@ int lk_incident_encode(const lk_incident_t *incident, char **data, size_t *size)
 int lk_incident_decode(const void *data, size_t size, lk_incident_t *incident, char *err,
                        size_t err_size);
 
+/* The event message of one stored event (type event, req = sequence, the event's tenant,
+   events[1] with that sequence, incidents[1]) with the incident given as the bytes
+   lk_incident_encode produced: the bytes lk_msg_encode gives for the same message, without
+   copying or re-encoding the incident (store publishes a flood of events of one incident
+   this way). Returns 0 with a malloc'd buffer, -1 on OOM. */
+int lk_event_msg_encode(const lk_event_t *event, uint64_t sequence, const void *incident,
+                        size_t incident_size, char **data, size_t *size);
+
 /* The correlate shard that owns a tenant: FNV-1a 64 of the tenant id modulo shard_count. */
 uint32_t lk_shard_of(const char *tenant_id, uint32_t shard_count);
 

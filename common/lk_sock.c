@@ -278,6 +278,19 @@ int lk_sock_attach(zsock_t *sock, const char *endpoints, bool serverish)
     return 0;
 }
 
+int lk_sock_send_bytes(zsock_t *sock, zframe_t *identity, const void *data, size_t size,
+                       lk_tap_t *tap, const char *tap_label)
+{
+    void *handle = zsock_resolve(sock);
+    if (identity && zmq_send(handle, zframe_data(identity), zframe_size(identity),
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    if (zmq_send(handle, data, size, ZMQ_DONTWAIT) < 0)
+        return -1;
+    lk_tap_mirror(tap, tap_label, data, size);
+    return 0;
+}
+
 int lk_sock_send(zsock_t *sock, zframe_t *identity, const lk_msg_t *msg, lk_tap_t *tap,
                  const char *tap_label)
 {
@@ -287,15 +300,7 @@ int lk_sock_send(zsock_t *sock, zframe_t *identity, const lk_msg_t *msg, lk_tap_
         lk_error("socket: cannot encode %s", lk_msg_type_name(msg->type));
         return -1;
     }
-    void *handle = zsock_resolve(sock);
-    int rc = 0;
-    if (identity && zmq_send(handle, zframe_data(identity), zframe_size(identity),
-                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        rc = -1;
-    if (rc == 0 && zmq_send(handle, data, size, ZMQ_DONTWAIT) < 0)
-        rc = -1;
-    if (rc == 0)
-        lk_tap_mirror(tap, tap_label, data, size);
+    int rc = lk_sock_send_bytes(sock, identity, data, size, tap, tap_label);
     free(data);
     return rc;
 }

@@ -48,6 +48,10 @@ int lk_sock_attach(zsock_t *sock, const char *endpoints, bool serverish);
 int lk_sock_send(zsock_t *sock, zframe_t *identity, const lk_msg_t *msg, lk_tap_t *tap,
                  const char *tap_label);
 
+/* Sends bytes an lk_msg_encode-compatible encoder produced (lk_event_msg_encode), like
+   lk_sock_send. Returns 0, or -1 when they could not be queued. */
+int lk_sock_send_bytes(zsock_t *sock, zframe_t *identity, const void *data, size_t size,
+                       lk_tap_t *tap, const char *tap_label);
 /* Receives one message. For ROUTER sockets *identity receives the peer identity frame
    (caller destroys); pass NULL for other socket types. Returns 0 with msg filled; -1 when
    the frames were malformed (logged with the reason, counted, consumed: msg is cleared);

@@ -1723,6 +1723,52 @@ static void test_incident_codec(void **state)
     lk_incident_clear(&incident);
 }
 
+/* An event message built around an already encoded incident is byte for byte the one
+   lk_msg_encode builds from the decoded parts (store publishes with it). */
+static void test_event_msg_encode(void **state)
+{
+    (void)state;
+    lk_incident_t incident;
+    lk_event_t event;
+    s_fill_incident(&incident, 3);
+    for (int variant = 0; variant < 2; variant++) {
+        s_fill_event(&event, variant);
+        if (variant == 1) { /* no note, no fingerprint */
+            free(event.note);
+            event.note = NULL;
+            free(event.fingerprint);
+            event.fingerprint = NULL;
+        }
+        char *blob, *spliced, *expected;
+        size_t blob_size, spliced_size, expected_size;
+        assert_int_equal(lk_incident_encode(&incident, &blob, &blob_size), 0);
+        assert_int_equal(
+            lk_event_msg_encode(&event, 4242, blob, blob_size, &spliced, &spliced_size), 0);
+        lk_msg_t msg;
+        lk_msg_init(&msg, LK_MSG_EVENT);
+        msg.req = 4242;
+        snprintf(msg.tenant_id, sizeof msg.tenant_id, "%s", event.tenant_id);
+        assert_int_equal(lk_msg_add_event(&msg, &event), 0);
+        assert_int_equal(lk_msg_add_incident(&msg, &incident), 0);
+        msg.events[0].sequence = 4242;
+        assert_int_equal(lk_msg_encode(&msg, &expected, &expected_size), 0);
+        assert_int_equal(spliced_size, expected_size);
+        assert_memory_equal(spliced, expected, expected_size);
+        lk_msg_t decoded;
+        char err[256];
+        assert_int_equal(lk_msg_decode(spliced, spliced_size, &decoded, err, sizeof err), 0);
+        assert_int_equal(decoded.events[0].sequence, 4242);
+        assert_string_equal(decoded.incidents[0].id, incident.id);
+        lk_msg_clear(&decoded);
+        lk_msg_clear(&msg);
+        free(blob);
+        free(spliced);
+        free(expected);
+        lk_event_clear(&event);
+    }
+    lk_incident_clear(&incident);
+}
+
 static void test_msgpack_to_json(void **state)
 {
     (void)state;
@@ -2089,6 +2135,7 @@ int main(void)
         cmocka_unit_test(test_incident_updates),
         cmocka_unit_test(test_ingest_tokens),
         cmocka_unit_test(test_alert_ends),
+        cmocka_unit_test(test_event_msg_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,10 +167,11 @@ static void s_mutation_round(s_store_t *self)
         zframe_destroy(&item->identity);
     }
     size_t count;
-    const lk_msg_t *published = store_writer_published(self->writer, &count);
+    const store_published_t *published = store_writer_published(self->writer, &count);
     for (size_t index = 0; index < count; index++)
         /* PUB never blocks; a subscriber that misses one re-asks by sequence */
-        lk_sock_send(self->events, NULL, &published[index], self->tap, "store>events");
+        lk_sock_send_bytes(self->events, NULL, published[index].data, published[index].size,
+                           self->tap, "store>events");
     lk_metrics_add(s_metrics.events_published, count);
     lk_metrics_set(s_metrics.last_sequence, (double)store_writer_last_sequence(self->writer));
 }

@@ -24,7 +24,8 @@ struct store_writer_t {
     store_db_t *db;
     const store_dialect_t *sql;
     uint64_t last_sequence;
-    lk_msg_t *published; /* event messages; [0, committed) committed, the rest pending */
+    store_published_t *published; /* event messages; [0, committed) committed, the rest
+                                     pending */
     size_t published_count;
     size_t published_capacity;
     size_t committed;
@@ -121,7 +122,7 @@ store_writer_t *store_writer_new(store_db_t *db, int *rc)
 static void s_published_reset(store_writer_t *self)
 {
     for (size_t index = 0; index < self->published_count; index++)
-        lk_msg_clear(&self->published[index]);
+        free(self->published[index].data);
     self->published_count = 0;
     self->committed = 0;
 }
@@ -141,7 +142,7 @@ void store_writer_destroy(store_writer_t **self_p)
     *self_p = NULL;
 }
 
-const lk_msg_t *store_writer_published(const store_writer_t *self, size_t *count)
+const store_published_t *store_writer_published(const store_writer_t *self, size_t *count)
 {
     *count = self->committed;
     return self->published;
@@ -156,7 +157,7 @@ uint64_t store_writer_last_sequence(const store_writer_t *self)
 static void s_published_rollback(store_writer_t *self)
 {
     while (self->published_count > self->committed)
-        lk_msg_clear(&self->published[--self->published_count]);
+        free(self->published[--self->published_count].data);
 }
 
 /* Validates a UUID field and lower-cases it in place, so both backends store (and
@@ -247,27 +248,23 @@ static int s_failed(store_writer_t *self, int rc, const char *what, char *err, s
     return rc;
 }
 
-/* Appends the event message for a freshly inserted event. Returns 0 or -1 on OOM. */
+/* Appends the event message for a freshly inserted event, its incident given as the
+   encoded bytes the row holds (no copy of the incident, no second encoding). Returns 0 or
+   -1 on OOM. */
 static int s_published_add(store_writer_t *self, const lk_event_t *event, uint64_t sequence,
-                           const lk_incident_t *incident)
+                           const char *blob, size_t blob_size)
 {
     if (self->published_count == self->published_capacity) {
         size_t capacity = self->published_capacity ? self->published_capacity * 2 : 64;
-        lk_msg_t *grown = realloc(self->published, capacity * sizeof(*grown));
+        store_published_t *grown = realloc(self->published, capacity * sizeof(*grown));
         if (!grown)
             return -1;
         self->published = grown;
         self->published_capacity = capacity;
     }
-    lk_msg_t *msg = &self->published[self->published_count];
-    lk_msg_init(msg, LK_MSG_EVENT);
-    msg->req = sequence;
-    snprintf(msg->tenant_id, sizeof(msg->tenant_id), "%s", event->tenant_id);
-    if (lk_msg_add_event(msg, event) || lk_msg_add_incident(msg, incident)) {
-        lk_msg_clear(msg);
+    store_published_t *published = &self->published[self->published_count];
+    if (lk_event_msg_encode(event, sequence, blob, blob_size, &published->data, &published->size))
         return -1;
-    }
-    msg->events[0].sequence = sequence;
     self->published_count++;
     return 0;
 }
@@ -350,17 +347,17 @@ static int s_apply_event(store_writer_t *self, const lk_msg_t *batch, const lk_e
     store_map_event_params(event, sequence, blob, blob_size, params);
     int64_t changes = 0;
     rc = store_db_exec(self->db, self->sql->insert_event, params, STORE_EVENT_PARAMS, &changes);
-    if (blob != cache->blob)
-        free(blob);
     if (rc != STORE_DB_OK)
         s_failed(self, rc, "inserting an event", err, err_size);
     else if (changes == 1) {
         self->last_sequence = sequence;
-        if (s_published_add(self, event, sequence, incident)) {
+        if (s_published_add(self, event, sequence, blob, blob_size)) {
             snprintf(err, err_size, "out of memory");
             rc = STORE_DB_ERROR;
         }
     }
+    if (blob != cache->blob)
+        free(blob);
     lk_incident_clear(&loaded);
     return rc;
 }
@@ -432,7 +429,8 @@ static int s_apply_events_rows(store_writer_t *self, const lk_msg_t *batch, size
         else if (changes == (int64_t)rows) {
             for (size_t row = 0; row < rows && rc == STORE_DB_OK; row++)
                 if (s_published_add(self, &batch->events[*index + row],
-                                    self->last_sequence + 1 + row, incidents[row])) {
+                                    self->last_sequence + 1 + row, blobs[blob_of[row]].blob,
+                                    blobs[blob_of[row]].blob_size)) {
                     snprintf(err, err_size, "out of memory");
                     rc = STORE_DB_ERROR;
                 }

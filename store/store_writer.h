@@ -39,10 +39,16 @@ void store_writer_destroy(store_writer_t **self_p);
    when the database is gone (the caller exits; nothing of the group is acknowledged). */
 int store_writer_apply(store_writer_t *self, store_writer_item_t *items, size_t count);
 
-/* The event messages (type event: tenant, events[1] with its sequence, incidents[1]) of
-   the rows the last store_writer_apply inserted and committed, in sequence order. Valid
-   until the next store_writer_apply. */
-const lk_msg_t *store_writer_published(const store_writer_t *self, size_t *count);
+/* One encoded event message (type event: tenant, events[1] with its sequence,
+   incidents[1]), as lk_msg_encode would give it. */
+typedef struct {
+    char *data;
+    size_t size;
+} store_published_t;
+
+/* The event messages of the rows the last store_writer_apply inserted and committed, in
+   sequence order. Valid until the next store_writer_apply. */
+const store_published_t *store_writer_published(const store_writer_t *self, size_t *count);
 
 /* The highest sequence committed so far. */
 uint64_t store_writer_last_sequence(const store_writer_t *self);
