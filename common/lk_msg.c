@@ -185,6 +185,17 @@ S_DEFINE_ADD(notification, lk_notification_t, notifications, notification_count,
 S_DEFINE_ADD(escalation, lk_escalation_t, escalations, escalation_count, lk_escalation_copy)
 S_DEFINE_ADD(override, lk_oncall_override_t, overrides, override_count, lk_oncall_override_copy)
 
+int lk_msg_take_alert(lk_msg_t *msg, lk_alert_t *alert)
+{
+    lk_alert_t *slot = s_grow((void **)&msg->alerts, msg->alert_count, sizeof *slot);
+    if (!slot)
+        return -1;
+    *slot = *alert;
+    memset(alert, 0, sizeof *alert);
+    msg->alert_count++;
+    return 0;
+}
+
 /* Fixed-size: a copy is an assignment. */
 static int s_alert_end_copy(lk_alert_end_t *slot, const lk_alert_end_t *item)
 {

@@ -322,6 +322,9 @@ int lk_msg_add_heartbeat(lk_msg_t *msg, const lk_heartbeat_t *heartbeat);
 int lk_msg_add_update(lk_msg_t *msg, const lk_incident_update_t *update);
 int lk_msg_add_token(lk_msg_t *msg, const lk_ingest_token_t *token);
 int lk_msg_add_alert_end(lk_msg_t *msg, const lk_alert_end_t *alert_end);
+/* Appends *alert itself: the message takes its strings and *alert is zeroed. Returns 0, or
+   -1 on OOM (nothing taken). */
+int lk_msg_take_alert(lk_msg_t *msg, lk_alert_t *alert);
 
 /* Encodes msg. On success returns 0 and *data (malloc'd, caller frees) / *size.
    Returns -1 only on OOM or on a programming error (invalid type). */

@@ -167,6 +167,12 @@ struct correlate_engine_t {
     size_t held_total;
 
     lk_msg_t pending; /* alerts and events of the batch being built */
+    /* request alerts whose strings rows of pending took over (s_alert_put): they give them
+       up when the request is done (s_lent_release) */
+    lk_alert_t **lent;
+    size_t lent_count;
+    size_t lent_capacity;
+    bool lending; /* in correlate_engine_alert_batch: request alerts lend their strings */
     s_incident_t **dirty_incidents;
     size_t dirty_count;
     size_t dirty_capacity;
@@ -621,13 +627,13 @@ static void s_event(correlate_engine_t *self, const s_incident_t *incident, cons
 /* Writes the alert's absolute row: the request's content with correlate's fields (identity,
    incident, status, times). A second write in the same batch to the same row replaces the
    first, so a batch carries each row once. */
-static void s_alert_write(correlate_engine_t *self, s_alert_t *alert, const lk_alert_t *incoming,
-                          int64_t now_ms)
+static void s_alert_put(correlate_engine_t *self, s_alert_t *alert, const lk_alert_t *incoming,
+                        lk_alert_t *lender, int64_t now_ms)
 {
     /* strictly increasing, so store's "updated_at >= stored" rule orders re-sent batches */
     alert->updated_at_ms = now_ms > alert->updated_at_ms ? now_ms : alert->updated_at_ms + 1;
 
-    lk_alert_t row = *incoming; /* shallow: the copy below is deep */
+    lk_alert_t row = *incoming; /* shallow: copied deep below, or lent */
     lk_fingerprint_format(alert->fingerprint, row.fingerprint);
     /* a held alert (or one just released: the row that ends its hold) has no incident */
     snprintf(row.tenant_id, sizeof row.tenant_id, "%s", self->tenant_names[alert->tenant]);
@@ -645,18 +651,62 @@ static void s_alert_write(correlate_engine_t *self, s_alert_t *alert, const lk_a
     row.ends_at_ms = alert->ends_at_ms;
     row.updated_at_ms = alert->updated_at_ms;
 
+    lk_alert_t *slot = NULL;
     if (alert->dirty_seq == self->next_seq && alert->batch_slot < self->pending.alert_count &&
         strcmp(self->pending.alerts[alert->batch_slot].incident_id, row.incident_id) == 0) {
-        lk_alert_t *slot = &self->pending.alerts[alert->batch_slot];
+        slot = &self->pending.alerts[alert->batch_slot];
         lk_alert_clear(slot);
-        if (lk_alert_copy(slot, &row) != 0)
-            s_oom();
-        return;
     }
-    alert->batch_slot = (uint32_t)self->pending.alert_count;
-    if (lk_msg_add_alert(&self->pending, &row) != 0)
+    if (lender) {
+        /* the row takes the request's strings, except the held record's suppressed_by */
+        if (row.suppressed_by && !(row.suppressed_by = strdup(row.suppressed_by)))
+            s_oom();
+        if (self->lent_count == self->lent_capacity) {
+            self->lent_capacity = self->lent_capacity ? self->lent_capacity * 2 : 64;
+            self->lent = realloc(self->lent, self->lent_capacity * sizeof *self->lent);
+            if (!self->lent)
+                s_oom();
+        }
+        self->lent[self->lent_count++] = lender;
+        if (slot)
+            *slot = row;
+        else if (lk_msg_take_alert(&self->pending, &row) != 0)
+            s_oom();
+    } else if (slot ? lk_alert_copy(slot, &row) != 0 : lk_msg_add_alert(&self->pending, &row) != 0)
         s_oom();
-    alert->dirty_seq = self->next_seq;
+    if (!slot) {
+        alert->batch_slot = (uint32_t)(self->pending.alert_count - 1);
+        alert->dirty_seq = self->next_seq;
+    }
+}
+
+/* Writes an alert's row from incoming (a held record, or memory's own): a deep copy. */
+static void s_alert_write(correlate_engine_t *self, s_alert_t *alert, const lk_alert_t *incoming,
+                          int64_t now_ms)
+{
+    s_alert_put(self, alert, incoming, NULL, now_ms);
+}
+
+/* Writes an alert's row from the alert being handled. In an alert_batch request that alert
+   lends its strings: the row uses them as they are (no copy) and the alert gives them up
+   once it is handled (until then it reads as before); else the row is a copy. */
+static void s_alert_write_lent(correlate_engine_t *self, s_alert_t *alert, lk_alert_t *incoming,
+                               int64_t now_ms)
+{
+    s_alert_put(self, alert, incoming, self->lending ? incoming : NULL, now_ms);
+}
+
+/* The request is done: the alerts that lent their strings to rows forget them (the rows own
+   them now), so clearing the request frees only what no row took. */
+static void s_lent_release(correlate_engine_t *self)
+{
+    for (size_t index = 0; index < self->lent_count; index++) {
+        lk_alert_t *alert = self->lent[index];
+        alert->source = alert->name = alert->query = alert->dedup_key = alert->generator_url = NULL;
+        memset(&alert->labels, 0, sizeof alert->labels);
+        memset(&alert->annotations, 0, sizeof alert->annotations);
+    }
+    self->lent_count = 0;
 }
 
 /* Writes that an alert of an incident ended (status resolved, ends_at, updated_at) without
@@ -1111,7 +1161,7 @@ static void s_held_free(s_held_t *held)
 }
 
 static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_t *alert,
-                     const s_routing_t *routing, int64_t now_ms);
+                     lk_alert_t *lender, const s_routing_t *routing, int64_t now_ms);
 
 /* Releases a held alert that nothing suppresses any more: writes the row that ends its
    hold, then attaches it to its group's incident like a new alert (routed afresh). */
@@ -1127,7 +1177,7 @@ static void s_release(correlate_engine_t *self, s_alert_t *entry, int64_t now_ms
     entry->severity_override = (int8_t)routing.severity_override;
     if (routing.severity_override != S_NO_OVERRIDE)
         entry->severity = (uint8_t)routing.severity_override;
-    s_attach(self, entry, &held->row, &routing, now_ms);
+    s_attach(self, entry, &held->row, NULL, &routing, now_ms);
     s_held_free(held);
 }
 
@@ -1257,6 +1307,7 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
     correlate_silences_destroy(&self->silences);
     correlate_monitors_destroy(&self->monitors);
     free(self->tenant_states);
+    free(self->lent);
     free(self->rechecks);
     zhashx_destroy(&self->incidents);
     zhashx_destroy(&self->groups);
@@ -1296,7 +1347,7 @@ static bool s_never_reopens(const lk_alert_t *alert)
 /* A firing alert never seen (or forgotten with its closed incident): attach it to its
    group's incident, reopening or replacing a resolved one as the window says. */
 static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_t *alert,
-                     const s_routing_t *routing, int64_t now_ms)
+                     lk_alert_t *lender, const s_routing_t *routing, int64_t now_ms)
 {
     uint32_t tenant = entry->tenant;
     const char *tenant_id = self->tenant_names[tenant];
@@ -1327,7 +1378,7 @@ static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_
     incident->row.alert_count++;
     s_firing_add(incident, (lk_severity_t)entry->severity);
     s_severity_recompute(incident);
-    s_alert_write(self, entry, alert, now_ms);
+    s_alert_put(self, entry, alert, lender, now_ms);
     char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
     lk_fingerprint_format(entry->fingerprint, fingerprint);
     s_event(self, incident, "alert_added", NULL, NULL, fingerprint, now_ms);
@@ -1337,7 +1388,7 @@ static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_
 /* A firing alert never seen (or forgotten with its closed incident): routed, then held
    when a silence or an inhibit rule suppresses it, else attached to its group's incident. */
 static uint64_t s_alert_new(correlate_engine_t *self, uint32_t tenant, uint64_t fingerprint,
-                            uint64_t content_hash, const lk_alert_t *alert, int64_t now_ms,
+                            uint64_t content_hash, lk_alert_t *alert, int64_t now_ms,
                             lk_alert_result_t *result)
 {
     s_routing_t routing;
@@ -1357,7 +1408,7 @@ static uint64_t s_alert_new(correlate_engine_t *self, uint32_t tenant, uint64_t 
         s_hold(self, entry, alert, state, by, now_ms);
         result->incident_id[0] = '\0';
     } else {
-        s_attach(self, entry, alert, &routing, now_ms);
+        s_attach(self, entry, alert, self->lending ? alert : NULL, &routing, now_ms);
         memcpy(result->incident_id, entry->incident->row.id, sizeof result->incident_id);
     }
     s_source_set(self, entry, &alert->labels);
@@ -1420,8 +1471,8 @@ static uint64_t s_held_update(correlate_engine_t *self, s_alert_t *entry, const 
 }
 
 /* correlate_engine_alert without the rechecks it may have queued. */
-static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_alert_t *alert,
-                            int64_t now_ms, lk_alert_result_t *result)
+static uint64_t s_alert_one_lending(correlate_engine_t *self, const char *tenant_id,
+                                    lk_alert_t *alert, int64_t now_ms, lk_alert_result_t *result)
 {
     memset(result, 0, sizeof *result);
     snprintf(alert->tenant_id, sizeof alert->tenant_id, "%s", tenant_id);
@@ -1509,7 +1560,7 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
         s_firing_add(incident, severity);
         entry->severity = (uint8_t)severity;
         entry->content_hash = content_hash;
-        s_alert_write(self, entry, alert, now_ms);
+        s_alert_write_lent(self, entry, alert, now_ms);
         s_source_set(self, entry, &alert->labels); /* a dedup_key alert may change labels */
         if (s_severity_recompute(incident))
             s_incident_touch(self, incident, now_ms);
@@ -1525,7 +1576,7 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
         s_severity_recompute(incident);
         if (incident->row.status == LK_INCIDENT_RESOLVED)
             s_incident_reopen(self, incident, now_ms);
-        s_alert_write(self, entry, alert, now_ms);
+        s_alert_write_lent(self, entry, alert, now_ms);
         s_source_set(self, entry, &alert->labels);
         s_event(self, incident, "alert_refired", NULL, NULL, alert->fingerprint, now_ms);
         s_incident_touch(self, incident, now_ms);
@@ -1537,7 +1588,7 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
         entry->content_hash = content_hash;
         entry->ends_at_ms = alert->ends_at_ms ? alert->ends_at_ms : now_ms;
         s_severity_recompute(incident);
-        s_alert_write(self, entry, alert, now_ms);
+        s_alert_write_lent(self, entry, alert, now_ms);
         s_source_clear(self, entry);
         s_event(self, incident, "alert_resolved", NULL, NULL, alert->fingerprint, now_ms);
         if (incident->row.firing_count == 0 && (incident->row.status == LK_INCIDENT_TRIGGERED ||
@@ -1555,10 +1606,19 @@ static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_
         entry->content_hash = content_hash;
         if (new_end)
             entry->ends_at_ms = alert->ends_at_ms;
-        s_alert_write(self, entry, alert, now_ms);
+        s_alert_write_lent(self, entry, alert, now_ms);
     }
     result->outcome = LK_OUTCOME_CHANGED;
     return self->next_seq;
+}
+
+/* One alert of a request, after which the alert no longer owns the strings a row took. */
+static uint64_t s_alert_one(correlate_engine_t *self, const char *tenant_id, lk_alert_t *alert,
+                            int64_t now_ms, lk_alert_result_t *result)
+{
+    uint64_t due_seq = s_alert_one_lending(self, tenant_id, alert, now_ms, result);
+    s_lent_release(self);
+    return due_seq;
 }
 
 uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id, lk_alert_t *alert,
@@ -1577,6 +1637,7 @@ uint64_t correlate_engine_alert_batch(correlate_engine_t *self, lk_msg_t *reques
     memcpy(reply->tenant_id, request->tenant_id, sizeof reply->tenant_id);
     reply->status = LK_STATUS_OK;
     uint64_t due_seq = 0;
+    self->lending = true;
     for (size_t i = 0; i < request->alert_count; i++) {
         lk_alert_result_t result;
         uint64_t seq = s_alert_one(self, request->tenant_id, &request->alerts[i], now_ms, &result);
@@ -1585,6 +1646,7 @@ uint64_t correlate_engine_alert_batch(correlate_engine_t *self, lk_msg_t *reques
         if (lk_msg_add_result(reply, &result) != 0)
             s_oom();
     }
+    self->lending = false;
     /* releases a resolve caused land in the pending batch too, which this request waits
        for whenever it changed anything */
     s_rechecks_run(self, now_ms);

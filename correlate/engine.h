@@ -92,7 +92,9 @@ uint64_t correlate_engine_alert(correlate_engine_t *self, const char *tenant_id,
 
 /* Processes an alert_batch request: initialises reply as an alert_reply (req and tenant
    echoed, status ok, one result per alert in order). The request's alerts are modified as
-   in correlate_engine_alert. Returns the due seq (max over its alerts). */
+   in correlate_engine_alert, and the pending batch takes the strings of those it writes
+   (no copy): clear the request afterwards as usual, but do not read its alerts again.
+   Returns the due seq (max over its alerts). */
 uint64_t correlate_engine_alert_batch(correlate_engine_t *self, lk_msg_t *request, lk_msg_t *reply,
                                       int64_t now_ms);
 

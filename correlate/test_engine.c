@@ -995,6 +995,64 @@ static void s_db_apply(s_db_t *db, const lk_msg_t *batch)
 
 /* A rebuilt engine (from what its predecessor wrote) knows every alert and incident: re-sends
    are unchanged, resolution and reopening still work, closed incidents are not loaded. */
+/* The pending batch takes the strings of an alert_batch request's alerts instead of copying
+   them: the rows read right, a row written twice in one request (the same alert twice) keeps
+   the later content, and clearing the request afterwards frees only what no row took (the
+   sanitizer build checks there is no double free or leak). */
+static void test_batch_takes_request_strings(void **state)
+{
+    correlate_engine_t *engine = *state;
+    lk_msg_t request, reply;
+    lk_msg_init(&request, LK_MSG_ALERT_BATCH);
+    request.req = 7;
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", TENANT_A);
+    lk_alert_t alert;
+    s_alert_make(&alert, "Lend", "a", LK_SEV_ERROR, LK_ALERT_FIRING);
+    assert_int_equal(lk_msg_add_alert(&request, &alert), 0);
+    lk_alert_clear(&alert);
+    s_alert_make(&alert, "Lend", "b", LK_SEV_WARNING, LK_ALERT_FIRING);
+    alert.generator_url = strdup("http://prometheus/graph");
+    assert_int_equal(lk_msg_add_alert(&request, &alert), 0);
+    lk_alert_clear(&alert);
+    s_alert_make(&alert, "Lend", "a", LK_SEV_ERROR, LK_ALERT_FIRING);
+    assert_int_equal(lk_labels_set(&alert.annotations, "summary", "second"), 0);
+    assert_int_equal(lk_msg_add_alert(&request, &alert), 0);
+    lk_alert_clear(&alert);
+    correlate_engine_alert_batch(engine, &request, &reply, T0);
+    assert_int_equal(reply.result_count, 3);
+    assert_int_equal(reply.results[0].outcome, LK_OUTCOME_NEW);
+    assert_int_equal(reply.results[2].outcome, LK_OUTCOME_CHANGED);
+    lk_msg_clear(&reply);
+    lk_msg_clear(&request);
+
+    lk_msg_t batch = s_take(engine);
+    assert_int_equal(batch.alert_count, 2); /* "a" once, with its later content */
+    for (size_t index = 0; index < batch.alert_count; index++) {
+        const lk_alert_t *row = &batch.alerts[index];
+        assert_string_equal(row->name, "Lend");
+        assert_string_equal(row->source, "api");
+        const char *instance = lk_labels_get(&row->labels, "instance");
+        assert_non_null(instance);
+        if (strcmp(instance, "a") == 0)
+            assert_string_equal(lk_labels_get(&row->annotations, "summary"), "second");
+        else {
+            assert_string_equal(instance, "b");
+            assert_string_equal(row->generator_url, "http://prometheus/graph");
+            assert_string_equal(lk_labels_get(&row->annotations, "summary"), "something is wrong");
+        }
+    }
+    lk_msg_clear(&batch);
+
+    /* the single-alert call copies: the caller's alert stays whole */
+    s_alert_make(&alert, "Lend", "c", LK_SEV_ERROR, LK_ALERT_FIRING);
+    lk_alert_result_t result;
+    correlate_engine_alert(engine, TENANT_A, &alert, T0 + 1, &result);
+    assert_int_equal(result.outcome, LK_OUTCOME_NEW);
+    assert_string_equal(alert.name, "Lend");
+    assert_string_equal(lk_labels_get(&alert.labels, "instance"), "c");
+    lk_alert_clear(&alert);
+}
+
 static void test_reload(void **state)
 {
     correlate_engine_t *engine = *state;
@@ -1089,6 +1147,7 @@ int main(void)
         cmocka_unit_test(test_group_by_two_labels),
         cmocka_unit_test_setup_teardown(test_tenant_isolation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_due_seq, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_takes_request_strings, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_reload, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
