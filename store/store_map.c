@@ -60,24 +60,58 @@ bool store_map_utf8_valid(const char *text)
     return true;
 }
 
-/* Bytes text takes as a JSON string body, escaped as jansson escapes (see s_json_escape). */
-static size_t s_json_escaped_size(const char *text)
+/* Bytes JSON needs for one byte of a string body, as jansson escapes it: 1 for what is
+   written as is (UTF-8 sequences included), 2 for quote, backslash, \b \f \n \r \t, 6 for
+   the other controls (\u00XX). */
+static inline size_t s_json_width(unsigned char c)
+{
+    if (c >= 0x20)
+        return c == '"' || c == '\\' ? 2 : 1;
+    return c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 2 : 6;
+}
+
+/* Bytes text takes as a JSON string body (see s_json_width), with *length set to its own
+   length; SIZE_MAX when it is not valid UTF-8. One pass: ASCII costs a table lookup, only
+   a multi-byte sequence goes through the full check. */
+static size_t s_json_escaped_size(const char *text, size_t *length)
 {
     size_t size = 0;
-    for (const unsigned char *byte = (const unsigned char *)text; *byte; byte++)
-        size += *byte == '"' || *byte == '\\' ? 2 : *byte >= 0x20 ? 1 : 6;
+    const unsigned char *byte = (const unsigned char *)text;
+    while (*byte) {
+        if (*byte < 0x80) {
+            size += s_json_width(*byte++);
+            continue;
+        }
+        /* a multi-byte sequence: validated by the one definition of valid UTF-8 */
+        char sequence[5] = {0};
+        size_t extra = *byte >= 0xf0 ? 3 : *byte >= 0xe0 ? 2 : 1;
+        for (size_t index = 0; index <= extra; index++) {
+            if (index && !byte[index])
+                return SIZE_MAX;
+            sequence[index] = (char)byte[index];
+        }
+        if (!store_map_utf8_valid(sequence))
+            return SIZE_MAX;
+        size += extra + 1;
+        byte += extra + 1;
+    }
+    *length = (size_t)(byte - (const unsigned char *)text);
     return size;
 }
 
-/* Writes text escaped exactly as jansson's json_dumps does (quote, backslash, \b \f \n \r \t,
-   other controls as \u00XX in upper case; UTF-8 left as is). Returns the end of what it
-   wrote. */
-static char *s_json_escape(char *out, const char *text)
+/* Writes text (length bytes, JSON needing size bytes) escaped exactly as jansson's
+   json_dumps does (quote, backslash, \b \f \n \r \t, other controls as \u00XX in upper case;
+   UTF-8 left as is). Returns the end of what it wrote. */
+static char *s_json_escape(char *out, const char *text, size_t length, size_t size)
 {
+    if (size == length) { /* nothing to escape: the common case */
+        memcpy(out, text, length);
+        return out + length;
+    }
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *byte = (const unsigned char *)text; *byte; byte++) {
         unsigned char c = *byte;
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (s_json_width(c) == 1) {
             *out++ = (char)c;
             continue;
         }
@@ -102,30 +136,43 @@ char *store_map_labels_json(const lk_labels_t *labels)
        alert stored and building the object cost more than SQLite's insert. The text is
        byte for byte what json_dumps(JSON_COMPACT | JSON_SORT_KEYS) gives: labels are kept
        sorted by strcmp of their names, which is jansson's key order. */
+    enum { S_INLINE = 32 };
+    size_t inline_sizes[S_INLINE * 4];
+    size_t *sizes =
+        labels->count <= S_INLINE ? inline_sizes : malloc(labels->count * 4 * sizeof *sizes);
+    if (!sizes)
+        return NULL;
+    char *text = NULL;
     size_t size = 3; /* {} and the NUL */
     for (size_t index = 0; index < labels->count; index++) {
         const char *value = labels->items[index].value ? labels->items[index].value : "";
-        if (!store_map_utf8_valid(labels->items[index].name) || !store_map_utf8_valid(value))
-            return NULL;
-        size += s_json_escaped_size(labels->items[index].name) + s_json_escaped_size(value) + 6;
+        size_t *item = &sizes[index * 4]; /* name size, name length, value size, value length */
+        item[0] = s_json_escaped_size(labels->items[index].name, &item[1]);
+        item[2] = s_json_escaped_size(value, &item[3]);
+        if (item[0] == SIZE_MAX || item[2] == SIZE_MAX)
+            goto done;
+        size += item[0] + item[2] + 6;
     }
-    char *text = malloc(size);
-    if (!text)
-        return NULL;
+    if (!(text = malloc(size)))
+        goto done;
     char *out = text;
     *out++ = '{';
     for (size_t index = 0; index < labels->count; index++) {
         const char *value = labels->items[index].value ? labels->items[index].value : "";
+        const size_t *item = &sizes[index * 4];
         if (index)
             *out++ = ',';
         *out++ = '"';
-        out = s_json_escape(out, labels->items[index].name);
+        out = s_json_escape(out, labels->items[index].name, item[1], item[0]);
         memcpy(out, "\":\"", 3);
-        out = s_json_escape(out + 3, value);
+        out = s_json_escape(out + 3, value, item[3], item[2]);
         *out++ = '"';
     }
     *out++ = '}';
     *out = '\0';
+done:
+    if (sizes != inline_sizes)
+        free(sizes);
     return text;
 }
 
