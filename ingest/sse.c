@@ -89,6 +89,7 @@ struct sse_hub_t {
     bool failed; /* the hub thread could not set up its sockets */
     /* hub thread only */
     zsock_t *events;   /* SUB */
+    bool subscribed;   /* events carries the outbox's events: only while a stream is open */
     zsock_t *queries;  /* DEALER */
     uint64_t live_max; /* highest sequence seen live; 0 = none yet */
     /* the outbox's head, asked every heartbeat: a head the PUB never showed (its last
@@ -525,6 +526,7 @@ static void s_hub_actor(zsock_t *pipe, void *args)
 {
     sse_hub_t *self = args;
     self->events = lk_sock_new(ZMQ_SUB, self->events_endpoint);
+    self->subscribed = true; /* lk_sock_new subscribes a SUB to everything */
     self->queries = lk_sock_new(ZMQ_DEALER, self->query_endpoint);
     if (!self->events || !self->queries) {
         self->failed = true;
@@ -560,12 +562,25 @@ static void s_hub_actor(zsock_t *pipe, void *args)
                 ;
         }
         lk_msg_t msg;
+        /* with no stream open nobody needs the events: the subscription is dropped, so store
+           sends none (under a flood of new alerts, receiving and dropping them was a tenth of
+           ingest's work). A stream that opens replays from the store anyway, and the first
+           live event after the subscription is back sends it to replay what it missed. */
+        pthread_mutex_lock(&self->lock);
+        bool listened = self->clients != NULL;
+        pthread_mutex_unlock(&self->lock);
+        if (listened != self->subscribed) {
+            if (listened)
+                zsock_set_subscribe(self->events, "");
+            else
+                zsock_set_unsubscribe(self->events, "");
+            self->subscribed = listened;
+        }
         while (zsock_events(self->events) & ZMQ_POLLIN) {
-            /* with no stream open nobody needs the event: dropped undecoded (decoding every
-               event was half of ingest's work under a flood of new alerts). live_max goes
-               back to "none yet": a stream that opens replays from the store anyway. */
+            /* one sent before the subscription was dropped: dropped undecoded. live_max goes
+               back to "none yet". */
             pthread_mutex_lock(&self->lock);
-            bool listened = self->clients != NULL;
+            listened = self->clients != NULL;
             pthread_mutex_unlock(&self->lock);
             if (!listened) {
                 zmsg_t *unread = zmsg_recv(self->events);
