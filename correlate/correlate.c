@@ -866,7 +866,8 @@ static void s_handle_request(s_correlate_t *self, zframe_t *identity, lk_msg_t *
     s_reply_when_committed(self, identity, &reply, due_seq);
 }
 
-/* Reads up to S_DRAIN_MAX requests, then sends their mutations as one batch. */
+/* Reads up to S_DRAIN_MAX requests; their mutations go to store as soon as no batch is in
+   flight. */
 static void s_handle_frontend(s_correlate_t *self)
 {
     for (int i = 0; i < S_DRAIN_MAX; i++) {
@@ -883,6 +884,12 @@ static void s_handle_frontend(s_correlate_t *self)
             s_handle_request(self, identity, &request);
         lk_msg_clear(&request);
         zframe_destroy(&identity);
+        /* store idle: it gets this request's mutations now, and commits them while the
+           requests still queued here are handled (they fold into the next batch). Sending
+           only after the drain made the two take turns when requests came in a burst: all
+           of them handled here while store waited, then all of them committed while
+           correlate waited. */
+        s_batch_take_and_send(self);
         if (correlate_engine_pending_items(self->engine) >= S_BATCH_ITEMS_MAX)
             break;
     }
