@@ -4,7 +4,11 @@
     route says and collects the body and query arguments; a handler gets the caller's
     identity and an http_request_t, talks to the pipeline, and fills an http_reply_t. Adding
     an endpoint is one line in routes.c plus its handler.
-    Handlers run on libmicrohttpd worker threads and block for at most the pipeline timeout.
+    Handlers run on libmicrohttpd worker threads. The alert intake handlers never wait there:
+    they hand their request to the pipeline with handler_defer and finish the reply in a
+    continuation once the answer came, while the thread serves other connections. The other
+    handlers ask with handler_ask, which blocks their thread for at most the pipeline
+    timeout.
 */
 #ifndef INGEST_HANDLERS_H
 #define INGEST_HANDLERS_H
@@ -43,8 +47,10 @@ typedef struct {
 #define HTTP_MAX_PATH_PARAMS 2
 #define HTTP_PATH_PARAM_MAX  128 /* longer segments are cut; no id of ours is that long */
 
+typedef struct handler_pending_t handler_pending_t;
+
 /* A complete request as a handler sees it. Everything belongs to the server and lives until
-   the handler returns. */
+   the request ends (also across handler_defer). */
 typedef struct {
     const char *method; /* "GET", "POST", ... (HEAD is served as GET) */
     const char *path;   /* without the query string */
@@ -58,6 +64,7 @@ typedef struct {
     /* Looks up a request header (case-insensitive); NULL when absent. */
     const char *(*header)(const void *connection, const char *name);
     const void *connection;
+    handler_pending_t *pending; /* the server's slot for handler_defer */
 } http_request_t;
 
 /* Reads a request header through the request's lookup function. */
@@ -70,6 +77,35 @@ const char *http_request_header(const http_request_t *request, const char *name)
    status as HTTP (http_reply_status) when ok_only and it is not OK. */
 int handler_ask(const handler_context_t *context, pipeline_peer_t peer, lk_msg_t *request,
                 lk_msg_type_t expected, bool ok_only, lk_msg_t *answer, http_reply_t *reply);
+
+/* What a handler does once the answer to its deferred request is in: answer is the peer's
+   reply (the server clears it afterwards; take what you keep), or NULL when the pipeline
+   failed (not sent, timed out, stopping), with the reason in detail — the answer
+   pipeline_request would have given. It fills reply, or calls handler_defer again for a next
+   step. state is the one given to handler_defer. */
+typedef void (*handler_then_t)(const handler_context_t *context, const http_request_t *request,
+                               void *state, lk_msg_t *answer, const char *detail,
+                               http_reply_t *reply);
+
+/* The server's record of a deferred answer, one per request (ingest.c). */
+struct handler_pending_t {
+    pipeline_call_t *call; /* made by handler_defer; the server starts it */
+    handler_then_t then;   /* set while a continuation is due */
+    void *state;
+    void (*state_free)(void *state);
+    char detail[256]; /* why the call could not even be made (call is NULL) */
+};
+
+/* Sends message to peer (it stays the caller's to clear) without waiting: the handler
+   returns leaving reply empty, the server suspends the connection, which frees the thread
+   for other connections, and once the answer arrived or the pipeline timeout passed calls
+   then(context, request, state, ...) on one of its threads. When the message cannot even be
+   sent, then is called the same way at once, with the reason. state (may be NULL) belongs to
+   the server from this call on, whatever happens: it stays the same across the request's
+   deferrals and is freed with state_free (if not NULL) when the request ends. */
+void handler_defer(const handler_context_t *context, const http_request_t *request,
+                   pipeline_peer_t peer, lk_msg_t *message, handler_then_t then, void *state,
+                   void (*state_free)(void *state));
 
 /* Fills reply with 400 {"error": "invalid query parameter", "detail": {parameter, message}}.
    Returns -1 for the caller's convenience. */

@@ -1,8 +1,10 @@
 /*  handlers_alerts — POST /alerts: validate, hand the valid alerts to correlate, report.
 
     The valid alerts of a request travel to correlate as one alert_batch (split into chunks
-    of HANDLER_ALERT_CHUNK when a deployment allows bigger requests), and the request is
-    answered only after correlate confirms that the store committed what they changed. Bad
+    of HANDLER_ALERT_CHUNK when a deployment allows bigger requests, sent one after the
+    other), and the request is answered only after correlate confirms that the store
+    committed what they changed. The handler does not wait for that on its thread: it
+    defers (handler_defer) and s_on_chunk goes on when correlate answered. Bad
     elements do not hold the good ones back: they are listed in the reply, which is then a
     400 instead of a 202.
 */
@@ -20,48 +22,99 @@
 /* Most alerts sent to correlate in one alert_batch. */
 #define HANDLER_ALERT_CHUNK 1000
 
-/* Sends alerts[0..count) as one alert_batch and copies the per-alert results into
-   results[0..count). Returns 0, or -1 with reply filled (503 on timeout, the mapped status
-   when correlate refused, 500 on a reply that does not fit the request). */
-static int s_send_chunk(const handler_context_t *context, const char *tenant_id,
-                        const lk_alert_t *alerts, size_t count, lk_alert_result_t *results,
-                        http_reply_t *reply)
+/* A request between its chunks: what the answer needs once correlate confirmed them all. */
+typedef struct {
+    char tenant_id[LK_UUID_STR_LEN + 1];
+    alert_parse_result_t parsed;
+    lk_alert_result_t *results;
+    size_t element_count;
+    ingest_alert_counts_t counts;
+    size_t start, count; /* the chunk in flight */
+} s_post_t;
+
+static void s_post_free(void *state)
 {
-    lk_msg_t request;
-    lk_msg_init(&request, LK_MSG_ALERT_BATCH);
-    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant_id);
-    for (size_t i = 0; i < count; i++) {
-        if (lk_msg_add_alert(&request, &alerts[i]) != 0) {
-            lk_msg_clear(&request);
-            http_reply_error(reply, 500, "internal error", json_string("out of memory"));
-            return -1;
-        }
-    }
-    lk_msg_t answer;
-    char detail[256];
-    int rc = pipeline_request(context->pipeline, PIPELINE_CORRELATE, &request, &answer, detail,
-                              sizeof detail);
-    lk_msg_clear(&request);
-    if (rc != 0) {
+    s_post_t *post = state;
+    free(post->results);
+    alert_parse_result_clear(&post->parsed);
+    free(post);
+}
+
+static void s_on_chunk(const handler_context_t *context, const http_request_t *request, void *state,
+                       lk_msg_t *answer, const char *detail, http_reply_t *reply);
+
+/* Sends the chunk of alerts from post->start as one alert_batch; s_on_chunk goes on. */
+static void s_send_chunk(const handler_context_t *context, const http_request_t *request,
+                         s_post_t *post)
+{
+    post->count = post->parsed.alert_count - post->start;
+    if (post->count > HANDLER_ALERT_CHUNK)
+        post->count = HANDLER_ALERT_CHUNK;
+    lk_msg_t message;
+    lk_msg_init(&message, LK_MSG_ALERT_BATCH);
+    snprintf(message.tenant_id, sizeof message.tenant_id, "%s", post->tenant_id);
+    /* the message borrows the alerts for encoding instead of deep-copying each one; they
+       are handed back before the message is cleared */
+    message.alerts = post->parsed.alerts + post->start;
+    message.alert_count = post->count;
+    handler_defer(context, request, PIPELINE_CORRELATE, &message, s_on_chunk, post, s_post_free);
+    message.alerts = NULL;
+    message.alert_count = 0;
+    lk_msg_clear(&message);
+}
+
+/* The answer: 202 with every alert's outcome, or 400 when some elements were invalid. */
+static void s_answer(s_post_t *post, http_reply_t *reply)
+{
+    ingest_metrics_alerts(INGEST_FORMAT_NATIVE, post->tenant_id, &post->counts);
+    const alert_parse_result_t *parsed = &post->parsed;
+    json_t *alerts = alert_parse_results_json(parsed, post->results);
+    json_t *errors = alert_parse_errors_json(parsed);
+    json_int_t accepted = (json_int_t)parsed->alert_count;
+    json_int_t rejected = (json_int_t)(post->element_count - parsed->alert_count);
+    if (parsed->error_count == 0)
+        http_reply_json(reply, 202,
+                        json_pack("{s:I, s:I, s:o, s:o}", "accepted", accepted, "rejected",
+                                  rejected, "alerts", alerts, "errors", errors));
+    else
+        /* The errors appear twice on purpose: "detail" keeps the shape every error reply
+           has, "errors" keeps the shape of a 202 for clients that read the counts. */
+        http_reply_json(reply, 400,
+                        json_pack("{s:s, s:O, s:I, s:I, s:o, s:o}", "error",
+                                  "some alerts are invalid", "detail", errors, "accepted", accepted,
+                                  "rejected", rejected, "alerts", alerts, "errors", errors));
+}
+
+/* correlate's answer to a chunk: copies its per-alert results and sends the next chunk, or
+   answers. A failure answers for the whole request: 503 when the pipeline did not answer,
+   the mapped status when correlate refused, 500 on a reply that does not fit the request. */
+static void s_on_chunk(const handler_context_t *context, const http_request_t *request, void *state,
+                       lk_msg_t *answer, const char *detail, http_reply_t *reply)
+{
+    s_post_t *post = state;
+    if (!answer)
         http_reply_error(reply, 503, "pipeline unavailable", json_string(detail));
-        return -1;
-    }
-    rc = -1;
-    if (answer.type != LK_MSG_ALERT_REPLY)
+    else if (answer->type != LK_MSG_ALERT_REPLY)
         http_reply_errorf(reply, 500, "internal error", "correlate answered with %s",
-                          lk_msg_type_name(answer.type));
-    else if (answer.status != LK_STATUS_OK)
-        http_reply_status(reply, answer.status, answer.error);
-    else if (answer.result_count != count)
+                          lk_msg_type_name(answer->type));
+    else if (answer->status != LK_STATUS_OK)
+        http_reply_status(reply, answer->status, answer->error);
+    else if (answer->result_count != post->count)
         http_reply_errorf(reply, 500, "internal error",
-                          "correlate answered %zu results for %zu alerts", answer.result_count,
-                          count);
+                          "correlate answered %zu results for %zu alerts", answer->result_count,
+                          post->count);
     else {
-        memcpy(results, answer.results, count * sizeof *results);
-        rc = 0;
+        memcpy(post->results + post->start, answer->results, post->count * sizeof *post->results);
+        post->start += post->count;
+        if (post->start < post->parsed.alert_count)
+            s_send_chunk(context, request, post);
+        else
+            s_answer(post, reply);
+        return;
     }
-    lk_msg_clear(&answer);
-    return rc;
+    post->counts.failed = post->counts.accepted;
+    post->counts.accepted = 0;
+    ingest_metrics_alerts(INGEST_FORMAT_NATIVE, post->tenant_id, &post->counts);
 }
 
 void handle_post_alerts(const handler_context_t *context, const auth_identity_t *caller,
@@ -84,67 +137,45 @@ void handle_post_alerts(const handler_context_t *context, const auth_identity_t 
     }
     size_t element_count = json_is_array(doc) ? json_array_size(doc) : 1;
 
-    alert_parse_result_t parsed;
-    memset(&parsed, 0, sizeof parsed);
+    s_post_t *post = calloc(1, sizeof *post);
+    if (!post) {
+        json_decref(doc);
+        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
+        return;
+    }
     const char *reason = NULL;
-    int rc = alert_parse_native(doc, caller->tenant_id, lk_now_ms(), config->max_batch, &parsed,
-                                &reason);
+    int rc = alert_parse_native(doc, caller->tenant_id, lk_now_ms(), config->max_batch,
+                                &post->parsed, &reason);
     json_decref(doc);
     if (rc != 0) {
         http_reply_error(reply, 400, "invalid JSON",
                          json_string(reason ? reason : "not an alert or an array of alerts"));
+        s_post_free(post);
         return;
     }
     /* the tenant's intake rate, charged per valid alert (intake_guard.h) */
-    if (!intake_guard_rate(context, caller->tenant_id, parsed.alert_count, reply)) {
-        alert_parse_result_clear(&parsed);
+    if (!intake_guard_rate(context, caller->tenant_id, post->parsed.alert_count, reply)) {
+        s_post_free(post);
         return;
     }
-
-    lk_alert_result_t *results = NULL;
-    if (parsed.alert_count > 0) {
-        results = calloc(parsed.alert_count, sizeof *results);
-        if (!results) {
+    if (post->parsed.alert_count > 0) {
+        post->results = calloc(post->parsed.alert_count, sizeof *post->results);
+        if (!post->results) {
             http_reply_error(reply, 500, "internal error", json_string("out of memory"));
-            alert_parse_result_clear(&parsed);
+            s_post_free(post);
             return;
         }
     }
-    ingest_alert_counts_t counts = {.received = element_count,
-                                    .invalid = element_count - parsed.alert_count,
-                                    .accepted = parsed.alert_count};
+    memcpy(post->tenant_id, caller->tenant_id, sizeof post->tenant_id);
+    post->element_count = element_count;
+    post->counts = (ingest_alert_counts_t){.received = element_count,
+                                           .invalid = element_count - post->parsed.alert_count,
+                                           .accepted = post->parsed.alert_count};
     /* Nothing valid: correlate has nothing to do, so it is not asked. */
-    for (size_t start = 0; start < parsed.alert_count; start += HANDLER_ALERT_CHUNK) {
-        size_t count = parsed.alert_count - start;
-        if (count > HANDLER_ALERT_CHUNK)
-            count = HANDLER_ALERT_CHUNK;
-        if (s_send_chunk(context, caller->tenant_id, parsed.alerts + start, count, results + start,
-                         reply) != 0) {
-            counts.failed = counts.accepted;
-            counts.accepted = 0;
-            ingest_metrics_alerts(INGEST_FORMAT_NATIVE, caller->tenant_id, &counts);
-            free(results);
-            alert_parse_result_clear(&parsed);
-            return;
-        }
+    if (post->parsed.alert_count == 0) {
+        s_answer(post, reply);
+        s_post_free(post);
+        return;
     }
-
-    ingest_metrics_alerts(INGEST_FORMAT_NATIVE, caller->tenant_id, &counts);
-    json_t *alerts = alert_parse_results_json(&parsed, results);
-    json_t *errors = alert_parse_errors_json(&parsed);
-    json_int_t accepted = (json_int_t)parsed.alert_count;
-    json_int_t rejected = (json_int_t)(element_count - parsed.alert_count);
-    if (parsed.error_count == 0)
-        http_reply_json(reply, 202,
-                        json_pack("{s:I, s:I, s:o, s:o}", "accepted", accepted, "rejected",
-                                  rejected, "alerts", alerts, "errors", errors));
-    else
-        /* The errors appear twice on purpose: "detail" keeps the shape every error reply
-           has, "errors" keeps the shape of a 202 for clients that read the counts. */
-        http_reply_json(reply, 400,
-                        json_pack("{s:s, s:O, s:I, s:I, s:o, s:o}", "error",
-                                  "some alerts are invalid", "detail", errors, "accepted", accepted,
-                                  "rejected", rejected, "alerts", alerts, "errors", errors));
-    free(results);
-    alert_parse_result_clear(&parsed);
+    s_send_chunk(context, request, post);
 }

@@ -15,7 +15,9 @@
     does, in the body's routing_key. Keys are compared in constant time and never logged.
 
     As for POST /alerts, every 2xx means the store committed what the request changed; a
-    re-send that changes nothing is answered from correlate's memory.
+    re-send that changes nothing is answered from correlate's memory. The handlers do not
+    wait for correlate on their thread: they defer (handler_defer) and finish the answer in
+    a continuation (s_on_chunk, s_on_acknowledge, then the endpoint's s_*_finish).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,76 +43,121 @@
 
 /* ---- shared ---------------------------------------------------------------------------- */
 
-/* Sends alerts[0..count) of tenant_id as one alert_batch and copies the per-alert results.
-   Returns 0, or -1 with *status (HTTP) and detail set. */
-static int s_send_chunk(const handler_context_t *context, const char *tenant_id,
-                        const lk_alert_t *alerts, size_t count, lk_alert_result_t *results,
-                        int *status, char *detail, size_t detail_size)
+typedef struct s_intake_t s_intake_t;
+
+/* What an endpoint answers once its alerts are committed (rc 0), or could not be (rc -1,
+   with the HTTP status and a one-line detail). */
+typedef void (*s_finish_fn)(s_intake_t *intake, int rc, int status, const char *detail,
+                            http_reply_t *reply);
+
+/* A request on its way through correlate (handler_defer): its alerts, sent chunk by chunk,
+   and what its answer needs. */
+struct s_intake_t {
+    char tenant_id[LK_UUID_STR_LEN + 1];
+    const lk_alert_t *alerts; /* parsed.alerts, or &event.alert */
+    size_t alert_count;
+    lk_alert_result_t *results;
+    size_t start, count; /* the chunk in flight */
+    s_finish_fn finish;
+    alert_parse_result_t parsed;
+    size_t element_count;
+    ingest_alert_counts_t counts;
+    pagerduty_event_t event; /* /v2/enqueue */
+    bool has_event;
+};
+
+static s_intake_t *s_intake_new(void)
 {
-    lk_msg_t request;
-    lk_msg_init(&request, LK_MSG_ALERT_BATCH);
-    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant_id);
-    /* the request borrows the alerts for encoding instead of deep-copying each one; they
-       are handed back before the message is cleared */
-    request.alerts = (lk_alert_t *)alerts;
-    request.alert_count = count;
-    lk_msg_t answer;
-    int rc = pipeline_request(context->pipeline, PIPELINE_CORRELATE, &request, &answer, detail,
-                              detail_size);
-    request.alerts = NULL;
-    request.alert_count = 0;
-    lk_msg_clear(&request);
-    if (rc != 0) {
-        *status = 503;
-        return -1;
-    }
-    rc = -1;
-    *status = 500;
-    if (answer.type != LK_MSG_ALERT_REPLY)
-        snprintf(detail, detail_size, "correlate answered with %s", lk_msg_type_name(answer.type));
-    else if (answer.status != LK_STATUS_OK) {
-        *status = answer.status == LK_STATUS_UNAVAILABLE ? 503
-                  : answer.status == LK_STATUS_INVALID   ? 400
-                                                         : 500;
-        snprintf(detail, detail_size, "%s", answer.error ? answer.error : "correlate refused");
-    } else if (answer.result_count != count)
-        snprintf(detail, detail_size, "correlate answered %zu results for %zu alerts",
-                 answer.result_count, count);
-    else {
-        memcpy(results, answer.results, count * sizeof *results);
-        rc = 0;
-    }
-    lk_msg_clear(&answer);
-    return rc;
+    return calloc(1, sizeof(s_intake_t));
 }
 
-/* Sends every parsed alert, in chunks, and fills *results_p (caller frees; NULL when there
-   is nothing). Returns 0, or -1 with *status and detail set. */
-static int s_commit(const handler_context_t *context, const char *tenant_id,
-                    const alert_parse_result_t *parsed, lk_alert_result_t **results_p, int *status,
-                    char *detail, size_t detail_size)
+static void s_intake_free(void *state)
 {
-    *results_p = NULL;
-    if (parsed->alert_count == 0)
-        return 0; /* nothing valid: correlate is not asked */
-    lk_alert_result_t *results = calloc(parsed->alert_count, sizeof *results);
-    if (!results) {
-        *status = 500;
-        snprintf(detail, detail_size, "out of memory");
-        return -1;
+    s_intake_t *intake = state;
+    free(intake->results);
+    alert_parse_result_clear(&intake->parsed);
+    if (intake->has_event)
+        pagerduty_event_clear(&intake->event);
+    free(intake);
+}
+
+static void s_on_chunk(const handler_context_t *context, const http_request_t *request, void *state,
+                       lk_msg_t *answer, const char *detail, http_reply_t *reply);
+
+/* Sends the chunk of intake's alerts from intake->start as one alert_batch; s_on_chunk goes
+   on when correlate answered. */
+static void s_send_chunk(const handler_context_t *context, const http_request_t *request,
+                         s_intake_t *intake)
+{
+    intake->count = intake->alert_count - intake->start;
+    if (intake->count > INTAKE_CHUNK)
+        intake->count = INTAKE_CHUNK;
+    lk_msg_t message;
+    lk_msg_init(&message, LK_MSG_ALERT_BATCH);
+    snprintf(message.tenant_id, sizeof message.tenant_id, "%s", intake->tenant_id);
+    /* the message borrows the alerts for encoding instead of deep-copying each one; they
+       are handed back before the message is cleared */
+    message.alerts = (lk_alert_t *)intake->alerts + intake->start;
+    message.alert_count = intake->count;
+    handler_defer(context, request, PIPELINE_CORRELATE, &message, s_on_chunk, intake,
+                  s_intake_free);
+    message.alerts = NULL;
+    message.alert_count = 0;
+    lk_msg_clear(&message);
+}
+
+/* correlate's answer to a chunk: copies the per-alert results and sends the next chunk, or
+   finishes. */
+static void s_on_chunk(const handler_context_t *context, const http_request_t *request, void *state,
+                       lk_msg_t *answer, const char *detail, http_reply_t *reply)
+{
+    s_intake_t *intake = state;
+    char problem[256];
+    int status = 500;
+    if (!answer) {
+        status = 503;
+        snprintf(problem, sizeof problem, "%s", detail);
+    } else if (answer->type != LK_MSG_ALERT_REPLY)
+        snprintf(problem, sizeof problem, "correlate answered with %s",
+                 lk_msg_type_name(answer->type));
+    else if (answer->status != LK_STATUS_OK) {
+        status = answer->status == LK_STATUS_UNAVAILABLE ? 503
+                 : answer->status == LK_STATUS_INVALID   ? 400
+                                                         : 500;
+        snprintf(problem, sizeof problem, "%s",
+                 answer->error ? answer->error : "correlate refused");
+    } else if (answer->result_count != intake->count)
+        snprintf(problem, sizeof problem, "correlate answered %zu results for %zu alerts",
+                 answer->result_count, intake->count);
+    else {
+        memcpy(intake->results + intake->start, answer->results,
+               intake->count * sizeof *intake->results);
+        intake->start += intake->count;
+        if (intake->start < intake->alert_count)
+            s_send_chunk(context, request, intake);
+        else
+            intake->finish(intake, 0, 0, "", reply);
+        return;
     }
-    for (size_t start = 0; start < parsed->alert_count; start += INTAKE_CHUNK) {
-        size_t count = parsed->alert_count - start;
-        if (count > INTAKE_CHUNK)
-            count = INTAKE_CHUNK;
-        if (s_send_chunk(context, tenant_id, parsed->alerts + start, count, results + start, status,
-                         detail, detail_size) != 0) {
-            free(results);
-            return -1;
-        }
+    intake->finish(intake, -1, status, problem, reply);
+}
+
+/* Commits intake's alerts through correlate, chunk by chunk, then calls intake->finish;
+   takes intake over. With nothing valid correlate is not asked. */
+static void s_commit(const handler_context_t *context, const http_request_t *request,
+                     s_intake_t *intake, http_reply_t *reply)
+{
+    if (intake->alert_count > 0)
+        intake->results = calloc(intake->alert_count, sizeof *intake->results);
+    if (intake->alert_count == 0 || !intake->results) {
+        if (intake->alert_count == 0)
+            intake->finish(intake, 0, 0, "", reply);
+        else
+            intake->finish(intake, -1, 500, "out of memory", reply);
+        s_intake_free(intake);
+        return;
     }
-    *results_p = results;
-    return 0;
+    s_send_chunk(context, request, intake);
 }
 
 /* Parses a JSON body (any top-level value, bounded depth). Returns the document, or NULL
@@ -263,56 +310,24 @@ static bool s_parse_prometheus_general(const ingest_config_t *config, const http
     return true;
 }
 
-void handle_prometheus_alerts(const handler_context_t *context, const auth_identity_t *unused,
-                              const http_request_t *request, http_reply_t *reply)
+/* The answer to /api/v2/alerts once correlate answered. */
+static void s_prometheus_finish(s_intake_t *intake, int rc, int status, const char *detail,
+                                http_reply_t *reply)
 {
-    (void)unused;
-    auth_identity_t caller;
-    if (!s_authenticate(context, request, &caller, reply))
-        return;
-    const ingest_config_t *config = context->config;
-    int64_t resolve_timeout_ms =
-        config->resolve_timeout_ms > 0 ? config->resolve_timeout_ms : INTAKE_RESOLVE_TIMEOUT_MS;
-    int64_t now_ms = lk_now_ms();
-    alert_parse_result_t parsed;
-    /* what Prometheus sends is read straight from the bytes; anything else, and every
-       error, goes the general way (alert_parse_fast.h) */
-    int fast = alert_parse_prometheus_fast(request->body, request->body_size, caller.tenant_id,
-                                           now_ms, resolve_timeout_ms, config->max_batch, &parsed);
-    if (fast < 0) {
-        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
-        return;
-    }
-    size_t element_count = parsed.alert_count; /* the fast path keeps every element */
-    if (fast == 0 &&
-        !s_parse_prometheus_general(config, request, caller.tenant_id, now_ms, resolve_timeout_ms,
-                                    &parsed, &element_count, reply))
-        return;
-    if (!intake_guard_rate(context, caller.tenant_id, parsed.alert_count, reply)) {
-        alert_parse_result_clear(&parsed);
-        return;
-    }
-    lk_alert_result_t *results = NULL;
-    int status = 0;
-    char detail[256];
-    ingest_alert_counts_t counts = {.received = element_count,
-                                    .invalid = element_count - parsed.alert_count};
-    int committed =
-        s_commit(context, caller.tenant_id, &parsed, &results, &status, detail, sizeof detail);
-    *(committed == 0 ? &counts.accepted : &counts.failed) = parsed.alert_count;
-    ingest_metrics_alerts(INGEST_FORMAT_PROMETHEUS, caller.tenant_id, &counts);
-    if (committed != 0) {
+    const alert_parse_result_t *parsed = &intake->parsed;
+    *(rc == 0 ? &intake->counts.accepted : &intake->counts.failed) = parsed->alert_count;
+    ingest_metrics_alerts(INGEST_FORMAT_PROMETHEUS, intake->tenant_id, &intake->counts);
+    if (rc != 0) {
         /* 503 with Retry-After: Prometheus logs it and sends again at its next resend */
         http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
                          json_string(detail));
-        alert_parse_result_clear(&parsed);
         return;
     }
-    if (parsed.error_count) {
+    if (parsed->error_count) {
         lk_debug("ingest: /api/v2/alerts for tenant %s: %zu alerts kept, %zu problems found",
-                 caller.tenant_id, parsed.alert_count, parsed.error_count);
+                 intake->tenant_id, parsed->alert_count, parsed->error_count);
         /* a bare JSON string, which the JSON reply path does not render */
-        json_t *message = s_alertmanager_validation(&parsed);
+        json_t *message = s_alertmanager_validation(parsed);
         char *text = message ? json_dumps(message, JSON_ENCODE_ANY) : NULL;
         json_decref(message);
         if (text)
@@ -327,11 +342,80 @@ void handle_prometheus_alerts(const handler_context_t *context, const auth_ident
         else
             http_reply_error(reply, 500, "internal error", json_string("out of memory"));
     }
-    free(results);
-    alert_parse_result_clear(&parsed);
+}
+
+void handle_prometheus_alerts(const handler_context_t *context, const auth_identity_t *unused,
+                              const http_request_t *request, http_reply_t *reply)
+{
+    (void)unused;
+    auth_identity_t caller;
+    if (!s_authenticate(context, request, &caller, reply))
+        return;
+    const ingest_config_t *config = context->config;
+    int64_t resolve_timeout_ms =
+        config->resolve_timeout_ms > 0 ? config->resolve_timeout_ms : INTAKE_RESOLVE_TIMEOUT_MS;
+    int64_t now_ms = lk_now_ms();
+    s_intake_t *intake = s_intake_new();
+    if (!intake) {
+        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
+        return;
+    }
+    alert_parse_result_t *parsed = &intake->parsed;
+    /* what Prometheus sends is read straight from the bytes; anything else, and every
+       error, goes the general way (alert_parse_fast.h) */
+    int fast = alert_parse_prometheus_fast(request->body, request->body_size, caller.tenant_id,
+                                           now_ms, resolve_timeout_ms, config->max_batch, parsed);
+    if (fast < 0) {
+        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
+        s_intake_free(intake);
+        return;
+    }
+    size_t element_count = parsed->alert_count; /* the fast path keeps every element */
+    if ((fast == 0 &&
+         !s_parse_prometheus_general(config, request, caller.tenant_id, now_ms, resolve_timeout_ms,
+                                     parsed, &element_count, reply)) ||
+        !intake_guard_rate(context, caller.tenant_id, parsed->alert_count, reply)) {
+        s_intake_free(intake);
+        return;
+    }
+    memcpy(intake->tenant_id, caller.tenant_id, sizeof intake->tenant_id);
+    intake->alerts = parsed->alerts;
+    intake->alert_count = parsed->alert_count;
+    intake->element_count = element_count;
+    intake->counts = (ingest_alert_counts_t){.received = element_count,
+                                             .invalid = element_count - parsed->alert_count};
+    intake->finish = s_prometheus_finish;
+    s_commit(context, request, intake, reply);
 }
 
 /* ---- POST /webhooks/alertmanager ------------------------------------------------------- */
+
+/* The answer to an Alertmanager webhook once correlate answered. */
+static void s_webhook_finish(s_intake_t *intake, int rc, int status, const char *detail,
+                             http_reply_t *reply)
+{
+    const alert_parse_result_t *parsed = &intake->parsed;
+    *(rc == 0 ? &intake->counts.accepted : &intake->counts.failed) = parsed->alert_count;
+    ingest_metrics_alerts(INGEST_FORMAT_ALERTMANAGER, intake->tenant_id, &intake->counts);
+    if (rc != 0) {
+        http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
+                         json_string(detail));
+        return;
+    }
+    json_t *list = alert_parse_results_json(parsed, intake->results);
+    json_t *errors = alert_parse_errors_json(parsed);
+    json_int_t accepted = (json_int_t)parsed->alert_count;
+    json_int_t rejected = (json_int_t)(intake->element_count - parsed->alert_count);
+    if (parsed->error_count == 0)
+        http_reply_json(reply, 200,
+                        json_pack("{s:I, s:I, s:o, s:o}", "accepted", accepted, "rejected",
+                                  rejected, "alerts", list, "errors", errors));
+    else
+        http_reply_json(reply, 400,
+                        json_pack("{s:s, s:O, s:I, s:I, s:o, s:o}", "error",
+                                  "some alerts are invalid", "detail", errors, "accepted", accepted,
+                                  "rejected", rejected, "alerts", list, "errors", errors));
+}
 
 void handle_alertmanager_webhook(const handler_context_t *context, const auth_identity_t *unused,
                                  const http_request_t *request, http_reply_t *reply)
@@ -382,37 +466,21 @@ void handle_alertmanager_webhook(const handler_context_t *context, const auth_id
         alert_parse_result_clear(&parsed);
         return;
     }
-
-    lk_alert_result_t *results = NULL;
-    int status = 0;
-    char detail[256];
-    ingest_alert_counts_t counts = {.received = element_count,
-                                    .invalid = element_count - parsed.alert_count};
-    int committed =
-        s_commit(context, caller.tenant_id, &parsed, &results, &status, detail, sizeof detail);
-    *(committed == 0 ? &counts.accepted : &counts.failed) = parsed.alert_count;
-    ingest_metrics_alerts(INGEST_FORMAT_ALERTMANAGER, caller.tenant_id, &counts);
-    if (committed != 0) {
-        http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
-                         json_string(detail));
+    s_intake_t *intake = s_intake_new();
+    if (!intake) {
+        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
         alert_parse_result_clear(&parsed);
         return;
     }
-    json_t *list = alert_parse_results_json(&parsed, results);
-    json_t *errors = alert_parse_errors_json(&parsed);
-    json_int_t accepted = (json_int_t)parsed.alert_count;
-    json_int_t rejected = (json_int_t)(element_count - parsed.alert_count);
-    if (parsed.error_count == 0)
-        http_reply_json(reply, 200,
-                        json_pack("{s:I, s:I, s:o, s:o}", "accepted", accepted, "rejected",
-                                  rejected, "alerts", list, "errors", errors));
-    else
-        http_reply_json(reply, 400,
-                        json_pack("{s:s, s:O, s:I, s:I, s:o, s:o}", "error",
-                                  "some alerts are invalid", "detail", errors, "accepted", accepted,
-                                  "rejected", rejected, "alerts", list, "errors", errors));
-    free(results);
-    alert_parse_result_clear(&parsed);
+    memcpy(intake->tenant_id, caller.tenant_id, sizeof intake->tenant_id);
+    intake->parsed = parsed; /* taken over */
+    intake->alerts = intake->parsed.alerts;
+    intake->alert_count = intake->parsed.alert_count;
+    intake->element_count = element_count;
+    intake->counts = (ingest_alert_counts_t){.received = element_count,
+                                             .invalid = element_count - parsed.alert_count};
+    intake->finish = s_webhook_finish;
+    s_commit(context, request, intake, reply);
 }
 
 /* ---- POST /v2/enqueue ------------------------------------------------------------------ */
@@ -429,47 +497,59 @@ static void s_pagerduty_invalid(http_reply_t *reply, const char *const *errors, 
                               "Event object is invalid", "errors", list ? list : json_array()));
 }
 
-/* Acknowledges the incident of the event's alert. Not found or not acknowledgeable (no
-   such open alert) is accepted and dropped, as PagerDuty drops it. Returns 0, or -1 with
-   *status and detail set. */
-static int s_pagerduty_acknowledge(const handler_context_t *context, const char *tenant_id,
-                                   const char *actor, pagerduty_event_t *event, int *status,
-                                   char *detail, size_t detail_size)
+/* The answer to /v2/enqueue once correlate answered. */
+static void s_pagerduty_finish(s_intake_t *intake, int rc, int status, const char *detail,
+                               http_reply_t *reply)
 {
-    lk_fingerprint_alert(&event->alert);
-    lk_msg_t request;
-    lk_msg_init(&request, LK_MSG_COMMAND);
-    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant_id);
-    request.action = LK_ACTION_ACKNOWLEDGE;
-    memcpy(request.fingerprint, event->alert.fingerprint, sizeof request.fingerprint);
-    request.actor = strdup(actor);
-    if (!request.actor) {
-        lk_msg_clear(&request);
-        *status = 500;
-        snprintf(detail, detail_size, "out of memory");
-        return -1;
-    }
-    lk_msg_t answer;
-    int rc = pipeline_request(context->pipeline, PIPELINE_CORRELATE, &request, &answer, detail,
-                              detail_size);
-    lk_msg_clear(&request);
-    if (rc != 0) {
-        *status = 503;
-        return -1;
-    }
-    rc = 0;
-    if (answer.type != LK_MSG_COMMAND_REPLY) {
-        *status = 500;
-        snprintf(detail, detail_size, "correlate answered with %s", lk_msg_type_name(answer.type));
-        rc = -1;
-    } else if (answer.status == LK_STATUS_UNAVAILABLE || answer.status == LK_STATUS_ERROR ||
-               answer.status == LK_STATUS_INVALID) {
-        *status = answer.status == LK_STATUS_UNAVAILABLE ? 503 : 500;
-        snprintf(detail, detail_size, "%s", answer.error ? answer.error : "correlate refused");
-        rc = -1;
-    }
-    lk_msg_clear(&answer);
-    return rc;
+    ingest_alert_counts_t counts = {.received = 1, .accepted = rc == 0, .failed = rc != 0};
+    ingest_metrics_alerts(INGEST_FORMAT_PAGERDUTY, intake->tenant_id, &counts);
+    if (rc != 0)
+        http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
+                         json_string(detail));
+    else
+        http_reply_json(reply, 202,
+                        json_pack("{s:s, s:s, s:s}", "status", "success", "message",
+                                  "Event processed", "dedup_key", intake->event.dedup_key));
+}
+
+/* correlate's answer to an acknowledge. Not found or not acknowledgeable (no such open
+   alert) is accepted and dropped, as PagerDuty drops it. */
+static void s_on_acknowledge(const handler_context_t *context, const http_request_t *request,
+                             void *state, lk_msg_t *answer, const char *detail, http_reply_t *reply)
+{
+    (void)context;
+    (void)request;
+    s_intake_t *intake = state;
+    if (!answer)
+        intake->finish(intake, -1, 503, detail, reply);
+    else if (answer->type != LK_MSG_COMMAND_REPLY) {
+        char problem[128];
+        snprintf(problem, sizeof problem, "correlate answered with %s",
+                 lk_msg_type_name(answer->type));
+        intake->finish(intake, -1, 500, problem, reply);
+    } else if (answer->status == LK_STATUS_UNAVAILABLE || answer->status == LK_STATUS_ERROR ||
+               answer->status == LK_STATUS_INVALID)
+        intake->finish(intake, -1, answer->status == LK_STATUS_UNAVAILABLE ? 503 : 500,
+                       answer->error ? answer->error : "correlate refused", reply);
+    else
+        intake->finish(intake, 0, 0, "", reply);
+}
+
+/* Asks correlate to acknowledge the incident of the event's alert; s_on_acknowledge goes on. */
+static void s_pagerduty_acknowledge(const handler_context_t *context, const http_request_t *request,
+                                    s_intake_t *intake, char *actor)
+{
+    lk_fingerprint_alert(&intake->event.alert);
+    lk_msg_t message;
+    lk_msg_init(&message, LK_MSG_COMMAND);
+    snprintf(message.tenant_id, sizeof message.tenant_id, "%s", intake->tenant_id);
+    message.action = LK_ACTION_ACKNOWLEDGE;
+    memcpy(message.fingerprint, intake->event.alert.fingerprint, sizeof message.fingerprint);
+    message.actor = actor; /* borrowed for encoding, handed back before the clear */
+    handler_defer(context, request, PIPELINE_CORRELATE, &message, s_on_acknowledge, intake,
+                  s_intake_free);
+    message.actor = NULL;
+    lk_msg_clear(&message);
 }
 
 void handle_pagerduty_enqueue(const handler_context_t *context, const auth_identity_t *unused,
@@ -515,28 +595,25 @@ void handle_pagerduty_enqueue(const handler_context_t *context, const auth_ident
         return;
     }
 
-    int status = 0;
-    char detail[256];
-    int rc;
-    if (event.action == PAGERDUTY_ACKNOWLEDGE)
-        rc = s_pagerduty_acknowledge(context, integration->tenant_id, actor, &event, &status,
-                                     detail, sizeof detail);
-    else {
-        /* trigger and resolve travel as the alert's new state; an unknown key's resolve
-           comes back "ignored" */
-        snprintf(event.alert.tenant_id, sizeof event.alert.tenant_id, "%s", integration->tenant_id);
-        lk_alert_result_t result;
-        rc = s_send_chunk(context, integration->tenant_id, &event.alert, 1, &result, &status,
-                          detail, sizeof detail);
+    s_intake_t *intake = s_intake_new();
+    if (!intake) {
+        http_reply_error(reply, 500, "internal error", json_string("out of memory"));
+        pagerduty_event_clear(&event);
+        return;
     }
-    ingest_alert_counts_t counts = {.received = 1, .accepted = rc == 0, .failed = rc != 0};
-    ingest_metrics_alerts(INGEST_FORMAT_PAGERDUTY, integration->tenant_id, &counts);
-    if (rc != 0)
-        http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
-                         json_string(detail));
-    else
-        http_reply_json(reply, 202,
-                        json_pack("{s:s, s:s, s:s}", "status", "success", "message",
-                                  "Event processed", "dedup_key", event.dedup_key));
-    pagerduty_event_clear(&event);
+    snprintf(intake->tenant_id, sizeof intake->tenant_id, "%s", integration->tenant_id);
+    intake->event = event; /* taken over */
+    intake->has_event = true;
+    intake->finish = s_pagerduty_finish;
+    if (intake->event.action == PAGERDUTY_ACKNOWLEDGE) {
+        s_pagerduty_acknowledge(context, request, intake, actor);
+        return;
+    }
+    /* trigger and resolve travel as the alert's new state; an unknown key's resolve comes
+       back "ignored" */
+    snprintf(intake->event.alert.tenant_id, sizeof intake->event.alert.tenant_id, "%s",
+             integration->tenant_id);
+    intake->alerts = &intake->event.alert;
+    intake->alert_count = 1;
+    s_commit(context, request, intake, reply);
 }

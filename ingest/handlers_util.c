@@ -1,4 +1,5 @@
 /*  handlers_util — what several handlers share: request headers and asking the pipeline. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,24 @@ int handler_ask(const handler_context_t *context, pipeline_peer_t peer, lk_msg_t
         return -1;
     }
     return 0;
+}
+
+void handler_defer(const handler_context_t *context, const http_request_t *request,
+                   pipeline_peer_t peer, lk_msg_t *message, handler_then_t then, void *state,
+                   void (*state_free)(void *state))
+{
+    handler_pending_t *pending = request->pending;
+    assert(pending && then && !pending->call && !pending->then);
+    if (pending->state != state) {
+        if (pending->state && pending->state_free)
+            pending->state_free(pending->state);
+        pending->state = state;
+        pending->state_free = state_free;
+    }
+    pending->then = then;
+    pending->detail[0] = '\0';
+    pending->call = pipeline_call_new(context->pipeline, peer, message, pending->detail,
+                                      sizeof pending->detail);
 }
 
 int handler_bad_parameter(http_reply_t *reply, const char *name, const char *message)

@@ -10,6 +10,11 @@
       2. body: accumulated up to max_body_bytes; past that the rest is read and dropped, and
          the request ends in 413.
       3. complete: the handler for the route runs (handlers_*.c) and its reply is sent.
+         A handler that deferred its answer (handler_defer: the alert intake) leaves the
+         reply empty; the connection is then suspended while the pipeline's hub waits for
+         correlate, which frees the thread for other connections, and resumed by the hub;
+         libmicrohttpd calls the access handler again, which runs the handler's
+         continuation and sends its reply (or suspends again for a next step).
     Responses are JSON with Cache-Control: no-store unless the handler says otherwise (pages,
     metrics, streams); every 5xx is logged once.
 */
@@ -55,12 +60,21 @@
    the connection is cut instead, so nobody can keep a thread reading forever. */
 #define INGEST_DROP_FACTOR 16
 
+typedef struct {
+    http_arg_t items[INGEST_MAX_ARGS];
+    size_t count;
+    bool overflow;
+} s_args_t;
+
 /* Per-request state, libmicrohttpd's con_cls. */
 typedef struct {
     const route_t *route;
-    http_request_t http; /* params filled at admission; args and body at dispatch */
+    http_request_t http;       /* params filled at admission; args and body at dispatch */
+    s_args_t args;             /* http.args: kept here, so they outlive a suspension */
+    handler_pending_t pending; /* a deferred answer (handler_defer) */
+    bool waiting;              /* suspended until pending.call is done */
     auth_identity_t caller;
-    bool answered;  /* a response is queued; ignore the rest */
+    bool answered;  /* the handler ran or a response is queued; ignore the rest */
     bool too_large; /* the body passed max_body_bytes; its rest is dropped */
     size_t dropped_bytes;
     char *body;
@@ -390,12 +404,6 @@ static void s_accumulate(s_server_t *server, s_request_t *request, const char *d
     request->body_size += size;
 }
 
-typedef struct {
-    http_arg_t items[INGEST_MAX_ARGS];
-    size_t count;
-    bool overflow;
-} s_args_t;
-
 static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
@@ -414,11 +422,11 @@ static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind, const c
 static void s_dispatch(s_server_t *server, struct MHD_Connection *connection, const char *method,
                        const char *url, s_request_t *request, http_reply_t *reply)
 {
-    s_args_t args;
-    args.count = 0;
-    args.overflow = false;
-    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, s_collect_arg, &args);
-    if (args.overflow) {
+    s_args_t *args = &request->args;
+    args->count = 0;
+    args->overflow = false;
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, s_collect_arg, args);
+    if (args->overflow) {
         http_reply_errorf(reply, 400, "invalid query parameter", "at most %d query parameters",
                           INGEST_MAX_ARGS);
         return;
@@ -426,15 +434,57 @@ static void s_dispatch(s_server_t *server, struct MHD_Connection *connection, co
     http_request_t *http = &request->http;
     http->method = method;
     http->path = url;
-    http->args = args.items;
-    http->arg_count = args.count;
+    http->args = args->items;
+    http->arg_count = args->count;
     http->body = request->body ? request->body : "";
     http->body_size = request->body_size;
     http->header = s_header;
     http->connection = connection;
+    http->pending = &request->pending;
     request->route->handler(&server->handlers, &request->caller, http, reply);
-    if (reply->status == 0)
-        http_reply_error(reply, 500, "internal error", json_string("the handler gave no answer"));
+}
+
+/* The pipeline hub's done function: the call of a suspended connection has its outcome. */
+static void s_resume(void *connection)
+{
+    MHD_resume_connection(connection);
+}
+
+/* After a handler or a continuation ran: when it deferred its answer, suspends the
+   connection and starts the call (in that order: the hub's resume must not overtake the
+   suspension), and returns true; a call that could not even be made goes to its
+   continuation at once. Returns false when reply is final. */
+static bool s_suspend_if_deferred(s_server_t *server, struct MHD_Connection *connection,
+                                  s_request_t *request, http_reply_t *reply)
+{
+    handler_pending_t *pending = &request->pending;
+    while (reply->status == 0 && pending->then) {
+        if (pending->call) {
+            request->waiting = true;
+            MHD_suspend_connection(connection);
+            pipeline_call_start(server->pipeline, pending->call, s_resume, connection);
+            return true;
+        }
+        handler_then_t then = pending->then;
+        pending->then = NULL;
+        then(&server->handlers, &request->http, pending->state, NULL, pending->detail, reply);
+    }
+    return false;
+}
+
+/* Resumed: runs the continuation with the call's outcome. */
+static void s_continue(s_server_t *server, s_request_t *request, http_reply_t *reply)
+{
+    handler_pending_t *pending = &request->pending;
+    lk_msg_t answer;
+    char detail[256];
+    int rc = pipeline_call_finish(&pending->call, &answer, detail, sizeof detail);
+    handler_then_t then = pending->then;
+    pending->then = NULL;
+    then(&server->handlers, &request->http, pending->state, rc == 0 ? &answer : NULL, detail,
+         reply);
+    if (rc == 0)
+        lk_msg_clear(&answer);
 }
 
 /* libmicrohttpd's access handler: called once with the headers, then once per piece of
@@ -481,14 +531,24 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         }
         return MHD_YES;
     }
-    if (request->answered)
+    if (request->waiting) {
+        /* resumed by the pipeline hub: its call is done */
+        request->waiting = false;
+        s_continue(server, request, &reply);
+    } else if (request->answered)
         return MHD_YES;
-    request->answered = true;
-    if (request->too_large)
-        http_reply_errorf(&reply, 413, "request body too large", "at most %zu bytes",
-                          server->config->max_body_bytes);
-    else
-        s_dispatch(server, connection, method, url, request, &reply);
+    else {
+        request->answered = true;
+        if (request->too_large)
+            http_reply_errorf(&reply, 413, "request body too large", "at most %zu bytes",
+                              server->config->max_body_bytes);
+        else
+            s_dispatch(server, connection, method, url, request, &reply);
+    }
+    if (s_suspend_if_deferred(server, connection, request, &reply))
+        return MHD_YES;
+    if (reply.status == 0)
+        http_reply_error(&reply, 500, "internal error", json_string("the handler gave no answer"));
     ingest_metrics_request(request->route ? request->route->pattern : NULL, method, reply.status,
                            request->started_us);
     return s_send(connection, method, url, &reply);
@@ -506,6 +566,11 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
     s_request_t *request = *con_cls;
     if (request) {
         ingest_metrics_in_flight(-1);
+        /* a suspended connection is never closed, so the call is done or was never
+           started; pipeline_call_destroy copes with either */
+        pipeline_call_destroy(&request->pending.call);
+        if (request->pending.state && request->pending.state_free)
+            request->pending.state_free(request->pending.state);
         free(request->body);
         free(request);
         *con_cls = NULL;
@@ -710,8 +775,11 @@ void ingest_actor(zsock_t *pipe, void *args)
 
     /* Stopping the daemon joins its threads, after which no thread can touch the pipeline's
        sockets and they can be closed here. */
-    /* open event streams are suspended connections: they must end before the server stops */
+    /* open event streams and requests waiting for the pipeline are suspended connections:
+       they must end or be resumed before the server stops (a request waiting for the
+       pipeline is answered 503 if its connection is served before the server closes it) */
     sse_hub_stop(server.sse);
+    pipeline_stop(server.pipeline);
     MHD_stop_daemon(server.daemon);
     conn_guard_destroy(&server.conn_guard);
     sse_hub_destroy(&server.sse);

@@ -1,8 +1,10 @@
 /*  ingest — the HTTP edge (docs/http-api.md): alert intake, incident API, health.
 
-    ingest_actor runs a libmicrohttpd server with a pool of threads; each thread talks to
-    correlate (alerts, commands) and to store's query socket (reads) over its own DEALER
-    sockets, waiting at most request_timeout_ms for the answer before replying 503.
+    ingest_actor runs a libmicrohttpd server with a pool of threads. Alert intake requests
+    go to correlate through the pipeline's hub while their connection is suspended, so they
+    hold no thread (pipeline.h); the other requests talk to correlate and to store's query
+    socket over their thread's own DEALER sockets. Either way an answer that does not come
+    within request_timeout_ms is replied 503.
 */
 #ifndef INGEST_H
 #define INGEST_H
