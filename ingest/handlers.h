@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "alert_parse.h"
 #include "auth.h"
 #include "http_reply.h"
 #include "ingest.h"
@@ -110,6 +111,14 @@ void handler_defer(const handler_context_t *context, const http_request_t *reque
 /* Fills reply with 400 {"error": "invalid query parameter", "detail": {parameter, message}}.
    Returns -1 for the caller's convenience. */
 int handler_bad_parameter(http_reply_t *reply, const char *name, const char *message);
+
+/* The answer to an alert batch correlate took: ok_status with {accepted, rejected, alerts,
+   errors} (alert_parse_results_json / alert_parse_errors_json), or 400 with the same plus
+   {error, detail} when some of the element_count elements were invalid. The errors appear
+   twice on purpose: "detail" keeps the shape every error reply has, "errors" keeps the shape
+   of the success answer for clients that read the counts. */
+void handler_alerts_answer(http_reply_t *reply, int ok_status, const alert_parse_result_t *parsed,
+                           const lk_alert_result_t *results, size_t element_count);
 
 /* A `limit` query argument: digits only, 1..max, into *limit. Returns 0, or -1 with a 400. */
 int handler_parse_limit(const char *value, uint32_t max, uint32_t *limit, http_reply_t *reply);

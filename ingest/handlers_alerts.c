@@ -67,22 +67,7 @@ static void s_send_chunk(const handler_context_t *context, const http_request_t 
 static void s_answer(s_post_t *post, http_reply_t *reply)
 {
     ingest_metrics_alerts(INGEST_FORMAT_NATIVE, post->tenant_id, &post->counts);
-    const alert_parse_result_t *parsed = &post->parsed;
-    json_t *alerts = alert_parse_results_json(parsed, post->results);
-    json_t *errors = alert_parse_errors_json(parsed);
-    json_int_t accepted = (json_int_t)parsed->alert_count;
-    json_int_t rejected = (json_int_t)(post->element_count - parsed->alert_count);
-    if (parsed->error_count == 0)
-        http_reply_json(reply, 202,
-                        json_pack("{s:I, s:I, s:o, s:o}", "accepted", accepted, "rejected",
-                                  rejected, "alerts", alerts, "errors", errors));
-    else
-        /* The errors appear twice on purpose: "detail" keeps the shape every error reply
-           has, "errors" keeps the shape of a 202 for clients that read the counts. */
-        http_reply_json(reply, 400,
-                        json_pack("{s:s, s:O, s:I, s:I, s:o, s:o}", "error",
-                                  "some alerts are invalid", "detail", errors, "accepted", accepted,
-                                  "rejected", rejected, "alerts", alerts, "errors", errors));
+    handler_alerts_answer(reply, 202, &post->parsed, post->results, post->element_count);
 }
 
 /* correlate's answer to a chunk: copies its per-alert results and sends the next chunk, or

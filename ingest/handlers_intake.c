@@ -310,19 +310,29 @@ static bool s_parse_prometheus_general(const ingest_config_t *config, const http
     return true;
 }
 
+/* What every parsed-batch answer starts with once correlate answered: the batch counted as
+   accepted or failed in the metrics of format, and on failure the answer (503 "pipeline
+   unavailable", which senders retry, or 500). Returns true when reply is that answer. */
+static bool s_batch_failed(s_intake_t *intake, const char *format, int rc, int status,
+                           const char *detail, http_reply_t *reply)
+{
+    *(rc == 0 ? &intake->counts.accepted : &intake->counts.failed) = intake->parsed.alert_count;
+    ingest_metrics_alerts(format, intake->tenant_id, &intake->counts);
+    if (rc == 0)
+        return false;
+    http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
+                     json_string(detail));
+    return true;
+}
+
 /* The answer to /api/v2/alerts once correlate answered. */
 static void s_prometheus_finish(s_intake_t *intake, int rc, int status, const char *detail,
                                 http_reply_t *reply)
 {
-    const alert_parse_result_t *parsed = &intake->parsed;
-    *(rc == 0 ? &intake->counts.accepted : &intake->counts.failed) = parsed->alert_count;
-    ingest_metrics_alerts(INGEST_FORMAT_PROMETHEUS, intake->tenant_id, &intake->counts);
-    if (rc != 0) {
-        /* 503 with Retry-After: Prometheus logs it and sends again at its next resend */
-        http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
-                         json_string(detail));
+    /* 503 with Retry-After: Prometheus logs it and sends again at its next resend */
+    if (s_batch_failed(intake, INGEST_FORMAT_PROMETHEUS, rc, status, detail, reply))
         return;
-    }
+    const alert_parse_result_t *parsed = &intake->parsed;
     if (parsed->error_count) {
         lk_debug("ingest: /api/v2/alerts for tenant %s: %zu alerts kept, %zu problems found",
                  intake->tenant_id, parsed->alert_count, parsed->error_count);
@@ -394,27 +404,8 @@ void handle_prometheus_alerts(const handler_context_t *context, const auth_ident
 static void s_webhook_finish(s_intake_t *intake, int rc, int status, const char *detail,
                              http_reply_t *reply)
 {
-    const alert_parse_result_t *parsed = &intake->parsed;
-    *(rc == 0 ? &intake->counts.accepted : &intake->counts.failed) = parsed->alert_count;
-    ingest_metrics_alerts(INGEST_FORMAT_ALERTMANAGER, intake->tenant_id, &intake->counts);
-    if (rc != 0) {
-        http_reply_error(reply, status, status == 503 ? "pipeline unavailable" : "internal error",
-                         json_string(detail));
-        return;
-    }
-    json_t *list = alert_parse_results_json(parsed, intake->results);
-    json_t *errors = alert_parse_errors_json(parsed);
-    json_int_t accepted = (json_int_t)parsed->alert_count;
-    json_int_t rejected = (json_int_t)(intake->element_count - parsed->alert_count);
-    if (parsed->error_count == 0)
-        http_reply_json(reply, 200,
-                        json_pack("{s:I, s:I, s:o, s:o}", "accepted", accepted, "rejected",
-                                  rejected, "alerts", list, "errors", errors));
-    else
-        http_reply_json(reply, 400,
-                        json_pack("{s:s, s:O, s:I, s:I, s:o, s:o}", "error",
-                                  "some alerts are invalid", "detail", errors, "accepted", accepted,
-                                  "rejected", rejected, "alerts", list, "errors", errors));
+    if (!s_batch_failed(intake, INGEST_FORMAT_ALERTMANAGER, rc, status, detail, reply))
+        handler_alerts_answer(reply, 200, &intake->parsed, intake->results, intake->element_count);
 }
 
 void handle_alertmanager_webhook(const handler_context_t *context, const auth_identity_t *unused,

@@ -79,3 +79,21 @@ int handler_parse_limit(const char *value, uint32_t max, uint32_t *limit, http_r
     *limit = (uint32_t)number;
     return 0;
 }
+
+void handler_alerts_answer(http_reply_t *reply, int ok_status, const alert_parse_result_t *parsed,
+                           const lk_alert_result_t *results, size_t element_count)
+{
+    json_t *alerts = alert_parse_results_json(parsed, results);
+    json_t *errors = alert_parse_errors_json(parsed);
+    json_int_t accepted = (json_int_t)parsed->alert_count;
+    json_int_t rejected = (json_int_t)(element_count - parsed->alert_count);
+    if (parsed->error_count == 0)
+        http_reply_json(reply, ok_status,
+                        json_pack("{s:I, s:I, s:o, s:o}", "accepted", accepted, "rejected",
+                                  rejected, "alerts", alerts, "errors", errors));
+    else
+        http_reply_json(reply, 400,
+                        json_pack("{s:s, s:O, s:I, s:I, s:o, s:o}", "error",
+                                  "some alerts are invalid", "detail", errors, "accepted", accepted,
+                                  "rejected", rejected, "alerts", alerts, "errors", errors));
+}
