@@ -74,6 +74,7 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *frontend;
     zsock_t *store;
+    zactor_t *store_monitor; /* reports each (re)connection of the store DEALER */
     zsock_t *query;
     lk_tap_t *tap;
     zpoller_t *poller;
@@ -86,7 +87,9 @@ typedef struct {
     uint64_t committed_seq;
     uint64_t query_req;
     size_t outstanding_items;
-    int64_t progress_ms; /* monotonic: store's last progress (or first send after idle) */
+    int64_t progress_ms;     /* monotonic: store's last progress (or first send after idle) */
+    int64_t resend_after_ms; /* silence before the next re-send: store_timeout_ms, doubled
+                                after each re-send without progress (see s_batches_check_resend) */
     bool resend_logged;
     bool send_failed_logged;
     bool terminated;
@@ -360,20 +363,28 @@ static void s_batch_take_and_send(s_correlate_t *self)
     self->held = zlistx_new();
     if (!self->held)
         lk_fatal("correlate: out of memory");
-    if (zlistx_size(self->batches) == 0)
+    if (zlistx_size(self->batches) == 0) {
         self->progress_ms = lk_mono_ms();
+        self->resend_after_ms = self->store_timeout_ms;
+    }
     zlistx_add_end(self->batches, batch);
     self->outstanding_items += batch->items;
     s_batches_flush(self);
 }
 
-/* Re-sends every unacknowledged batch when store made no progress for store_timeout_ms. */
+/* The longest silence between two re-sends, as a multiple of store_timeout_ms. */
+#define S_RESEND_BACKOFF_MAX 16
+
+/* Re-sends every unacknowledged batch when store made no progress for resend_after_ms.
+   The wait doubles after each re-send without progress (up to S_RESEND_BACKOFF_MAX times
+   store_timeout_ms): a store that is alive but slow (a large batch, a slow disk) is not
+   handed the same batch again and again, which would only add to its backlog. */
 static void s_batches_check_resend(s_correlate_t *self)
 {
     if (zlistx_size(self->batches) == 0)
         return;
     int64_t now_ms = lk_mono_ms();
-    if (now_ms - self->progress_ms < self->store_timeout_ms)
+    if (now_ms - self->progress_ms < self->resend_after_ms)
         return;
     if (!self->resend_logged) {
         s_batch_t *head = zlistx_first(self->batches);
@@ -386,7 +397,31 @@ static void s_batches_check_resend(s_correlate_t *self)
     for (s_batch_t *batch = zlistx_first(self->batches); batch; batch = zlistx_next(self->batches))
         batch->sent = false;
     self->progress_ms = now_ms;
+    if (self->resend_after_ms < self->store_timeout_ms * S_RESEND_BACKOFF_MAX)
+        self->resend_after_ms *= 2;
     s_batches_flush(self);
+}
+
+/* A (re)connection of the store DEALER: a batch sent on the connection before is lost with
+   it (a store restart), so the unacknowledged batches go again now, without waiting for
+   the timeout, and the re-send back-off starts over. */
+static void s_handle_store_monitor(s_correlate_t *self)
+{
+    zmsg_t *event = zmsg_recv(self->store_monitor);
+    char *name = event ? zmsg_popstr(event) : NULL;
+    if (name && streq(name, "CONNECTED") && zlistx_size(self->batches) > 0) {
+        lk_info("correlate: connected to store again; re-sending %zu batches",
+                zlistx_size(self->batches));
+        lk_metrics_inc(s_metrics.resends);
+        for (s_batch_t *batch = zlistx_first(self->batches); batch;
+             batch = zlistx_next(self->batches))
+            batch->sent = false;
+        self->progress_ms = lk_mono_ms();
+        self->resend_after_ms = self->store_timeout_ms;
+        s_batches_flush(self);
+    }
+    zstr_free(&name);
+    zmsg_destroy(&event);
 }
 
 /* Fails every request still waiting for a commit and forgets the unacknowledged batches. */
@@ -654,6 +689,7 @@ static void s_handle_ack(s_correlate_t *self, lk_msg_t *ack, zlistx_t *acked)
     }
     self->committed_seq = ack->req;
     self->progress_ms = lk_mono_ms();
+    self->resend_after_ms = self->store_timeout_ms;
     self->resend_logged = false;
     self->send_failed_logged = false;
     s_batch_t *batch;
@@ -952,6 +988,7 @@ static void s_correlate_destroy(s_correlate_t **self_p)
     zlistx_destroy(&self->lookups);
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->frontend);
+    zactor_destroy(&self->store_monitor);
     zsock_destroy(&self->store);
     zsock_destroy(&self->query);
     lk_tap_destroy(&self->tap);
@@ -971,12 +1008,19 @@ static s_correlate_t *s_correlate_new(zsock_t *pipe, const correlate_config_t *c
     self->config = config;
     self->pipe = pipe;
     self->store_timeout_ms = config->store_timeout_ms > 0 ? config->store_timeout_ms : 2000;
+    self->resend_after_ms = self->store_timeout_ms;
     self->tap = lk_tap_new(config->tap_endpoint);
     self->store = lk_sock_new(ZMQ_DEALER, config->store_endpoint);
     self->query = lk_sock_new(ZMQ_DEALER, config->store_query_endpoint);
     if (!self->store || !self->query)
         lk_fatal("correlate: cannot connect to store (%s, %s)", config->store_endpoint,
                  config->store_query_endpoint);
+    self->store_monitor = zactor_new(zmonitor, self->store);
+    if (!self->store_monitor)
+        lk_fatal("correlate: out of memory");
+    zstr_sendx(self->store_monitor, "LISTEN", "CONNECTED", NULL);
+    zstr_send(self->store_monitor, "START");
+    zsock_wait(self->store_monitor);
     self->batches = zlistx_new();
     self->held = zlistx_new();
     self->lookups = zlistx_new();
@@ -1014,7 +1058,8 @@ void correlate_actor(zsock_t *pipe, void *args)
     if (!self->frontend)
         lk_fatal("correlate: cannot bind %s", config->frontend_endpoint);
     /* store sockets first: acks release replies, so they go before new work */
-    self->poller = zpoller_new(pipe, self->store, self->query, self->frontend, NULL);
+    self->poller =
+        zpoller_new(pipe, self->store, self->query, self->store_monitor, self->frontend, NULL);
     if (!self->poller)
         lk_fatal("correlate: out of memory");
     zsock_signal(pipe, 0);
@@ -1026,8 +1071,8 @@ void correlate_actor(zsock_t *pipe, void *args)
     while (!self->terminated) {
         int64_t now_ms = lk_mono_ms();
         int64_t wake_ms = next_tick_ms;
-        if (zlistx_size(self->batches) > 0 && self->progress_ms + self->store_timeout_ms < wake_ms)
-            wake_ms = self->progress_ms + self->store_timeout_ms;
+        if (zlistx_size(self->batches) > 0 && self->progress_ms + self->resend_after_ms < wake_ms)
+            wake_ms = self->progress_ms + self->resend_after_ms;
         int timeout_ms = wake_ms > now_ms ? (int)(wake_ms - now_ms) : 0;
 
         void *which = zpoller_wait(self->poller, timeout_ms);
@@ -1037,6 +1082,8 @@ void correlate_actor(zsock_t *pipe, void *args)
             s_handle_store(self);
         else if (which == self->query)
             s_handle_query(self);
+        else if (which == self->store_monitor)
+            s_handle_store_monitor(self);
         else if (which == self->frontend)
             s_handle_frontend(self);
         else if (zpoller_terminated(self->poller))

@@ -39,6 +39,10 @@ void store_config_from_env(store_config_t *config)
     config->batch_max = (int)lk_env_int("LOOKOUT_STORE_BATCH_MAX", 256, 1, 65536);
 }
 
+/* Committed batches remembered to recognise a re-send (see s_store_t.committed). A sender
+   re-sends only its unacknowledged batches (correlate: at most one), so a few suffice. */
+#define S_COMMITTED_MAX 64
+
 /* Events deleted per retention tick; a full chunk schedules the next tick right away. */
 #define S_RETENTION_CHUNK    5000
 #define S_RETENTION_AGAIN_MS 50
@@ -55,6 +59,20 @@ typedef struct {
     store_writer_item_t *items;
     size_t item_count;
     size_t item_capacity;
+    /* the last S_COMMITTED_MAX mutation batches committed: who sent them (routing id) and
+       their req; a re-send of one of them is acknowledged without applying it again */
+    struct {
+        zframe_t *identity;
+        uint64_t req;
+    } committed[S_COMMITTED_MAX];
+    size_t committed_next; /* ring position of the next entry */
+    /* re-sends of a batch that is an item of the current round: acknowledged after it,
+       with its status */
+    struct {
+        zframe_t *identity;
+        size_t item; /* index in items */
+    } * echoes;
+    size_t echo_count;
 } s_store_t;
 
 /* ---- metrics (lk_metrics.h) ------------------------------------------------------------- */
@@ -62,6 +80,7 @@ typedef struct {
 static struct {
     lk_metrics_series_t *batches_per_commit, *commit_seconds, *events_published, *last_sequence;
     lk_metrics_series_t *batches[LK_STATUS_ERROR + 1];
+    lk_metrics_series_t *duplicates;
     lk_metrics_t *consumer_sequence;
 } s_metrics;
 
@@ -79,6 +98,10 @@ static void s_metrics_register(void)
         "Mutation batches (and cursor commits) received, by result: ok, invalid, error.", "status");
     for (int i = 0; i <= LK_STATUS_ERROR; i++)
         s_metrics.batches[i] = lk_metrics_with(batches, lk_status_name((lk_status_t)i));
+    s_metrics.duplicates = lk_metrics_series(lk_metrics_counter(
+        "lookout_store_duplicate_batches_total",
+        "Re-sent mutation batches that were committed already: acknowledged, not applied again.",
+        NULL));
     s_metrics.events_published = lk_metrics_series(
         lk_metrics_counter("lookout_store_events_published_total",
                            "Committed events published on the events PUB.", NULL));
@@ -113,9 +136,61 @@ static double s_seconds_now(void)
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
+/* Acknowledges ok to identity the batch req (a re-send, or an item of a round). */
+static void s_ack(s_store_t *self, zframe_t *identity, uint64_t req, lk_status_t status,
+                  const char *error)
+{
+    lk_msg_t ack;
+    lk_msg_init(&ack, LK_MSG_MUTATION_ACK);
+    ack.req = req;
+    ack.status = status;
+    if (status != LK_STATUS_OK)
+        ack.error = strdup(error);
+    /* a lost ack is recovered by the sender's re-send, which is idempotent */
+    if (lk_sock_send(self->mutations, identity, &ack, self->tap, "store>correlate"))
+        lk_warn("store: could not acknowledge batch %" PRIu64, req);
+    lk_msg_clear(&ack);
+}
+
+/* True when identity's batch req is among the last committed ones. */
+static bool s_committed_already(const s_store_t *self, zframe_t *identity, uint64_t req)
+{
+    for (size_t index = 0; index < S_COMMITTED_MAX; index++)
+        if (self->committed[index].identity && self->committed[index].req == req &&
+            zframe_eq(self->committed[index].identity, identity))
+            return true;
+    return false;
+}
+
+/* Remembers the committed mutation batches of a round (the ring drops the oldest). */
+static void s_committed_remember(s_store_t *self)
+{
+    for (size_t index = 0; index < self->item_count; index++) {
+        const store_writer_item_t *item = &self->items[index];
+        if (item->status != LK_STATUS_OK || item->msg.type != LK_MSG_MUTATION_BATCH)
+            continue;
+        size_t slot = self->committed_next;
+        self->committed_next = (slot + 1) % S_COMMITTED_MAX;
+        zframe_destroy(&self->committed[slot].identity);
+        self->committed[slot].identity = zframe_dup(item->identity);
+        self->committed[slot].req = item->msg.req;
+    }
+}
+
+/* The index of the round's item that identity's batch req is, or -1. */
+static ssize_t s_round_item(const s_store_t *self, zframe_t *identity, uint64_t req)
+{
+    for (size_t index = 0; index < self->item_count; index++)
+        if (self->items[index].msg.type == LK_MSG_MUTATION_BATCH &&
+            self->items[index].msg.req == req && zframe_eq(self->items[index].identity, identity))
+            return (ssize_t)index;
+    return -1;
+}
+
 /* Receives one message from the mutation socket into the next item. Returns 0 when an item
-   was added, -1 when the frames were malformed (already logged and counted by lk_sock),
-   -2 when interrupted. */
+   was added, 1 when it was a re-send of a batch committed already (acknowledged at once) or
+   of an item of this round (acknowledged with it), -1 when the frames were malformed
+   (already logged and counted by lk_sock), -2 when interrupted. */
 static int s_receive(s_store_t *self)
 {
     store_writer_item_t *item = &self->items[self->item_count];
@@ -125,6 +200,28 @@ static int s_receive(s_store_t *self)
     if (rc != 0) {
         zframe_destroy(&item->identity);
         return rc;
+    }
+    /* A sender re-sends a batch store took too long to acknowledge. Applying it again would
+       be harmless but slow (its events are refused one by one), and a slow store is why it
+       came again. Senders number their batches uniquely per connection, so routing id and
+       req identify it. */
+    if (item->msg.type == LK_MSG_MUTATION_BATCH) {
+        ssize_t original = s_round_item(self, item->identity, item->msg.req);
+        bool echo = original >= 0 && self->echo_count < self->item_capacity;
+        bool committed = !echo && s_committed_already(self, item->identity, item->msg.req);
+        if (echo) {
+            self->echoes[self->echo_count].identity = item->identity;
+            self->echoes[self->echo_count].item = (size_t)original;
+            self->echo_count++;
+            item->identity = NULL;
+        } else if (committed)
+            s_ack(self, item->identity, item->msg.req, LK_STATUS_OK, NULL);
+        if (echo || committed) {
+            lk_metrics_inc(s_metrics.duplicates);
+            lk_msg_clear(&item->msg);
+            zframe_destroy(&item->identity);
+            return 1;
+        }
     }
     /* anything else is answered "invalid" by the writer; logged and counted here */
     if (item->msg.type != LK_MSG_MUTATION_BATCH && item->msg.type != LK_MSG_CURSOR_COMMIT)
@@ -137,6 +234,7 @@ static int s_receive(s_store_t *self)
 static void s_mutation_round(s_store_t *self)
 {
     self->item_count = 0;
+    self->echo_count = 0;
     if (s_receive(self) == -2)
         return;
     /* group commit: fold whatever is already queued into the same transaction */
@@ -150,21 +248,20 @@ static void s_mutation_round(s_store_t *self)
     if (store_writer_apply(self->writer, self->items, self->item_count) == STORE_DB_LOST)
         lk_fatal("store: lost the database: %s", store_db_error(self->db));
     s_metrics_round(self->items, self->item_count, s_seconds_now() - started_s);
+    s_committed_remember(self);
 
     for (size_t index = 0; index < self->item_count; index++) {
-        store_writer_item_t *item = &self->items[index];
-        lk_msg_t ack;
-        lk_msg_init(&ack, LK_MSG_MUTATION_ACK);
-        ack.req = item->msg.req;
-        ack.status = item->status;
-        if (item->status != LK_STATUS_OK)
-            ack.error = strdup(item->error);
-        /* a lost ack is recovered by correlate's re-send, which is idempotent */
-        if (lk_sock_send(self->mutations, item->identity, &ack, self->tap, "store>correlate"))
-            lk_warn("store: could not acknowledge batch %" PRIu64, ack.req);
-        lk_msg_clear(&ack);
-        lk_msg_clear(&item->msg);
-        zframe_destroy(&item->identity);
+        const store_writer_item_t *item = &self->items[index];
+        s_ack(self, item->identity, item->msg.req, item->status, item->error);
+    }
+    for (size_t index = 0; index < self->echo_count; index++) {
+        const store_writer_item_t *item = &self->items[self->echoes[index].item];
+        s_ack(self, self->echoes[index].identity, item->msg.req, item->status, item->error);
+        zframe_destroy(&self->echoes[index].identity);
+    }
+    for (size_t index = 0; index < self->item_count; index++) {
+        lk_msg_clear(&self->items[index].msg);
+        zframe_destroy(&self->items[index].identity);
     }
     size_t count;
     const store_published_t *published = store_writer_published(self->writer, &count);
@@ -217,7 +314,8 @@ static void s_start(s_store_t *self, const store_config_t *config)
         lk_fatal("store: cannot read the last event sequence: %s", store_db_error(self->db));
     self->item_capacity = config->batch_max > 0 ? (size_t)config->batch_max : 1;
     self->items = calloc(self->item_capacity, sizeof(*self->items));
-    if (!self->items)
+    self->echoes = calloc(self->item_capacity, sizeof(*self->echoes));
+    if (!self->items || !self->echoes)
         lk_fatal("store: out of memory");
     self->retention_ms =
         lk_env_int("LOOKOUT_OUTBOX_RETENTION_S", 604800, 0, INT64_MAX / 1000) * 1000;
@@ -266,10 +364,13 @@ static int s_wait_ms(const s_store_t *self)
 
 static void s_stop(s_store_t *self)
 {
+    for (size_t index = 0; index < S_COMMITTED_MAX; index++)
+        zframe_destroy(&self->committed[index].identity);
     zsock_destroy(&self->events);
     zsock_destroy(&self->mutations);
     lk_tap_destroy(&self->tap);
     free(self->items);
+    free(self->echoes);
     store_writer_destroy(&self->writer);
     store_db_destroy(&self->db);
 }

@@ -247,6 +247,14 @@ def fingerprint(labels):
     return "%016x" % h
 
 
+def sigcont(pid):
+    """Lets a SIGSTOPped process go on; a process that has gone meanwhile is fine."""
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+
+
 def new_tenant():
     return str(uuid.uuid4())
 

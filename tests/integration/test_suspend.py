@@ -57,15 +57,8 @@ class SuspendTest(lookout.LookoutTestCase):
     def stop_correlate(self, lk):
         pid = lk.procs["lookout-correlate"].pid
         os.kill(pid, signal.SIGSTOP)
-        self.addCleanup(self._continue, pid)
+        self.addCleanup(lookout.sigcont, pid)
         return pid
-
-    @staticmethod
-    def _continue(pid):
-        try:
-            os.kill(pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
 
     def get_promptly(self, lk, path, limit_s, **kw):
         """GET path, answered within limit_s although alert POSTs wait on the only thread."""
@@ -131,7 +124,7 @@ class SuspendTest(lookout.LookoutTestCase):
                          "an alert POST was answered while correlate was stopped")
         self.assertEqual(self.stored(lk, tenant, "SuspendNative"), 0)
 
-        self._continue(lk.procs["lookout-correlate"].pid)
+        lookout.sigcont(lk.procs["lookout-correlate"].pid)
         answer = native.result(60 * TS)
         self.assertStatus(answer, 202, "POST /alerts after SIGCONT (error %r)" % native.error)
         self.assertEqual(answer.json["accepted"], 1, answer.json)
@@ -167,7 +160,7 @@ class SuspendTest(lookout.LookoutTestCase):
         self.assertEqual(self.in_flight(lk, limit_s), 1)
 
         # correlate back: its late answer is dropped, the sender's retry is accepted
-        self._continue(lk.procs["lookout-correlate"].pid)
+        lookout.sigcont(lk.procs["lookout-correlate"].pid)
         answer, _ = lk.post_alerts_until_accepted(alert, tenant, timeout=60 * TS)
         self.assertStatus(answer, 202, "POST /alerts after SIGCONT")
         self.assertEqual(self.stored(lk, tenant, "SuspendTimeout"), 1)
