@@ -926,6 +926,11 @@ static void s_handle_frontend(s_correlate_t *self)
            of them handled here while store waited, then all of them committed while
            correlate waited. */
         s_batch_take_and_send(self);
+        /* Likewise, store's ack is taken as soon as it is there, not after the drain: the
+           next batch leaves at once and the committed requests are answered, so their
+           senders' next requests overlap with store's next commit. */
+        if (zlistx_size(self->batches) > 0 && (zsock_events(self->store) & ZMQ_POLLIN))
+            s_handle_store(self);
         if (correlate_engine_pending_items(self->engine) >= S_BATCH_ITEMS_MAX)
             break;
     }
