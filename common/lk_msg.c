@@ -216,35 +216,155 @@ int lk_msg_add_result(lk_msg_t *msg, const lk_alert_result_t *result)
 
 /* ---- encoding -------------------------------------------------------------------------- */
 
+/*  The output buffer and msgpack's encodings, written inline. msgpack-c's packer hands every
+    item to a write callback (msgpack_sbuffer_write: a call, a capacity check and a memcpy per
+    map header, key and value), which was a fifth of correlate's instructions per new alert.
+    The bytes are the same as msgpack-c's: the shortest form of each header and integer. */
+typedef struct {
+    char *data;
+    size_t size;
+    size_t capacity;
+} s_packer_t;
+
+/*  Room for need more bytes; 0, or -1 when the buffer cannot grow. */
+static int s_mp_grow(s_packer_t *pk, size_t need)
+{
+    size_t capacity = pk->capacity ? pk->capacity : 512;
+    while (capacity - pk->size < need) {
+        if (capacity > SIZE_MAX / 2)
+            return -1;
+        capacity *= 2;
+    }
+    char *data = realloc(pk->data, capacity);
+    if (!data)
+        return -1;
+    pk->data = data;
+    pk->capacity = capacity;
+    return 0;
+}
+
+static inline int s_mp_bytes(s_packer_t *pk, const void *bytes, size_t size)
+{
+    if (pk->capacity - pk->size < size && s_mp_grow(pk, size))
+        return -1;
+    memcpy(pk->data + pk->size, bytes, size);
+    pk->size += size;
+    return 0;
+}
+
+/*  A one-byte tag followed by value in width big-endian bytes (0, 1, 2, 4 or 8). */
+static inline int s_mp_tagged(s_packer_t *pk, uint8_t tag, uint64_t value, int width)
+{
+    if (pk->capacity - pk->size < 9 && s_mp_grow(pk, 9))
+        return -1;
+    uint8_t *out = (uint8_t *)pk->data + pk->size;
+    out[0] = tag;
+    for (int byte = 0; byte < width; byte++)
+        out[1 + byte] = (uint8_t)(value >> (8 * (width - 1 - byte)));
+    pk->size += 1 + (size_t)width;
+    return 0;
+}
+
+/*  A header with a fix form (fix | n for n < fix_limit) and 16- and 32-bit forms. */
+static inline int s_mp_header(s_packer_t *pk, uint32_t n, uint8_t fix, uint32_t fix_limit,
+                              uint8_t tag16, uint8_t tag32)
+{
+    if (n < fix_limit)
+        return s_mp_tagged(pk, (uint8_t)(fix | n), 0, 0);
+    return n < 65536 ? s_mp_tagged(pk, tag16, n, 2) : s_mp_tagged(pk, tag32, n, 4);
+}
+
+static inline int s_mp_map(s_packer_t *pk, size_t n)
+{
+    return s_mp_header(pk, (uint32_t)n, 0x80, 16, 0xde, 0xdf);
+}
+
+static inline int s_mp_array(s_packer_t *pk, size_t n)
+{
+    return s_mp_header(pk, (uint32_t)n, 0x90, 16, 0xdc, 0xdd);
+}
+
+static inline int s_mp_str_header(s_packer_t *pk, size_t length)
+{
+    if (length < 32)
+        return s_mp_tagged(pk, (uint8_t)(0xa0 | length), 0, 0);
+    if (length < 256)
+        return s_mp_tagged(pk, 0xd9, length, 1);
+    return length < 65536 ? s_mp_tagged(pk, 0xda, length, 2) : s_mp_tagged(pk, 0xdb, length, 4);
+}
+
+static inline int s_mp_uint64(s_packer_t *pk, uint64_t value)
+{
+    if (value < 128)
+        return s_mp_tagged(pk, (uint8_t)value, 0, 0);
+    if (value < 256)
+        return s_mp_tagged(pk, 0xcc, value, 1);
+    if (value < 65536)
+        return s_mp_tagged(pk, 0xcd, value, 2);
+    return value < 4294967296ULL ? s_mp_tagged(pk, 0xce, value, 4)
+                                 : s_mp_tagged(pk, 0xcf, value, 8);
+}
+
+static inline int s_mp_int64(s_packer_t *pk, int64_t value)
+{
+    if (value >= 0)
+        return s_mp_uint64(pk, (uint64_t)value);
+    if (value >= -32)
+        return s_mp_tagged(pk, (uint8_t)(int8_t)value, 0, 0);
+    if (value >= INT8_MIN)
+        return s_mp_tagged(pk, 0xd0, (uint64_t)value, 1);
+    if (value >= INT16_MIN)
+        return s_mp_tagged(pk, 0xd1, (uint64_t)value, 2);
+    return value >= INT32_MIN ? s_mp_tagged(pk, 0xd2, (uint64_t)value, 4)
+                              : s_mp_tagged(pk, 0xd3, (uint64_t)value, 8);
+}
+
+static inline int s_mp_double(s_packer_t *pk, double value)
+{
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return s_mp_tagged(pk, 0xcb, bits, 8);
+}
+
+static inline int s_mp_true(s_packer_t *pk)
+{
+    return s_mp_tagged(pk, 0xc3, 0, 0);
+}
+
+static inline int s_mp_false(s_packer_t *pk)
+{
+    return s_mp_tagged(pk, 0xc2, 0, 0);
+}
+
 /*  Every s_pack_* returns 0, or non-zero when the buffer could not grow (OOM). A NULL string
     packs as "": required string fields always arrive as strings. */
-static int s_pack_str(msgpack_packer *pk, const char *text)
+static int s_pack_str(s_packer_t *pk, const char *text)
 {
     size_t length = text ? strlen(text) : 0;
-    if (msgpack_pack_str(pk, length) != 0)
+    if (s_mp_str_header(pk, length) != 0)
         return -1;
-    return length ? msgpack_pack_str_body(pk, text, length) : 0;
+    return length ? s_mp_bytes(pk, text, length) : 0;
 }
 
 /*  Packs one key/value pair of the given kind. */
-static int s_pack_kv_str(msgpack_packer *pk, const char *key, const char *text)
+static int s_pack_kv_str(s_packer_t *pk, const char *key, const char *text)
 {
     return s_pack_str(pk, key) || s_pack_str(pk, text);
 }
 
-static int s_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value)
+static int s_pack_kv_int(s_packer_t *pk, const char *key, int64_t value)
 {
-    return s_pack_str(pk, key) || msgpack_pack_int64(pk, value);
+    return s_pack_str(pk, key) || s_mp_int64(pk, value);
 }
 
-static int s_pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t value)
+static int s_pack_kv_uint(s_packer_t *pk, const char *key, uint64_t value)
 {
-    return s_pack_str(pk, key) || msgpack_pack_uint64(pk, value);
+    return s_pack_str(pk, key) || s_mp_uint64(pk, value);
 }
 
-static int s_pack_kv_labels(msgpack_packer *pk, const char *key, const lk_labels_t *labels)
+static int s_pack_kv_labels(s_packer_t *pk, const char *key, const lk_labels_t *labels)
 {
-    if (s_pack_str(pk, key) || msgpack_pack_map(pk, labels->count))
+    if (s_pack_str(pk, key) || s_mp_map(pk, labels->count))
         return -1;
     for (size_t i = 0; i < labels->count; i++)
         if (s_pack_kv_str(pk, labels->items[i].name, labels->items[i].value))
@@ -253,9 +373,9 @@ static int s_pack_kv_labels(msgpack_packer *pk, const char *key, const lk_labels
 }
 
 /*  Packs key and an array of strings. */
-static int s_pack_kv_strings(msgpack_packer *pk, const char *key, char *const *items, size_t count)
+static int s_pack_kv_strings(s_packer_t *pk, const char *key, char *const *items, size_t count)
 {
-    if (s_pack_str(pk, key) || msgpack_pack_array(pk, count))
+    if (s_pack_str(pk, key) || s_mp_array(pk, count))
         return -1;
     for (size_t i = 0; i < count; i++)
         if (s_pack_str(pk, items[i]))
@@ -264,12 +384,12 @@ static int s_pack_kv_strings(msgpack_packer *pk, const char *key, char *const *i
 }
 
 /*  Entity maps, with the keys listed in lk_msg.h; optional fields only when set. */
-static int s_pack_alert(msgpack_packer *pk, const lk_alert_t *alert)
+static int s_pack_alert(s_packer_t *pk, const lk_alert_t *alert)
 {
     size_t fields = 12 + (alert->query != NULL) + (alert->dedup_key != NULL) +
                     (alert->generator_url != NULL) + alert->has_value + alert->has_threshold +
                     (alert->state != LK_ALERT_ACTIVE) + (alert->suppressed_by != NULL);
-    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "tenant", alert->tenant_id) ||
+    if (s_mp_map(pk, fields) || s_pack_kv_str(pk, "tenant", alert->tenant_id) ||
         s_pack_kv_str(pk, "fingerprint", alert->fingerprint) ||
         s_pack_kv_str(pk, "incident_id", alert->incident_id) ||
         s_pack_kv_str(pk, "source", alert->source) || s_pack_kv_str(pk, "name", alert->name) ||
@@ -283,9 +403,9 @@ static int s_pack_alert(msgpack_packer *pk, const lk_alert_t *alert)
         s_pack_kv_str(
             pk, "status",
             s_name_of(s_alert_status_names, S_COUNT(s_alert_status_names), alert->status)) ||
-        (alert->has_value && (s_pack_str(pk, "value") || msgpack_pack_double(pk, alert->value))) ||
+        (alert->has_value && (s_pack_str(pk, "value") || s_mp_double(pk, alert->value))) ||
         (alert->has_threshold &&
-         (s_pack_str(pk, "threshold") || msgpack_pack_double(pk, alert->threshold))) ||
+         (s_pack_str(pk, "threshold") || s_mp_double(pk, alert->threshold))) ||
         s_pack_kv_int(pk, "starts_at", alert->starts_at_ms) ||
         s_pack_kv_int(pk, "ends_at", alert->ends_at_ms) ||
         s_pack_kv_int(pk, "updated_at", alert->updated_at_ms) ||
@@ -298,12 +418,12 @@ static int s_pack_alert(msgpack_packer *pk, const lk_alert_t *alert)
     return 0;
 }
 
-static int s_pack_incident(msgpack_packer *pk, const lk_incident_t *incident)
+static int s_pack_incident(s_packer_t *pk, const lk_incident_t *incident)
 {
     size_t fields = 16 + (incident->acknowledged_by != NULL) + (incident->resolved_by != NULL) +
                     (incident->ack_expires_at_ms != 0) + (incident->policy != NULL) +
                     (incident->source_count != 0) + (incident->group_wait_until_ms != 0);
-    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "id", incident->id) ||
+    if (s_mp_map(pk, fields) || s_pack_kv_str(pk, "id", incident->id) ||
         s_pack_kv_str(pk, "tenant", incident->tenant_id) ||
         s_pack_kv_str(pk, "group_key", incident->group_key) ||
         s_pack_kv_str(pk, "title", incident->title) ||
@@ -336,10 +456,10 @@ static int s_pack_incident(msgpack_packer *pk, const lk_incident_t *incident)
     return 0;
 }
 
-static int s_pack_event(msgpack_packer *pk, const lk_event_t *event)
+static int s_pack_event(s_packer_t *pk, const lk_event_t *event)
 {
     size_t fields = 7 + (event->note != NULL) + (event->fingerprint != NULL);
-    if (msgpack_pack_map(pk, fields) || s_pack_kv_uint(pk, "sequence", event->sequence) ||
+    if (s_mp_map(pk, fields) || s_pack_kv_uint(pk, "sequence", event->sequence) ||
         s_pack_kv_str(pk, "event_id", event->event_id) ||
         s_pack_kv_str(pk, "tenant", event->tenant_id) ||
         s_pack_kv_str(pk, "incident_id", event->incident_id) ||
@@ -351,9 +471,9 @@ static int s_pack_event(msgpack_packer *pk, const lk_event_t *event)
     return 0;
 }
 
-static int s_pack_result(msgpack_packer *pk, const lk_alert_result_t *result)
+static int s_pack_result(s_packer_t *pk, const lk_alert_result_t *result)
 {
-    if (msgpack_pack_map(pk, 3) || s_pack_kv_str(pk, "outcome", lk_outcome_name(result->outcome)) ||
+    if (s_mp_map(pk, 3) || s_pack_kv_str(pk, "outcome", lk_outcome_name(result->outcome)) ||
         s_pack_kv_str(pk, "fingerprint", result->fingerprint) ||
         s_pack_kv_str(pk, "incident_id", result->incident_id))
         return -1;
@@ -362,7 +482,7 @@ static int s_pack_result(msgpack_packer *pk, const lk_alert_result_t *result)
 
 /*  Packs the query map with kind plus every field that differs from its default, so a
     decoder fills the same defaults back in. */
-static int s_pack_query(msgpack_packer *pk, const lk_query_t *query)
+static int s_pack_query(s_packer_t *pk, const lk_query_t *query)
 {
     size_t fields =
         1 + (query->status_mask != 0) + (query->severity_min != -1) + (query->since_ms != 0) +
@@ -370,7 +490,7 @@ static int s_pack_query(msgpack_packer *pk, const lk_query_t *query)
         (query->cursor != NULL) + (query->incident_id[0] != '\0') + (query->shard_count != 0) +
         (query->shard_index != 0) + (query->after_sequence != 0) + (query->consumer != NULL) +
         (query->silence_id[0] != '\0') + (query->token_hash[0] != '\0');
-    if (msgpack_pack_map(pk, fields) ||
+    if (s_mp_map(pk, fields) ||
         s_pack_kv_str(pk, "kind",
                       s_name_of(s_query_kind_names, S_COUNT(s_query_kind_names), query->kind)) ||
         (query->status_mask && s_pack_kv_uint(pk, "status_mask", query->status_mask)) ||
@@ -391,31 +511,31 @@ static int s_pack_query(msgpack_packer *pk, const lk_query_t *query)
     return 0;
 }
 
-typedef int(s_pack_item_fn)(msgpack_packer *pk, const void *item);
+typedef int(s_pack_item_fn)(s_packer_t *pk, const void *item);
 
 /*  Adapters so one list packer serves every entity type. */
-static int s_pack_alert_item(msgpack_packer *pk, const void *item)
+static int s_pack_alert_item(s_packer_t *pk, const void *item)
 {
     return s_pack_alert(pk, item);
 }
-static int s_pack_incident_item(msgpack_packer *pk, const void *item)
+static int s_pack_incident_item(s_packer_t *pk, const void *item)
 {
     return s_pack_incident(pk, item);
 }
-static int s_pack_event_item(msgpack_packer *pk, const void *item)
+static int s_pack_event_item(s_packer_t *pk, const void *item)
 {
     return s_pack_event(pk, item);
 }
-static int s_pack_result_item(msgpack_packer *pk, const void *item)
+static int s_pack_result_item(s_packer_t *pk, const void *item)
 {
     return s_pack_result(pk, item);
 }
 
 /*  Packs key and an array of count items, each packed by pack_item. */
-static int s_pack_kv_list(msgpack_packer *pk, const char *key, const void *items, size_t count,
+static int s_pack_kv_list(s_packer_t *pk, const char *key, const void *items, size_t count,
                           size_t item_size, s_pack_item_fn *pack_item)
 {
-    if (s_pack_str(pk, key) || msgpack_pack_array(pk, count))
+    if (s_pack_str(pk, key) || s_mp_array(pk, count))
         return -1;
     for (size_t i = 0; i < count; i++)
         if (pack_item(pk, (const char *)items + i * item_size))
@@ -434,11 +554,11 @@ static int s_pack_kv_list(msgpack_packer *pk, const char *key, const void *items
                    s_pack_event_item)
 
 /*  The notify entities (notifications, escalation steps, on-call overrides). */
-static int s_pack_notification(msgpack_packer *pk, const void *item)
+static int s_pack_notification(s_packer_t *pk, const void *item)
 {
     const lk_notification_t *notification = item;
     size_t fields = 16 + (notification->error != NULL);
-    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "id", notification->id) ||
+    if (s_mp_map(pk, fields) || s_pack_kv_str(pk, "id", notification->id) ||
         s_pack_kv_str(pk, "tenant", notification->tenant_id) ||
         s_pack_kv_str(pk, "incident_id", notification->incident_id) ||
         s_pack_kv_str(pk, "policy", notification->policy) ||
@@ -463,11 +583,11 @@ static int s_pack_notification(msgpack_packer *pk, const void *item)
     return 0;
 }
 
-static int s_pack_escalation(msgpack_packer *pk, const void *item)
+static int s_pack_escalation(s_packer_t *pk, const void *item)
 {
     const lk_escalation_t *escalation = item;
     size_t fields = 13 + (escalation->note != NULL);
-    if (msgpack_pack_map(pk, fields) || s_pack_kv_str(pk, "id", escalation->id) ||
+    if (s_mp_map(pk, fields) || s_pack_kv_str(pk, "id", escalation->id) ||
         s_pack_kv_str(pk, "tenant", escalation->tenant_id) ||
         s_pack_kv_str(pk, "incident_id", escalation->incident_id) ||
         s_pack_kv_str(pk, "policy", escalation->policy) ||
@@ -485,10 +605,10 @@ static int s_pack_escalation(msgpack_packer *pk, const void *item)
     return 0;
 }
 
-static int s_pack_override(msgpack_packer *pk, const void *item)
+static int s_pack_override(s_packer_t *pk, const void *item)
 {
     const lk_oncall_override_t *override = item;
-    if (msgpack_pack_map(pk, 8) || s_pack_kv_str(pk, "id", override->id) ||
+    if (s_mp_map(pk, 8) || s_pack_kv_str(pk, "id", override->id) ||
         s_pack_kv_str(pk, "tenant", override->tenant_id) ||
         s_pack_kv_str(pk, "schedule", override->schedule) ||
         s_pack_kv_str(pk, "user", override->user) ||
@@ -508,7 +628,7 @@ static size_t s_notify_fields(const lk_msg_t *msg)
            (msg->override_count != 0);
 }
 
-static int s_pack_notify_lists(msgpack_packer *pk, const lk_msg_t *msg)
+static int s_pack_notify_lists(s_packer_t *pk, const lk_msg_t *msg)
 {
     return (msg->notification_count &&
             s_pack_kv_list(pk, "notifications", msg->notifications, msg->notification_count,
@@ -522,7 +642,7 @@ static int s_pack_notify_lists(msgpack_packer *pk, const lk_msg_t *msg)
 }
 
 /*  Packs a reply's status and, when set, its error text. */
-static int s_pack_status(msgpack_packer *pk, const lk_msg_t *msg)
+static int s_pack_status(s_packer_t *pk, const lk_msg_t *msg)
 {
     return s_pack_kv_str(pk, "status", lk_status_name(msg->status)) ||
            (msg->error && s_pack_kv_str(pk, "error", msg->error));
@@ -570,7 +690,7 @@ static size_t s_body_fields(const lk_msg_t *msg)
 }
 
 /*  Packs the fields msg's type uses (s_body_fields counts them); -1 on OOM or bad type. */
-static int s_pack_body(msgpack_packer *pk, const lk_msg_t *msg)
+static int s_pack_body(s_packer_t *pk, const lk_msg_t *msg)
 {
     switch (msg->type) {
     case LK_MSG_ALERT_BATCH:
@@ -588,8 +708,7 @@ static int s_pack_body(msgpack_packer *pk, const lk_msg_t *msg)
                (msg->ack_timeout_s && s_pack_kv_uint(pk, "ack_timeout_s", msg->ack_timeout_s));
     case LK_MSG_COMMAND_REPLY:
         return s_pack_status(pk, msg) || s_pack_str(pk, "changed") ||
-               (msg->changed ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
-               S_PACK_INCIDENTS(pk, msg);
+               (msg->changed ? s_mp_true(pk) : s_mp_false(pk)) || S_PACK_INCIDENTS(pk, msg);
     case LK_MSG_MUTATION_BATCH:
         return S_PACK_ALERTS(pk, msg) || S_PACK_INCIDENTS(pk, msg) || S_PACK_EVENTS(pk, msg) ||
                s_pack_notify_lists(pk, msg);
@@ -627,31 +746,30 @@ static int s_pack_body(msgpack_packer *pk, const lk_msg_t *msg)
         return 0;
     case LK_MSG_CONTROL_REPLY:
         return s_pack_status(pk, msg) || s_pack_str(pk, "changed") ||
-               (msg->changed ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+               (msg->changed ? s_mp_true(pk) : s_mp_false(pk));
     default:
         return -1;
     }
 }
 
 /*  A matcher map {name, value, is_regex, is_equal}. */
-static int s_pack_matcher(msgpack_packer *pk, const lk_matcher_t *matcher)
+static int s_pack_matcher(s_packer_t *pk, const lk_matcher_t *matcher)
 {
-    return msgpack_pack_map(pk, 4) || s_pack_kv_str(pk, "name", matcher->name) ||
+    return s_mp_map(pk, 4) || s_pack_kv_str(pk, "name", matcher->name) ||
            s_pack_kv_str(pk, "value", matcher->value) || s_pack_str(pk, "is_regex") ||
-           (matcher->is_regex ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
-           s_pack_str(pk, "is_equal") ||
-           (matcher->is_equal ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+           (matcher->is_regex ? s_mp_true(pk) : s_mp_false(pk)) || s_pack_str(pk, "is_equal") ||
+           (matcher->is_equal ? s_mp_true(pk) : s_mp_false(pk));
 }
 
-static int s_pack_matcher_item(msgpack_packer *pk, const void *item)
+static int s_pack_matcher_item(s_packer_t *pk, const void *item)
 {
     return s_pack_matcher(pk, item);
 }
 
-static int s_pack_silence(msgpack_packer *pk, const void *item)
+static int s_pack_silence(s_packer_t *pk, const void *item)
 {
     const lk_silence_t *silence = item;
-    return msgpack_pack_map(pk, 9) || s_pack_kv_str(pk, "id", silence->id) ||
+    return s_mp_map(pk, 9) || s_pack_kv_str(pk, "id", silence->id) ||
            s_pack_kv_str(pk, "tenant", silence->tenant_id) ||
            s_pack_kv_list(pk, "matchers", silence->matchers, silence->matcher_count,
                           sizeof(lk_matcher_t), s_pack_matcher_item) ||
@@ -663,10 +781,10 @@ static int s_pack_silence(msgpack_packer *pk, const void *item)
            s_pack_kv_int(pk, "updated_at", silence->updated_at_ms);
 }
 
-static int s_pack_heartbeat(msgpack_packer *pk, const void *item)
+static int s_pack_heartbeat(s_packer_t *pk, const void *item)
 {
     const lk_heartbeat_t *heartbeat = item;
-    return msgpack_pack_map(pk, 10 + (heartbeat->given != 0)) ||
+    return s_mp_map(pk, 10 + (heartbeat->given != 0)) ||
            s_pack_kv_str(pk, "tenant", heartbeat->tenant_id) ||
            s_pack_kv_str(pk, "name", heartbeat->name) ||
            s_pack_kv_int(pk, "interval", heartbeat->interval_ms) ||
@@ -676,18 +794,17 @@ static int s_pack_heartbeat(msgpack_packer *pk, const void *item)
                s_name_of(s_severity_names, S_COUNT(s_severity_names), heartbeat->severity)) ||
            s_pack_kv_labels(pk, "labels", &heartbeat->labels) ||
            s_pack_kv_int(pk, "last_ping_at", heartbeat->last_ping_at_ms) ||
-           s_pack_str(pk, "missed") ||
-           (heartbeat->missed ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ||
+           s_pack_str(pk, "missed") || (heartbeat->missed ? s_mp_true(pk) : s_mp_false(pk)) ||
            s_pack_kv_int(pk, "created_at", heartbeat->created_at_ms) ||
            s_pack_kv_int(pk, "updated_at", heartbeat->updated_at_ms) ||
            (heartbeat->given && s_pack_kv_uint(pk, "given", heartbeat->given));
 }
 
-static int s_pack_update(msgpack_packer *pk, const void *item)
+static int s_pack_update(s_packer_t *pk, const void *item)
 {
     const lk_incident_update_t *update = item;
     const char *stage = lk_incident_stage_name(update->stage);
-    return msgpack_pack_map(pk, 7 + (stage != NULL) + (update->title != NULL)) ||
+    return s_mp_map(pk, 7 + (stage != NULL) + (update->title != NULL)) ||
            s_pack_kv_str(pk, "id", update->id) || s_pack_kv_str(pk, "tenant", update->tenant_id) ||
            s_pack_kv_str(pk, "incident_id", update->incident_id) ||
            s_pack_kv_str(pk, "message", update->message) ||
@@ -702,10 +819,10 @@ static int s_pack_update(msgpack_packer *pk, const void *item)
 
 /*  An ingest token row {id, tenant, name, hash, hint, scopes, created_by, created_at,
     revoked_at}. */
-static int s_pack_token(msgpack_packer *pk, const void *item)
+static int s_pack_token(s_packer_t *pk, const void *item)
 {
     const lk_ingest_token_t *token = item;
-    return msgpack_pack_map(pk, 9) || s_pack_kv_str(pk, "id", token->id) ||
+    return s_mp_map(pk, 9) || s_pack_kv_str(pk, "id", token->id) ||
            s_pack_kv_str(pk, "tenant", token->tenant_id) ||
            s_pack_kv_str(pk, "name", token->name) || s_pack_kv_str(pk, "hash", token->hash) ||
            s_pack_kv_str(pk, "hint", token->hint) || s_pack_kv_str(pk, "scopes", token->scopes) ||
@@ -715,10 +832,10 @@ static int s_pack_token(msgpack_packer *pk, const void *item)
 }
 
 /*  A partial alert mutation {tenant, incident_id, fingerprint, ends_at, updated_at}. */
-static int s_pack_alert_end(msgpack_packer *pk, const void *item)
+static int s_pack_alert_end(s_packer_t *pk, const void *item)
 {
     const lk_alert_end_t *end = item;
-    return msgpack_pack_map(pk, 5) || s_pack_kv_str(pk, "tenant", end->tenant_id) ||
+    return s_mp_map(pk, 5) || s_pack_kv_str(pk, "tenant", end->tenant_id) ||
            s_pack_kv_str(pk, "incident_id", end->incident_id) ||
            s_pack_kv_str(pk, "fingerprint", end->fingerprint) ||
            s_pack_kv_int(pk, "ends_at", end->ends_at_ms) ||
@@ -734,7 +851,7 @@ static size_t s_extra_fields(const lk_msg_t *msg)
            (msg->token_count != 0) + (msg->alert_end_count != 0);
 }
 
-static int s_pack_extras(msgpack_packer *pk, const lk_msg_t *msg)
+static int s_pack_extras(s_packer_t *pk, const lk_msg_t *msg)
 {
     return (msg->silence_count && s_pack_kv_list(pk, "silences", msg->silences, msg->silence_count,
                                                  sizeof(lk_silence_t), s_pack_silence)) ||
@@ -751,14 +868,14 @@ static int s_pack_extras(msgpack_packer *pk, const lk_msg_t *msg)
 }
 
 /*  Hands the packed bytes to the caller, or frees them when packing failed. */
-static int s_finish(msgpack_sbuffer *buffer, int failed, char **data, size_t *size)
+static int s_finish(s_packer_t *pk, int failed, char **data, size_t *size)
 {
-    if (failed || !buffer->data) {
-        msgpack_sbuffer_destroy(buffer);
+    if (failed || !pk->data) {
+        free(pk->data);
         return -1;
     }
-    *size = buffer->size;
-    *data = msgpack_sbuffer_release(buffer);
+    *size = pk->size;
+    *data = pk->data;
     return 0;
 }
 
@@ -771,17 +888,14 @@ int lk_msg_encode(const lk_msg_t *msg, char **data, size_t *size)
     *size = 0;
     if (msg->type <= LK_MSG_INVALID || msg->type >= LK_MSG_TYPE_COUNT)
         return -1;
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
+    s_packer_t pk = {NULL, 0, 0};
     bool has_tenant = msg->tenant_id[0] != '\0';
-    int failed = msgpack_pack_map(&pk, 3 + has_tenant + s_body_fields(msg) + s_extra_fields(msg)) ||
+    int failed = s_mp_map(&pk, 3 + has_tenant + s_body_fields(msg) + s_extra_fields(msg)) ||
                  s_pack_kv_str(&pk, "type", lk_msg_type_name(msg->type)) ||
                  s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", msg->req) ||
                  (has_tenant && s_pack_kv_str(&pk, "tenant", msg->tenant_id)) ||
                  s_pack_body(&pk, msg) || s_pack_extras(&pk, msg);
-    return s_finish(&buffer, failed, data, size);
+    return s_finish(&pk, failed, data, size);
 }
 
 /*  Encodes one incident as a standalone map. Returns 0 with a malloc'd buffer, -1 on OOM. */
@@ -790,11 +904,8 @@ int lk_incident_encode(const lk_incident_t *incident, char **data, size_t *size)
     assert(incident && data && size);
     *data = NULL;
     *size = 0;
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
-    return s_finish(&buffer, s_pack_incident(&pk, incident), data, size);
+    s_packer_t pk = {NULL, 0, 0};
+    return s_finish(&pk, s_pack_incident(&pk, incident), data, size);
 }
 
 int lk_event_msg_encode(const lk_event_t *event, uint64_t sequence, const void *incident,
@@ -806,20 +917,16 @@ int lk_event_msg_encode(const lk_event_t *event, uint64_t sequence, const void *
     lk_event_t sequenced = *event; /* shallow: only packed */
     sequenced.sequence = sequence;
     bool has_tenant = event->tenant_id[0] != '\0';
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buffer, msgpack_sbuffer_write);
+    s_packer_t pk = {NULL, 0, 0};
     /* the field order of lk_msg_encode for LK_MSG_EVENT */
-    int failed = msgpack_pack_map(&pk, 3 + has_tenant + 2) ||
+    int failed = s_mp_map(&pk, 3 + has_tenant + 2) ||
                  s_pack_kv_str(&pk, "type", lk_msg_type_name(LK_MSG_EVENT)) ||
                  s_pack_kv_uint(&pk, "v", LK_MSG_VERSION) || s_pack_kv_uint(&pk, "req", sequence) ||
                  (has_tenant && s_pack_kv_str(&pk, "tenant", event->tenant_id)) ||
-                 s_pack_str(&pk, "events") || msgpack_pack_array(&pk, 1) ||
-                 s_pack_event(&pk, &sequenced) || s_pack_str(&pk, "incidents") ||
-                 msgpack_pack_array(&pk, 1) ||
-                 msgpack_sbuffer_write(&buffer, incident, incident_size);
-    return s_finish(&buffer, failed, data, size);
+                 s_pack_str(&pk, "events") || s_mp_array(&pk, 1) || s_pack_event(&pk, &sequenced) ||
+                 s_pack_str(&pk, "incidents") || s_mp_array(&pk, 1) ||
+                 s_mp_bytes(&pk, incident, incident_size);
+    return s_finish(&pk, failed, data, size);
 }
 
 /* ---- structural pre-check -------------------------------------------------------------- */

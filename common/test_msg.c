@@ -1725,6 +1725,69 @@ static void test_incident_codec(void **state)
 
 /* An event message built around an already encoded incident is byte for byte the one
    lk_msg_encode builds from the decoded parts (store publishes with it). */
+/*  lk_msg.c writes msgpack itself: its bytes must be what msgpack-c's packer writes for the
+    same values (the shortest form of every header and integer), for every message type and
+    across the integer, string and container size boundaries. */
+static void test_encoding_matches_msgpack_c(void **state)
+{
+    (void)state;
+    static const int64_t ints[] = {
+        0,         1,  127, 128, 255,  256,  65535,  65536,  4294967295LL, 4294967296LL,
+        INT64_MAX, -1, -32, -33, -128, -129, -32768, -32769, INT32_MIN,    (int64_t)INT32_MIN - 1,
+        INT64_MIN};
+    static const size_t lengths[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
+    for (int type = LK_MSG_INVALID + 1; type < LK_MSG_TYPE_COUNT; type++) {
+        for (size_t variant = 0; variant < sizeof ints / sizeof ints[0]; variant++) {
+            lk_msg_t msg;
+            s_full_msg(&msg, (lk_msg_type_t)type);
+            msg.req = (uint64_t)ints[variant];
+            if (msg.alert_count > 0) {
+                msg.alerts[0].starts_at_ms = ints[variant];
+                msg.alerts[0].value = (double)ints[variant] / 3.0;
+                /* a label value and a label set of each size class */
+                size_t length = lengths[variant % (sizeof lengths / sizeof lengths[0])];
+                char *text = malloc(length + 1);
+                assert_non_null(text);
+                memset(text, 'x', length);
+                text[length] = '\0';
+                free(msg.alerts[0].query);
+                msg.alerts[0].query = text;
+            }
+            char *data = NULL, *again = NULL;
+            size_t size = 0, again_size = 0;
+            assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+            s_rewrite_t same = {.target = -1};
+            s_rewrite(data, size, &same, &again, &again_size);
+            assert_false(same.replaced);
+            assert_int_equal(again_size, size);
+            assert_memory_equal(again, data, size);
+            free(again);
+            free(data);
+            lk_msg_clear(&msg);
+        }
+    }
+    /* containers past the 16-entry fix form and the 16-bit form */
+    static const size_t counts[] = {15, 16, 65535, 65536};
+    for (size_t variant = 0; variant < sizeof counts / sizeof counts[0]; variant++) {
+        lk_msg_t msg;
+        lk_msg_init(&msg, LK_MSG_ALERT_REPLY);
+        for (size_t index = 0; index < counts[variant]; index++) {
+            lk_alert_result_t result = {.outcome = LK_OUTCOME_NEW};
+            assert_int_equal(lk_msg_add_result(&msg, &result), 0);
+        }
+        char *data = NULL, *again = NULL;
+        size_t size = 0, again_size = 0;
+        assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+        s_rewrite_t same = {.target = -1};
+        s_rewrite(data, size, &same, &again, &again_size);
+        assert_int_equal(again_size, size);
+        assert_memory_equal(again, data, size);
+        free(again);
+        free(data);
+        lk_msg_clear(&msg);
+    }
+}
+
 static void test_event_msg_encode(void **state)
 {
     (void)state;
@@ -2136,6 +2199,7 @@ int main(void)
         cmocka_unit_test(test_ingest_tokens),
         cmocka_unit_test(test_alert_ends),
         cmocka_unit_test(test_event_msg_encode),
+        cmocka_unit_test(test_encoding_matches_msgpack_c),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
