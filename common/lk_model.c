@@ -38,9 +38,34 @@ static bool s_labels_find(const lk_labels_t *labels, const char *name, size_t *i
 
 /*  Sets name=value (both copied), replacing an existing value; the set stays sorted and
     unique. Returns 0, or -1 on OOM with the set unchanged. */
+/*  Turns a packed set into one whose items and strings are allocated one by one (what
+    lk_labels_set changes). Returns 0, or -1 on OOM with the set unchanged. */
+static int s_labels_unpack(lk_labels_t *labels)
+{
+    if (!labels->packed)
+        return 0;
+    lk_labels_t loose = {0};
+    if (labels->count > 0 && !(loose.items = calloc(labels->count, sizeof(lk_label_t))))
+        return -1;
+    for (size_t i = 0; i < labels->count; i++) {
+        loose.items[i].name = strdup(labels->items[i].name);
+        loose.items[i].value = strdup(labels->items[i].value);
+        loose.count = i + 1;
+        if (!loose.items[i].name || !loose.items[i].value) {
+            lk_labels_clear(&loose);
+            return -1;
+        }
+    }
+    free(labels->items);
+    *labels = loose;
+    return 0;
+}
+
 int lk_labels_set(lk_labels_t *labels, const char *name, const char *value)
 {
     assert(labels && name && value);
+    if (s_labels_unpack(labels))
+        return -1;
     size_t index;
     char *value_copy = strdup(value);
     if (!value_copy)
@@ -89,25 +114,42 @@ bool lk_labels_equal(const lk_labels_t *a, const lk_labels_t *b)
     return true;
 }
 
-/*  Deep copy of src into dst. dst's previous contents are overwritten, not freed (clear it
-    first if it owns anything). Returns 0, or -1 on OOM with dst empty. */
+int lk_labels_pack_init(lk_labels_t *labels, size_t count, size_t string_bytes, char **strings)
+{
+    *labels = (lk_labels_t){0};
+    *strings = NULL;
+    if (count == 0)
+        return 0;
+    if (count > (SIZE_MAX - string_bytes) / sizeof(lk_label_t))
+        return -1;
+    lk_label_t *items = malloc(count * sizeof(lk_label_t) + string_bytes);
+    if (!items)
+        return -1;
+    labels->items = items;
+    labels->count = count;
+    labels->packed = true;
+    *strings = (char *)(items + count);
+    return 0;
+}
+
+/*  Deep copy of src into dst, packed (one allocation). dst's previous contents are
+    overwritten, not freed (clear it first if it owns anything). Returns 0, or -1 on OOM
+    with dst empty. */
 int lk_labels_copy(lk_labels_t *dst, const lk_labels_t *src)
 {
-    dst->items = NULL;
-    dst->count = 0;
-    if (src->count == 0)
-        return 0;
-    dst->items = calloc(src->count, sizeof(lk_label_t));
-    if (!dst->items)
+    size_t bytes = 0;
+    for (size_t i = 0; i < src->count; i++)
+        bytes += strlen(src->items[i].name) + strlen(src->items[i].value) + 2;
+    char *out;
+    if (lk_labels_pack_init(dst, src->count, bytes, &out))
         return -1;
     for (size_t i = 0; i < src->count; i++) {
-        dst->items[i].name = strdup(src->items[i].name);
-        dst->items[i].value = strdup(src->items[i].value);
-        dst->count = i + 1;
-        if (!dst->items[i].name || !dst->items[i].value) {
-            lk_labels_clear(dst);
-            return -1;
-        }
+        size_t name_size = strlen(src->items[i].name) + 1;
+        size_t value_size = strlen(src->items[i].value) + 1;
+        dst->items[i].name = memcpy(out, src->items[i].name, name_size);
+        out += name_size;
+        dst->items[i].value = memcpy(out, src->items[i].value, value_size);
+        out += value_size;
     }
     return 0;
 }
@@ -117,13 +159,13 @@ void lk_labels_clear(lk_labels_t *labels)
 {
     if (!labels)
         return;
-    for (size_t i = 0; i < labels->count; i++) {
-        free(labels->items[i].name);
-        free(labels->items[i].value);
-    }
+    if (!labels->packed)
+        for (size_t i = 0; i < labels->count; i++) {
+            free(labels->items[i].name);
+            free(labels->items[i].value);
+        }
     free(labels->items);
-    labels->items = NULL;
-    labels->count = 0;
+    *labels = (lk_labels_t){0};
 }
 
 /* ---- severity and status --------------------------------------------------------------- */

@@ -27,10 +27,14 @@ typedef struct {
     char *value;
 } lk_label_t;
 
-/* A set of name/value pairs, kept sorted by name (strcmp), names unique. */
+/* A set of name/value pairs, kept sorted by name (strcmp), names unique. A packed set
+   (lk_labels_copy, the message decoder) holds its items and every string in one
+   allocation, items first: one malloc and one free instead of two per pair. Treat the
+   strings as the set's: only lk_labels_set and lk_labels_clear change or free them. */
 typedef struct {
     lk_label_t *items;
     size_t count;
+    bool packed;
 } lk_labels_t;
 
 /* Sets name=value, replacing an existing value; keeps the set sorted. Returns 0, -1 on OOM. */
@@ -39,6 +43,10 @@ int lk_labels_set(lk_labels_t *labels, const char *name, const char *value);
 const char *lk_labels_get(const lk_labels_t *labels, const char *name);
 bool lk_labels_equal(const lk_labels_t *a, const lk_labels_t *b);
 int lk_labels_copy(lk_labels_t *dst, const lk_labels_t *src);
+/* An empty packed set of count pairs with room for string_bytes bytes of strings (each
+   with its NUL) after the items, at *strings. Returns 0, -1 on OOM (labels empty). The
+   caller fills items[0..count) with strings it writes there. */
+int lk_labels_pack_init(lk_labels_t *labels, size_t count, size_t string_bytes, char **strings);
 void lk_labels_clear(lk_labels_t *labels);
 
 /* ---- severity and status --------------------------------------------------------------- */

@@ -1307,6 +1307,15 @@ static char *s_strdup_object(const msgpack_object *object)
     return copy;
 }
 
+/*  Writes a checked string object with its NUL at out; returns the byte after it. */
+static char *s_copy_object(char *out, const msgpack_object *object)
+{
+    if (object->via.str.size)
+        memcpy(out, object->via.str.ptr, object->via.str.size);
+    out[object->via.str.size] = '\0';
+    return out + object->via.str.size + 1;
+}
+
 /*  String field → malloc'd *out (left NULL when optional and absent). */
 static int s_get_str(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                      bool required, char **out)
@@ -1542,9 +1551,8 @@ static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const c
             s_pop(decoder, mark);
             return 0;
         }
-        labels->items = calloc(count, sizeof(lk_label_t));
-        if (!labels->items)
-            return s_fail(decoder, "out of memory");
+        /* every pair checked first, then the set made in one allocation (packed) */
+        size_t bytes = 0;
         for (uint32_t i = 0; i < count; i++) {
             const msgpack_object *name = &value->via.map.ptr[i].key;
             const msgpack_object *text = &value->via.map.ptr[i].val;
@@ -1557,12 +1565,19 @@ static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const c
             item_mark = s_push_wire_key(decoder, name->via.str.ptr, name->via.str.size);
             if (s_check_str(decoder, text))
                 return -1;
-            labels->items[i].name = s_strdup_object(name);
-            labels->items[i].value = s_strdup_object(text);
-            labels->count = i + 1;
-            if (!labels->items[i].name || !labels->items[i].value)
-                return s_fail(decoder, "out of memory");
+            bytes += (size_t)name->via.str.size + text->via.str.size + 2;
             s_pop(decoder, item_mark);
+        }
+        char *out;
+        if (lk_labels_pack_init(labels, count, bytes, &out))
+            return s_fail(decoder, "out of memory");
+        for (uint32_t i = 0; i < count; i++) {
+            const msgpack_object *name = &value->via.map.ptr[i].key;
+            const msgpack_object *text = &value->via.map.ptr[i].val;
+            labels->items[i].name = out;
+            out = s_copy_object(out, name);
+            labels->items[i].value = out;
+            out = s_copy_object(out, text);
         }
         /* encoders send label sets sorted: sort only when they are not */
         size_t sorted = 1;

@@ -104,6 +104,46 @@ static void test_labels_equal_and_copy(void **state)
     lk_labels_clear(&copy);
 }
 
+/* A copy is packed (items and strings in one allocation): it reads like any set, and
+   lk_labels_set on it (replace, insert) unpacks it first; under ASan a wrong free or a leak
+   fails here. */
+static void test_labels_packed(void **state)
+{
+    (void)state;
+    lk_labels_t loose = {0}, packed;
+    lk_labels_set(&loose, "job", "api");
+    lk_labels_set(&loose, "alertname", "HighCPU");
+    lk_labels_set(&loose, "empty", "");
+    assert_false(loose.packed);
+    assert_int_equal(lk_labels_copy(&packed, &loose), 0);
+    assert_true(packed.packed);
+    assert_true(lk_labels_equal(&packed, &loose));
+    /* the strings live right after the items */
+    const char *first = (const char *)(packed.items + packed.count);
+    assert_ptr_equal(packed.items[0].name, first);
+    assert_string_equal(packed.items[0].name, "alertname");
+    assert_string_equal(lk_labels_get(&packed, "empty"), "");
+
+    lk_labels_t again;
+    assert_int_equal(lk_labels_copy(&again, &packed), 0);
+    assert_true(lk_labels_equal(&again, &loose));
+    assert_int_equal(lk_labels_set(&again, "job", "web"), 0); /* replace */
+    assert_false(again.packed);
+    assert_string_equal(lk_labels_get(&again, "job"), "web");
+    assert_int_equal(lk_labels_set(&packed, "instance", "h1"), 0); /* insert */
+    assert_false(packed.packed);
+    assert_int_equal(packed.count, 4);
+    assert_string_equal(packed.items[1].name, "empty");
+    assert_string_equal(packed.items[2].name, "instance");
+    assert_string_equal(lk_labels_get(&packed, "alertname"), "HighCPU");
+
+    lk_labels_clear(&again);
+    assert_false(again.packed);
+    assert_null(again.items);
+    lk_labels_clear(&packed);
+    lk_labels_clear(&loose);
+}
+
 static void test_severity(void **state)
 {
     (void)state;
@@ -257,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_labels_set_keeps_sorted_and_unique),
         cmocka_unit_test(test_labels_many_random_inserts),
         cmocka_unit_test(test_labels_equal_and_copy),
+        cmocka_unit_test(test_labels_packed),
         cmocka_unit_test(test_severity),
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_alert_copy_is_deep),
