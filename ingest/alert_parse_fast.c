@@ -23,13 +23,6 @@ typedef struct {
     s_status_t status;
 } s_reader_t;
 
-/* One entry of a label or annotation object while it is read. */
-typedef struct {
-    char *name;
-    char *value;
-    size_t value_len;
-} s_entry_t;
-
 static void s_skip_space(s_reader_t *reader)
 {
     while (reader->at < reader->end && (*reader->at == ' ' || *reader->at == '\n' ||
@@ -110,16 +103,23 @@ static long s_hex4(const unsigned char *text)
     return value;
 }
 
-/* Reads a JSON string (after optional white space) into a malloc'd NUL-terminated copy
-   (*length bytes, without the NUL). escapes_ok false: a string with a backslash escape is
-   declined (used for member names, which need no escapes). Returns the copy, or NULL with
-   reader->status set. Declines \u0000 (jansson refuses it), raw control characters and
-   ill-formed UTF-8, as jansson does. */
-static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
+/* A JSON string as read: its bytes between the quotes, and the length it decodes to. */
+typedef struct {
+    const unsigned char *start;
+    const unsigned char *end;
+    size_t decoded;
+    bool escaped; /* has a backslash escape: decoding is not a copy */
+} s_span_t;
+
+/* Scans a JSON string (after optional white space) into *span, and consumes it. escapes_ok false: a
+   string with a backslash escape is declined (used for member names, which need no escapes).
+   Returns false with reader->status set. Declines \u0000 (jansson refuses it), raw control
+   characters and ill-formed UTF-8, as jansson does. */
+static bool s_string_scan(s_reader_t *reader, bool escapes_ok, s_span_t *span)
 {
     if (!s_take(reader, '"')) {
         reader->status = S_DECLINE;
-        return NULL;
+        return false;
     }
     /* first pass: find the end, check the bytes, size the decoded text */
     const unsigned char *start = reader->at, *cursor = start;
@@ -128,14 +128,14 @@ static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
     while (true) {
         if (cursor >= reader->end) {
             reader->status = S_DECLINE;
-            return NULL;
+            return false;
         }
         unsigned char c = *cursor;
         if (c == '"')
             break;
         if (c < 0x20) {
             reader->status = S_DECLINE;
-            return NULL;
+            return false;
         }
         if (c < 0x80 && c != '\\') {
             cursor++;
@@ -146,7 +146,7 @@ static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
             size_t sequence = s_utf8_length(cursor, reader->end);
             if (!sequence) {
                 reader->status = S_DECLINE;
-                return NULL;
+                return false;
             }
             cursor += sequence;
             decoded += sequence;
@@ -155,7 +155,7 @@ static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
         /* a backslash escape */
         if (!escapes_ok || reader->end - cursor < 2) {
             reader->status = S_DECLINE;
-            return NULL;
+            return false;
         }
         escaped = true;
         unsigned char kind = cursor[1];
@@ -167,13 +167,13 @@ static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
         }
         if (kind != 'u' || reader->end - cursor < 6) {
             reader->status = S_DECLINE;
-            return NULL;
+            return false;
         }
         long code = s_hex4(cursor + 2);
         cursor += 6;
         if (code <= 0 || (code >= 0xdc00 && code <= 0xdfff)) {
             reader->status = S_DECLINE; /* NUL, or a lone low surrogate */
-            return NULL;
+            return false;
         }
         if (code >= 0xd800 && code <= 0xdbff) {
             long low = reader->end - cursor >= 6 && cursor[0] == '\\' && cursor[1] == 'u'
@@ -181,24 +181,30 @@ static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
                            : -1;
             if (low < 0xdc00 || low > 0xdfff) {
                 reader->status = S_DECLINE;
-                return NULL;
+                return false;
             }
             cursor += 6;
             decoded += 4;
         } else
             decoded += code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
     }
-    char *copy = malloc(decoded + 1);
-    if (!copy) {
-        reader->status = S_OOM;
-        return NULL;
-    }
-    if (!escaped)
-        memcpy(copy, start, decoded);
+    span->start = start;
+    span->end = cursor;
+    span->decoded = decoded;
+    span->escaped = escaped;
+    reader->at = cursor + 1;
+    return true;
+}
+
+/* Writes a scanned string, decoded, and its NUL at copy (span->decoded + 1 bytes). */
+static void s_string_write(const s_span_t *span, char *copy)
+{
+    if (!span->escaped)
+        memcpy(copy, span->start, span->decoded);
     else {
         /* second pass: decode; the first one checked everything */
         char *out = copy;
-        for (const unsigned char *in = start; in < cursor;) {
+        for (const unsigned char *in = span->start; in < span->end;) {
             if (*in != '\\') {
                 *out++ = (char)*in++;
                 continue;
@@ -234,9 +240,23 @@ static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
             }
         }
     }
-    copy[decoded] = '\0';
-    reader->at = cursor + 1;
-    *length = decoded;
+    copy[span->decoded] = '\0';
+}
+
+/* Reads a JSON string into a malloc'd NUL-terminated copy (*length bytes, without the NUL):
+   s_string_scan, then s_string_write. Returns the copy, or NULL with reader->status set. */
+static char *s_string(s_reader_t *reader, bool escapes_ok, size_t *length)
+{
+    s_span_t span;
+    if (!s_string_scan(reader, escapes_ok, &span))
+        return NULL;
+    char *copy = malloc(span.decoded + 1);
+    if (!copy) {
+        reader->status = S_OOM;
+        return NULL;
+    }
+    s_string_write(&span, copy);
+    *length = span.decoded;
     return copy;
 }
 
@@ -253,14 +273,26 @@ static char *s_member_name(s_reader_t *reader, size_t *length)
     return name;
 }
 
+/* One entry of a label or annotation object while it is read: where its name (no
+   escapes: the bytes are the name) and its value are in the body. */
+typedef struct {
+    s_span_t name;
+    s_span_t value;
+} s_entry_t;
+
+/* strcmp's order of the names, which are their bytes. */
 static int s_compare_entries(const void *a, const void *b)
 {
-    return strcmp(((const s_entry_t *)a)->name, ((const s_entry_t *)b)->name);
+    const s_span_t *x = &((const s_entry_t *)a)->name, *y = &((const s_entry_t *)b)->name;
+    size_t common = x->decoded < y->decoded ? x->decoded : y->decoded;
+    int cmp = memcmp(x->start, y->start, common);
+    return cmp ? cmp : (x->decoded > y->decoded) - (x->decoded < y->decoded);
 }
 
 /* Reads an object of strings into *set as intake_string_map does for a valid one: label
    names only, at most max_count entries, values at most max_value bytes, empty values
-   left out when drop_empty, sorted by name. Declines duplicate names. */
+   left out when drop_empty, sorted by name. Declines duplicate names. The set is packed
+   (lk_labels_t): the entries are scanned in place, then decoded into one allocation. */
 static void s_string_map(s_reader_t *reader, bool drop_empty, size_t max_count, size_t max_value,
                          lk_labels_t *set)
 {
@@ -277,49 +309,57 @@ static void s_string_map(s_reader_t *reader, bool drop_empty, size_t max_count, 
                 reader->status = S_DECLINE;
                 break;
             }
-            size_t name_len = 0;
-            char *name = s_member_name(reader, &name_len);
-            if (!name)
+            s_entry_t *entry = &entries[count];
+            if (!s_string_scan(reader, false, &entry->name))
                 break;
-            if (!intake_label_name_valid(name, name_len)) {
-                free(name);
+            if (!s_take(reader, ':') ||
+                !intake_label_name_valid((const char *)entry->name.start, entry->name.decoded)) {
                 reader->status = S_DECLINE;
                 break;
             }
-            size_t value_len = 0;
-            char *value = s_string(reader, true, &value_len);
-            if (!value || value_len > max_value) {
-                free(name);
-                free(value);
-                if (reader->status == S_OK)
-                    reader->status = S_DECLINE;
+            if (!s_string_scan(reader, true, &entry->value))
+                break;
+            if (entry->value.decoded > max_value) {
+                reader->status = S_DECLINE;
                 break;
             }
-            entries[count++] = (s_entry_t){name, value, value_len};
+            count++;
         } while (s_take(reader, ','));
         if (reader->status == S_OK && !s_take(reader, '}'))
             reader->status = S_DECLINE;
     }
-    if (count > 1 && reader->status == S_OK) {
+    if (reader->status != S_OK)
+        return;
+    if (count > 1) {
         qsort(entries, count, sizeof entries[0], s_compare_entries);
         for (size_t i = 1; i < count; i++)
-            if (strcmp(entries[i - 1].name, entries[i].name) == 0)
+            if (s_compare_entries(&entries[i - 1], &entries[i]) == 0) {
                 reader->status = S_DECLINE;
+                return;
+            }
     }
-    size_t kept = 0;
-    if (reader->status == S_OK) {
-        for (size_t i = 0; i < count; i++)
-            kept += !(drop_empty && entries[i].value_len == 0);
-        if (kept && !(set->items = calloc(kept, sizeof *set->items)))
-            reader->status = S_OOM;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (reader->status == S_OK && !(drop_empty && entries[i].value_len == 0)) {
-            set->items[set->count++] = (lk_label_t){entries[i].name, entries[i].value};
-            continue;
+    size_t kept = 0, bytes = 0;
+    for (size_t i = 0; i < count; i++)
+        if (!(drop_empty && entries[i].value.decoded == 0)) {
+            kept++;
+            bytes += entries[i].name.decoded + entries[i].value.decoded + 2;
         }
-        free(entries[i].name);
-        free(entries[i].value);
+    char *out;
+    if (lk_labels_pack_init(set, kept, bytes, &out)) {
+        reader->status = S_OOM;
+        return;
+    }
+    size_t index = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (drop_empty && entries[i].value.decoded == 0)
+            continue;
+        set->items[index].name = out;
+        s_string_write(&entries[i].name, out);
+        out += entries[i].name.decoded + 1;
+        set->items[index].value = out;
+        s_string_write(&entries[i].value, out);
+        out += entries[i].value.decoded + 1;
+        index++;
     }
 }
 
