@@ -81,18 +81,23 @@ bool lk_uuid_valid(const char *text)
 {
     if (!text)
         return false;
-    /* not isxdigit: a locale lookup per character, for every id stored. A NUL fails both
-       tests, so a short text stops the loop at its end. */
+    /* not isxdigit: a locale lookup per character */
     static const bool hex[256] = {
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true, ['5'] = true,
         ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true, ['a'] = true, ['b'] = true,
         ['c'] = true, ['d'] = true, ['e'] = true, ['f'] = true, ['A'] = true, ['B'] = true,
         ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true};
-    static const char shape[LK_UUID_STR_LEN + 1] = "hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh";
-    for (int i = 0; i < LK_UUID_STR_LEN; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (shape[i] == '-' ? c != '-' : !hex[c])
-            return false;
-    }
-    return text[LK_UUID_STR_LEN] == '\0';
+    /* the length first (nothing past a short text's NUL is read), then the dashes, then
+       32 digits without a branch each: it runs for every id of every row stored */
+    if (strnlen(text, LK_UUID_STR_LEN + 1) != LK_UUID_STR_LEN)
+        return false;
+    if (text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')
+        return false;
+    static const uint8_t digits[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                       12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                       26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+    bool all = true;
+    for (int i = 0; i < 32; i++)
+        all &= hex[(unsigned char)text[digits[i]]];
+    return all;
 }

@@ -77,6 +77,20 @@ static void test_uuid7(void **state)
     assert_false(lk_uuid_valid("00000000x0000-0000-0000-000000000001"));
     assert_false(lk_uuid_valid("g0000000-0000-0000-0000-000000000001"));
     assert_false(lk_uuid_valid(NULL));
+    /* short texts are not read past their NUL (ASan); every position is checked */
+    assert_false(lk_uuid_valid(""));
+    assert_false(lk_uuid_valid("0000000"));
+    assert_false(lk_uuid_valid("00000000-0000-0000-0000-00000000000g"));
+    assert_false(lk_uuid_valid("0000000-00000-0000-0000-000000000001"));
+    assert_false(lk_uuid_valid("00000000-0000-0000-0000-0000000000-1"));
+    char id[] = "01234567-89ab-cdef-0123-456789abcdef";
+    assert_true(lk_uuid_valid(id));
+    for (size_t i = 0; i < sizeof id - 1; i++) {
+        char saved = id[i];
+        id[i] = saved == '-' ? '0' : 'x';
+        assert_false(lk_uuid_valid(id));
+        id[i] = saved;
+    }
 }
 
 static void test_env(void **state)

@@ -70,18 +70,29 @@ static inline size_t s_json_width(unsigned char c)
     return c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 2 : 6;
 }
 
+/* s_json_width of every ASCII byte but NUL, and 0 for NUL (the end of a string) and the
+   bytes of UTF-8 sequences: one lookup per byte in the common case. */
+static const uint8_t s_json_widths[256] = {
+    [0x01 ... 0x07] = 6, [0x08] = 2, [0x09] = 2,          [0x0a] = 2,          [0x0b] = 6,
+    [0x0c] = 2,          [0x0d] = 2, [0x0e ... 0x1f] = 6, [0x20 ... 0x21] = 1, [0x22] = 2,
+    [0x23 ... 0x5b] = 1, [0x5c] = 2, [0x5d ... 0x7f] = 1};
+
 /* Bytes text takes as a JSON string body (see s_json_width), with *length set to its own
    length; SIZE_MAX when it is not valid UTF-8. One pass: ASCII costs a table lookup, only
    a multi-byte sequence goes through the full check. */
 static size_t s_json_escaped_size(const char *text, size_t *length)
 {
+    const uint8_t *widths = s_json_widths;
     size_t size = 0;
     const unsigned char *byte = (const unsigned char *)text;
-    while (*byte) {
-        if (*byte < 0x80) {
-            size += s_json_width(*byte++);
-            continue;
+    while (true) {
+        uint8_t width;
+        while ((width = widths[*byte])) {
+            size += width;
+            byte++;
         }
+        if (!*byte)
+            break;
         /* a multi-byte sequence: validated by the one definition of valid UTF-8 */
         char sequence[5] = {0};
         size_t extra = *byte >= 0xf0 ? 3 : *byte >= 0xe0 ? 2 : 1;
