@@ -303,12 +303,44 @@ def phase_throughput(systems, rounds, duration, connections):
     return figures
 
 
-def settle(system, timeout=120.0):
-    """Waits until system answers one alert POST within a second: an overloaded step (the
-    capacity search goes past what is sustained on purpose) can leave a backlog that Lookout
-    still commits, and ingest no longer caps what waits at its thread count, so the next
-    measurement would start behind it (or its priming would be refused with 503)."""
+def cpu_seconds(pids):
+    """CPU time (user + system) the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(system, quiet=(), timeout=120.0):
+    """Waits until system answers one alert POST within a second, then until its processes
+    and those of the systems in quiet are idle (under 5% of a core over a second, all
+    together): an overloaded step (the capacity search
+    goes past what is sustained on purpose) can leave a backlog that Lookout still commits,
+    and ingest no longer caps what waits at its thread count, so the next measurement would
+    start behind it (or its priming would be refused with 503); and work a step left behind
+    (SQLite's checkpoint of a grown WAL, Alertmanager's garbage collection or the backlog of
+    an overloaded run) would land in the next measurement, of either system: they share
+    the two cores."""
     deadline = time.monotonic() + timeout
+    _settle_answer(system, deadline)
+    pids = system.pids() + [pid for other in quiet if other is not system for pid in other.pids()]
+    before = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        after = cpu_seconds(pids)
+        if after - before < 0.05:
+            return
+        before = after
+    log("%s was not idle within %.0f s" % (system.name, timeout))
+
+
+def _settle_answer(system, deadline):
+    """settle's first step: one alert POST answered within a second."""
     body = json.dumps([{"labels": {"alertname": "BenchSettle", "instance": "settle"},
                         "startsAt": "2026-01-01T00:00:00Z"}]).encode()
     headers = dict(h.split(": ", 1) for h in system.headers)
@@ -325,7 +357,7 @@ def settle(system, timeout=120.0):
         except (OSError, urllib.error.HTTPError):
             pass
         time.sleep(1)
-    log("%s did not settle within %.0f s" % (system.name, timeout))
+    log("%s did not answer within a second before its deadline" % system.name)
 
 
 def phase_latency(systems, throughput, duration, connections, fraction=0.5, capacity=None):
@@ -347,8 +379,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
         entry = {"offered_requests_per_s": round(rate, 1),
                  "offered_alerts_per_s": round(rate * 64)}
         for system in systems:
-            settle(system)
-            time.sleep(2)  # a checkpoint or a garbage collection the last run left behind
+            settle(system, quiet=systems)
             result = run_loadgen(system.url, system.headers, "--mode", "open",
                                  "--scenario", scenario, "--rate", "%.2f" % rate,
                                  "--duration", duration, "--warmup", 1, "--drain", 3,
@@ -372,7 +403,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
 CAPACITY_P99_MS = 100.0
 
 
-def phase_capacity(system, throughput, duration, connections):
+def phase_capacity(system, throughput, duration, connections, quiet=()):
     """The highest open-loop rate `system` sustains, per scenario (new, resend): offered rates
     from 30% of its closed-loop saturation up in steps of x1.3, until one is not answered in
     full (something left unanswered 3 s after the last request was due, or an error) or with
@@ -385,8 +416,7 @@ def phase_capacity(system, throughput, duration, connections):
         rate = max(1.0, 0.3 * saturation / 64.0)
         sustained, steps = None, []
         while rate * 64.0 <= saturation * 1.05:
-            settle(system)
-            time.sleep(2)
+            settle(system, quiet=quiet)
             result = run_loadgen(system.url, system.headers, "--mode", "open",
                                  "--scenario", scenario, "--rate", "%.2f" % rate,
                                  "--duration", duration, "--warmup", 1, "--drain", 3,
@@ -646,7 +676,7 @@ def main():
                 capacity = None
                 if backend == "sqlite":
                     capacity = phase_capacity(systems[1], report["throughput"][backend],
-                                              args.duration, args.connections)
+                                              args.duration, args.connections, quiet=systems)
                     report["capacity"] = {backend: capacity}
                 report["latency"][backend] = phase_latency(
                     systems, report["throughput"][backend], 1.5 * args.duration,
