@@ -108,6 +108,12 @@ void handler_defer(const handler_context_t *context, const http_request_t *reque
                    pipeline_peer_t peer, lk_msg_t *message, handler_then_t then, void *state,
                    void (*state_free)(void *state));
 
+/* handler_defer of an alert_batch to correlate for tenant_id made of alerts[0..count),
+   which the message only borrows for its encoding (no deep copy): they stay the caller's. */
+void handler_defer_alerts(const handler_context_t *context, const http_request_t *request,
+                          const char *tenant_id, lk_alert_t *alerts, size_t count,
+                          handler_then_t then, void *state, void (*state_free)(void *state));
+
 /* Fills reply with 400 {"error": "invalid query parameter", "detail": {parameter, message}}.
    Returns -1 for the caller's convenience. */
 int handler_bad_parameter(http_reply_t *reply, const char *name, const char *message);

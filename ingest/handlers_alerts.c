@@ -50,17 +50,8 @@ static void s_send_chunk(const handler_context_t *context, const http_request_t 
     post->count = post->parsed.alert_count - post->start;
     if (post->count > HANDLER_ALERT_CHUNK)
         post->count = HANDLER_ALERT_CHUNK;
-    lk_msg_t message;
-    lk_msg_init(&message, LK_MSG_ALERT_BATCH);
-    snprintf(message.tenant_id, sizeof message.tenant_id, "%s", post->tenant_id);
-    /* the message borrows the alerts for encoding instead of deep-copying each one; they
-       are handed back before the message is cleared */
-    message.alerts = post->parsed.alerts + post->start;
-    message.alert_count = post->count;
-    handler_defer(context, request, PIPELINE_CORRELATE, &message, s_on_chunk, post, s_post_free);
-    message.alerts = NULL;
-    message.alert_count = 0;
-    lk_msg_clear(&message);
+    handler_defer_alerts(context, request, post->tenant_id, post->parsed.alerts + post->start,
+                         post->count, s_on_chunk, post, s_post_free);
 }
 
 /* The answer: 202 with every alert's outcome, or 400 when some elements were invalid. */

@@ -92,18 +92,9 @@ static void s_send_chunk(const handler_context_t *context, const http_request_t 
     intake->count = intake->alert_count - intake->start;
     if (intake->count > INTAKE_CHUNK)
         intake->count = INTAKE_CHUNK;
-    lk_msg_t message;
-    lk_msg_init(&message, LK_MSG_ALERT_BATCH);
-    snprintf(message.tenant_id, sizeof message.tenant_id, "%s", intake->tenant_id);
-    /* the message borrows the alerts for encoding instead of deep-copying each one; they
-       are handed back before the message is cleared */
-    message.alerts = (lk_alert_t *)intake->alerts + intake->start;
-    message.alert_count = intake->count;
-    handler_defer(context, request, PIPELINE_CORRELATE, &message, s_on_chunk, intake,
-                  s_intake_free);
-    message.alerts = NULL;
-    message.alert_count = 0;
-    lk_msg_clear(&message);
+    handler_defer_alerts(context, request, intake->tenant_id,
+                         (lk_alert_t *)intake->alerts + intake->start, intake->count, s_on_chunk,
+                         intake, s_intake_free);
 }
 
 /* correlate's answer to a chunk: copies the per-alert results and sends the next chunk, or

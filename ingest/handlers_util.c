@@ -53,6 +53,22 @@ void handler_defer(const handler_context_t *context, const http_request_t *reque
                                       sizeof pending->detail);
 }
 
+void handler_defer_alerts(const handler_context_t *context, const http_request_t *request,
+                          const char *tenant_id, lk_alert_t *alerts, size_t count,
+                          handler_then_t then, void *state, void (*state_free)(void *state))
+{
+    lk_msg_t message;
+    lk_msg_init(&message, LK_MSG_ALERT_BATCH);
+    snprintf(message.tenant_id, sizeof message.tenant_id, "%s", tenant_id);
+    message.alerts = alerts;
+    message.alert_count = count;
+    handler_defer(context, request, PIPELINE_CORRELATE, &message, then, state, state_free);
+    /* handed back before the message is cleared */
+    message.alerts = NULL;
+    message.alert_count = 0;
+    lk_msg_clear(&message);
+}
+
 int handler_bad_parameter(http_reply_t *reply, const char *name, const char *message)
 {
     /* A name decoded from %-escapes need not be UTF-8, which JSON cannot carry. */
