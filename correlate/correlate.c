@@ -341,6 +341,28 @@ static void s_batches_flush(s_correlate_t *self)
     }
 }
 
+/* The longest silence between two re-sends, as a multiple of store_timeout_ms. */
+#define S_RESEND_BACKOFF_MAX 16
+
+/* Store made progress (or the first batch after idle left): the next re-send is due
+   store_timeout_ms from now. */
+static void s_progress(s_correlate_t *self)
+{
+    self->progress_ms = lk_mono_ms();
+    self->resend_after_ms = self->store_timeout_ms;
+}
+
+/* Sends every unacknowledged batch again; the next re-send waits next_wait_ms. */
+static void s_batches_resend(s_correlate_t *self, int64_t next_wait_ms)
+{
+    lk_metrics_inc(s_metrics.resends);
+    for (s_batch_t *batch = zlistx_first(self->batches); batch; batch = zlistx_next(self->batches))
+        batch->sent = false;
+    self->progress_ms = lk_mono_ms();
+    self->resend_after_ms = next_wait_ms;
+    s_batches_flush(self);
+}
+
 /* Takes the engine's pending batch, if any, with the replies due at it, and sends it — only
    when no batch is in flight (see the top of this file for why). */
 static void s_batch_take_and_send(s_correlate_t *self)
@@ -363,17 +385,12 @@ static void s_batch_take_and_send(s_correlate_t *self)
     self->held = zlistx_new();
     if (!self->held)
         lk_fatal("correlate: out of memory");
-    if (zlistx_size(self->batches) == 0) {
-        self->progress_ms = lk_mono_ms();
-        self->resend_after_ms = self->store_timeout_ms;
-    }
+    if (zlistx_size(self->batches) == 0)
+        s_progress(self);
     zlistx_add_end(self->batches, batch);
     self->outstanding_items += batch->items;
     s_batches_flush(self);
 }
-
-/* The longest silence between two re-sends, as a multiple of store_timeout_ms. */
-#define S_RESEND_BACKOFF_MAX 16
 
 /* Re-sends every unacknowledged batch when store made no progress for resend_after_ms.
    The wait doubles after each re-send without progress (up to S_RESEND_BACKOFF_MAX times
@@ -383,23 +400,18 @@ static void s_batches_check_resend(s_correlate_t *self)
 {
     if (zlistx_size(self->batches) == 0)
         return;
-    int64_t now_ms = lk_mono_ms();
-    if (now_ms - self->progress_ms < self->resend_after_ms)
+    if (lk_mono_ms() - self->progress_ms < self->resend_after_ms)
         return;
     if (!self->resend_logged) {
         s_batch_t *head = zlistx_first(self->batches);
         lk_warn("correlate: store has not acknowledged batch %" PRIu64 " within %" PRId64
                 " ms; re-sending %zu batches",
-                head->batch.req, self->store_timeout_ms, zlistx_size(self->batches));
+                head->batch.req, self->resend_after_ms, zlistx_size(self->batches));
     }
     self->resend_logged = true;
-    lk_metrics_inc(s_metrics.resends);
-    for (s_batch_t *batch = zlistx_first(self->batches); batch; batch = zlistx_next(self->batches))
-        batch->sent = false;
-    self->progress_ms = now_ms;
-    if (self->resend_after_ms < self->store_timeout_ms * S_RESEND_BACKOFF_MAX)
-        self->resend_after_ms *= 2;
-    s_batches_flush(self);
+    s_batches_resend(self, self->resend_after_ms < self->store_timeout_ms * S_RESEND_BACKOFF_MAX
+                               ? self->resend_after_ms * 2
+                               : self->resend_after_ms);
 }
 
 /* A (re)connection of the store DEALER: a batch sent on the connection before is lost with
@@ -412,13 +424,7 @@ static void s_handle_store_monitor(s_correlate_t *self)
     if (name && streq(name, "CONNECTED") && zlistx_size(self->batches) > 0) {
         lk_info("correlate: connected to store again; re-sending %zu batches",
                 zlistx_size(self->batches));
-        lk_metrics_inc(s_metrics.resends);
-        for (s_batch_t *batch = zlistx_first(self->batches); batch;
-             batch = zlistx_next(self->batches))
-            batch->sent = false;
-        self->progress_ms = lk_mono_ms();
-        self->resend_after_ms = self->store_timeout_ms;
-        s_batches_flush(self);
+        s_batches_resend(self, self->store_timeout_ms);
     }
     zstr_free(&name);
     zmsg_destroy(&event);
@@ -688,8 +694,7 @@ static void s_handle_ack(s_correlate_t *self, lk_msg_t *ack, zlistx_t *acked)
         return;
     }
     self->committed_seq = ack->req;
-    self->progress_ms = lk_mono_ms();
-    self->resend_after_ms = self->store_timeout_ms;
+    s_progress(self);
     self->resend_logged = false;
     self->send_failed_logged = false;
     s_batch_t *batch;

@@ -66,13 +66,6 @@ typedef struct {
         uint64_t req;
     } committed[S_COMMITTED_MAX];
     size_t committed_next; /* ring position of the next entry */
-    /* re-sends of a batch that is an item of the current round: acknowledged after it,
-       with its status */
-    struct {
-        zframe_t *identity;
-        size_t item; /* index in items */
-    } * echoes;
-    size_t echo_count;
 } s_store_t;
 
 /* ---- metrics (lk_metrics.h) ------------------------------------------------------------- */
@@ -100,7 +93,8 @@ static void s_metrics_register(void)
         s_metrics.batches[i] = lk_metrics_with(batches, lk_status_name((lk_status_t)i));
     s_metrics.duplicates = lk_metrics_series(lk_metrics_counter(
         "lookout_store_duplicate_batches_total",
-        "Re-sent mutation batches that were committed already: acknowledged, not applied again.",
+        "Re-sent mutation batches that were committed already or are being applied: not "
+        "applied again.",
         NULL));
     s_metrics.events_published = lk_metrics_series(
         lk_metrics_counter("lookout_store_events_published_total",
@@ -136,7 +130,7 @@ static double s_seconds_now(void)
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-/* Acknowledges ok to identity the batch req (a re-send, or an item of a round). */
+/* Answers identity's batch req with status (and error when not ok). */
 static void s_ack(s_store_t *self, zframe_t *identity, uint64_t req, lk_status_t status,
                   const char *error)
 {
@@ -177,20 +171,20 @@ static void s_committed_remember(s_store_t *self)
     }
 }
 
-/* The index of the round's item that identity's batch req is, or -1. */
-static ssize_t s_round_item(const s_store_t *self, zframe_t *identity, uint64_t req)
+/* True when identity's batch req is an item of the round being received. */
+static bool s_in_round(const s_store_t *self, zframe_t *identity, uint64_t req)
 {
     for (size_t index = 0; index < self->item_count; index++)
         if (self->items[index].msg.type == LK_MSG_MUTATION_BATCH &&
             self->items[index].msg.req == req && zframe_eq(self->items[index].identity, identity))
-            return (ssize_t)index;
-    return -1;
+            return true;
+    return false;
 }
 
 /* Receives one message from the mutation socket into the next item. Returns 0 when an item
    was added, 1 when it was a re-send of a batch committed already (acknowledged at once) or
-   of an item of this round (acknowledged with it), -1 when the frames were malformed
-   (already logged and counted by lk_sock), -2 when interrupted. */
+   of an item of this round (dropped: the item's ack answers both), -1 when the frames were
+   malformed (already logged and counted by lk_sock), -2 when interrupted. */
 static int s_receive(s_store_t *self)
 {
     store_writer_item_t *item = &self->items[self->item_count];
@@ -206,17 +200,10 @@ static int s_receive(s_store_t *self)
        came again. Senders number their batches uniquely per connection, so routing id and
        req identify it. */
     if (item->msg.type == LK_MSG_MUTATION_BATCH) {
-        ssize_t original = s_round_item(self, item->identity, item->msg.req);
-        bool echo = original >= 0 && self->echo_count < self->item_capacity;
-        bool committed = !echo && s_committed_already(self, item->identity, item->msg.req);
-        if (echo) {
-            self->echoes[self->echo_count].identity = item->identity;
-            self->echoes[self->echo_count].item = (size_t)original;
-            self->echo_count++;
-            item->identity = NULL;
-        } else if (committed)
-            s_ack(self, item->identity, item->msg.req, LK_STATUS_OK, NULL);
-        if (echo || committed) {
+        bool in_round = s_in_round(self, item->identity, item->msg.req);
+        if (in_round || s_committed_already(self, item->identity, item->msg.req)) {
+            if (!in_round)
+                s_ack(self, item->identity, item->msg.req, LK_STATUS_OK, NULL);
             lk_metrics_inc(s_metrics.duplicates);
             lk_msg_clear(&item->msg);
             zframe_destroy(&item->identity);
@@ -234,7 +221,6 @@ static int s_receive(s_store_t *self)
 static void s_mutation_round(s_store_t *self)
 {
     self->item_count = 0;
-    self->echo_count = 0;
     if (s_receive(self) == -2)
         return;
     /* group commit: fold whatever is already queued into the same transaction */
@@ -251,17 +237,10 @@ static void s_mutation_round(s_store_t *self)
     s_committed_remember(self);
 
     for (size_t index = 0; index < self->item_count; index++) {
-        const store_writer_item_t *item = &self->items[index];
+        store_writer_item_t *item = &self->items[index];
         s_ack(self, item->identity, item->msg.req, item->status, item->error);
-    }
-    for (size_t index = 0; index < self->echo_count; index++) {
-        const store_writer_item_t *item = &self->items[self->echoes[index].item];
-        s_ack(self, self->echoes[index].identity, item->msg.req, item->status, item->error);
-        zframe_destroy(&self->echoes[index].identity);
-    }
-    for (size_t index = 0; index < self->item_count; index++) {
-        lk_msg_clear(&self->items[index].msg);
-        zframe_destroy(&self->items[index].identity);
+        lk_msg_clear(&item->msg);
+        zframe_destroy(&item->identity);
     }
     size_t count;
     const store_published_t *published = store_writer_published(self->writer, &count);
@@ -314,8 +293,7 @@ static void s_start(s_store_t *self, const store_config_t *config)
         lk_fatal("store: cannot read the last event sequence: %s", store_db_error(self->db));
     self->item_capacity = config->batch_max > 0 ? (size_t)config->batch_max : 1;
     self->items = calloc(self->item_capacity, sizeof(*self->items));
-    self->echoes = calloc(self->item_capacity, sizeof(*self->echoes));
-    if (!self->items || !self->echoes)
+    if (!self->items)
         lk_fatal("store: out of memory");
     self->retention_ms =
         lk_env_int("LOOKOUT_OUTBOX_RETENTION_S", 604800, 0, INT64_MAX / 1000) * 1000;
@@ -370,7 +348,6 @@ static void s_stop(s_store_t *self)
     zsock_destroy(&self->mutations);
     lk_tap_destroy(&self->tap);
     free(self->items);
-    free(self->echoes);
     store_writer_destroy(&self->writer);
     store_db_destroy(&self->db);
 }

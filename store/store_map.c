@@ -61,33 +61,24 @@ bool store_map_utf8_valid(const char *text)
 }
 
 /* Bytes JSON needs for one byte of a string body, as jansson escapes it: 1 for what is
-   written as is (UTF-8 sequences included), 2 for quote, backslash, \b \f \n \r \t, 6 for
-   the other controls (\u00XX). */
-static inline size_t s_json_width(unsigned char c)
-{
-    if (c >= 0x20)
-        return c == '"' || c == '\\' ? 2 : 1;
-    return c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 2 : 6;
-}
-
-/* s_json_width of every ASCII byte but NUL, and 0 for NUL (the end of a string) and the
-   bytes of UTF-8 sequences: one lookup per byte in the common case. */
+   written as is, 2 for quote, backslash, \b \f \n \r \t, 6 for the other controls
+   (\u00XX); 0 for NUL (the end of a string) and the bytes of UTF-8 sequences, which are
+   written as is once checked. One lookup per byte. */
 static const uint8_t s_json_widths[256] = {
     [0x01 ... 0x07] = 6, [0x08] = 2, [0x09] = 2,          [0x0a] = 2,          [0x0b] = 6,
     [0x0c] = 2,          [0x0d] = 2, [0x0e ... 0x1f] = 6, [0x20 ... 0x21] = 1, [0x22] = 2,
     [0x23 ... 0x5b] = 1, [0x5c] = 2, [0x5d ... 0x7f] = 1};
 
-/* Bytes text takes as a JSON string body (see s_json_width), with *length set to its own
+/* Bytes text takes as a JSON string body (see s_json_widths), with *length set to its own
    length; SIZE_MAX when it is not valid UTF-8. One pass: ASCII costs a table lookup, only
    a multi-byte sequence goes through the full check. */
 static size_t s_json_escaped_size(const char *text, size_t *length)
 {
-    const uint8_t *widths = s_json_widths;
     size_t size = 0;
     const unsigned char *byte = (const unsigned char *)text;
     while (true) {
         uint8_t width;
-        while ((width = widths[*byte])) {
+        while ((width = s_json_widths[*byte])) {
             size += width;
             byte++;
         }
@@ -122,7 +113,7 @@ static char *s_json_escape(char *out, const char *text, size_t length, size_t si
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *byte = (const unsigned char *)text; *byte; byte++) {
         unsigned char c = *byte;
-        if (s_json_width(c) == 1) {
+        if (s_json_widths[c] <= 1) { /* plain ASCII, or a byte of a UTF-8 sequence */
             *out++ = (char)c;
             continue;
         }
