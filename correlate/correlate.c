@@ -20,6 +20,13 @@
     database may disagree: the waiting requests fail and the engine is rebuilt from a fresh
     snapshot.
 
+    Alerts whose endsAt passed resolve a few per batch (S_ENDS_PER_BATCH and a quarter of
+    what the pending batch holds), not all at the tick: alerts that arrived together (a
+    burst, a restart's grace) end together a resolve timeout later, and one batch of all of
+    them would hold every request behind it. An idle pipeline drains the backlog batch after
+    batch; a busy one gives it about a fifth of each batch. lookout_correlate_end_lag_seconds
+    shows how late resolving is.
+
     A command for an incident memory does not hold may concern a closed one (closed incidents
     are dropped from memory): store's query socket is asked before answering not_found.
 */
@@ -46,6 +53,7 @@
     200000                     /* unacknowledged items beyond which we answer                      \
                                   "unavailable" instead of growing without bound */
 #define S_TICK_MS         1000 /* the housekeeping timer */
+#define S_ENDS_PER_BATCH  64   /* alerts resolved by endsAt per batch, at least (see top) */
 #define S_RETRY_MS        1000 /* snapshot query retry interval */
 #define S_SNAPSHOT_PAGE   1000 /* incidents per snapshot page */
 #define S_STORE_DRAIN_MAX 1024 /* acks / query replies read per wake-up */
@@ -131,6 +139,7 @@ static struct {
     lk_metrics_series_t *open[LK_INCIDENT_CLOSED]; /* triggered, acknowledged, resolved */
     lk_metrics_series_t *inflight_batches, *inflight_items, *pending_items, *waiting_replies;
     lk_metrics_series_t *alerts, *held, *silences, *monitors, *resends, *rebuilds, *end_timers;
+    lk_metrics_series_t *end_lag;
     int64_t next_count_ms;
 } s_metrics;
 
@@ -165,6 +174,11 @@ static void s_metrics_register(void)
     s_metrics.end_timers = lk_metrics_series(lk_metrics_gauge(
         "lookout_correlate_alert_end_timers",
         "Firing alerts with an endsAt: each resolves by itself when it passes without a re-send.",
+        NULL));
+    s_metrics.end_lag = lk_metrics_series(lk_metrics_gauge(
+        "lookout_correlate_end_lag_seconds",
+        "How long ago the earliest endsAt still to be resolved passed (0 when none is late): "
+        "alerts are resolved a few per batch, so a wave of ends drains over several.",
         NULL));
     s_metrics.held = lk_metrics_series(lk_metrics_gauge(
         "lookout_correlate_held_alerts", "Silenced or inhibited alerts held in memory.", NULL));
@@ -369,6 +383,8 @@ static void s_batch_take_and_send(s_correlate_t *self)
 {
     if (zlistx_size(self->batches) > 0)
         return;
+    correlate_engine_end_due(self->engine, lk_now_ms(),
+                             S_ENDS_PER_BATCH + correlate_engine_pending_items(self->engine) / 4);
     s_batch_t *batch = calloc(1, sizeof *batch);
     if (!batch)
         lk_fatal("correlate: out of memory");
@@ -522,6 +538,7 @@ static int s_load(s_correlate_t *self)
     correlate_engine_set_config(engine, self->routing, config->shard_count, config->shard_index);
     if (config->restart_grace_ms > 0) /* 0: a config built by hand keeps the engine's default */
         correlate_engine_set_restart_grace(engine, config->restart_grace_ms);
+    correlate_engine_set_tick_end_limit(engine, 0); /* s_batch_take_and_send paces them */
     if (self->engine) {
         correlate_engine_set_next_seq(engine, correlate_engine_next_seq(self->engine));
         correlate_engine_destroy(&self->engine);
@@ -957,6 +974,9 @@ static void s_metrics_update(s_correlate_t *self)
     lk_metrics_set(s_metrics.waiting_replies, (double)waiting);
     lk_metrics_set(s_metrics.alerts, (double)correlate_engine_alert_count(self->engine));
     lk_metrics_set(s_metrics.end_timers, (double)correlate_engine_end_count(self->engine));
+    int64_t next_end_ms = correlate_engine_next_end_ms(self->engine), now_ms = lk_now_ms();
+    lk_metrics_set(s_metrics.end_lag,
+                   next_end_ms && next_end_ms < now_ms ? (double)(now_ms - next_end_ms) / 1000 : 0);
     lk_metrics_set(s_metrics.held, (double)correlate_engine_held_count(self->engine));
     lk_metrics_set(s_metrics.silences, (double)correlate_engine_silence_count(self->engine));
     lk_metrics_set(s_metrics.monitors, (double)correlate_engine_monitor_count(self->engine));

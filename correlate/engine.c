@@ -136,7 +136,10 @@ struct correlate_engine_t {
 
     s_alert_t **alert_slots; /* capacity is a power of two */
     size_t alert_capacity;
-    size_t alert_count;
+    size_t alert_count; /* in both tables */
+    /* the table before the last growth while its alerts move over (s_alert_insert) */
+    s_alert_t **old_slots;
+    size_t old_capacity, old_count, old_cursor;
 
     zhashx_t *incidents; /* id -> s_incident_t* */
     zhashx_t *groups;    /* tenant US group_key -> s_incident_t* */
@@ -156,6 +159,7 @@ struct correlate_engine_t {
     size_t end_count;
     size_t end_capacity;
     int64_t restart_grace_ms; /* see correlate_engine_set_restart_grace */
+    size_t tick_end_limit;    /* see correlate_engine_set_tick_end_limit */
 
     const lk_config_t *config; /* routes, inhibit rules, declared monitors; may be NULL */
     lk_route_t default_route;  /* the root when the configuration has no route: */
@@ -373,18 +377,40 @@ static size_t s_alert_hash(uint32_t tenant, uint64_t fingerprint)
     return (size_t)h;
 }
 
+/*  The alert table: open addressing, linear probing, load factor under 3/4, deletion by
+    backward shift. Growth is incremental: doubling a table of 3 million alerts in one go
+    stalled every request for ~150 ms (a pass over every alert). The old table stays beside
+    the new one and each insert moves S_ALERT_MOVE_SLOTS of its slots over, from index 0 up,
+    so it empties long before the new table could need to grow (it must, within the 3/4 C
+    inserts that take a 2C table to 3/4). In the old table a moved or removed alert leaves
+    S_ALERT_GONE, which probes pass over and which keeps every probe chain intact. */
+#define S_ALERT_MOVE_SLOTS 8
+#define S_ALERT_GONE       ((s_alert_t *)&s_alert_gone)
+static const char s_alert_gone;
+
+/* The alert with this identity in one table (slots may hold S_ALERT_GONE), or NULL. */
+static s_alert_t *s_alert_slot_find(s_alert_t *const *slots, size_t capacity, uint32_t tenant,
+                                    uint64_t fingerprint)
+{
+    size_t mask = capacity - 1;
+    for (size_t i = s_alert_hash(tenant, fingerprint) & mask;; i = (i + 1) & mask) {
+        s_alert_t *alert = slots[i];
+        if (!alert)
+            return NULL;
+        if (alert != S_ALERT_GONE && alert->fingerprint == fingerprint && alert->tenant == tenant)
+            return alert;
+    }
+}
+
 /* The alert with this identity, or NULL. */
 static s_alert_t *s_alert_find(const correlate_engine_t *self, uint32_t tenant,
                                uint64_t fingerprint)
 {
-    size_t mask = self->alert_capacity - 1;
-    for (size_t i = s_alert_hash(tenant, fingerprint) & mask;; i = (i + 1) & mask) {
-        s_alert_t *alert = self->alert_slots[i];
-        if (!alert)
-            return NULL;
-        if (alert->fingerprint == fingerprint && alert->tenant == tenant)
-            return alert;
-    }
+    s_alert_t *alert =
+        s_alert_slot_find(self->alert_slots, self->alert_capacity, tenant, fingerprint);
+    if (!alert && self->old_slots)
+        alert = s_alert_slot_find(self->old_slots, self->old_capacity, tenant, fingerprint);
+    return alert;
 }
 
 /* Puts an alert in the first free slot of its probe chain. */
@@ -397,21 +423,40 @@ static void s_alert_slot_put(s_alert_t **slots, size_t capacity, s_alert_t *aler
     slots[i] = alert;
 }
 
+/* Moves the old table's next slots (at most count; SIZE_MAX: all) into the current one and
+   frees the old table once it is empty. */
+static void s_alert_move_old(correlate_engine_t *self, size_t count)
+{
+    while (self->old_slots && count-- > 0) {
+        s_alert_t *alert = self->old_slots[self->old_cursor];
+        if (alert && alert != S_ALERT_GONE) {
+            s_alert_slot_put(self->alert_slots, self->alert_capacity, alert);
+            self->old_slots[self->old_cursor] = S_ALERT_GONE;
+            self->old_count--;
+        }
+        if (++self->old_cursor == self->old_capacity || self->old_count == 0) {
+            free(self->old_slots);
+            self->old_slots = NULL;
+            self->old_capacity = self->old_count = self->old_cursor = 0;
+        }
+    }
+}
+
 /* Inserts an alert known to be absent; keeps the load factor under 3/4. */
 static void s_alert_insert(correlate_engine_t *self, s_alert_t *alert)
 {
     if ((self->alert_count + 1) * 4 > self->alert_capacity * 3) {
-        size_t capacity_new = self->alert_capacity * 2;
-        s_alert_t **slots = calloc(capacity_new, sizeof *slots);
-        if (!slots)
+        s_alert_move_old(self, SIZE_MAX); /* never two old tables (cannot happen: see above) */
+        self->old_slots = self->alert_slots;
+        self->old_capacity = self->alert_capacity;
+        self->old_count = self->alert_count;
+        self->old_cursor = 0;
+        self->alert_capacity *= 2;
+        self->alert_slots = calloc(self->alert_capacity, sizeof *self->alert_slots);
+        if (!self->alert_slots)
             s_oom();
-        for (size_t i = 0; i < self->alert_capacity; i++)
-            if (self->alert_slots[i])
-                s_alert_slot_put(slots, capacity_new, self->alert_slots[i]);
-        free(self->alert_slots);
-        self->alert_slots = slots;
-        self->alert_capacity = capacity_new;
     }
+    s_alert_move_old(self, S_ALERT_MOVE_SLOTS);
     s_alert_slot_put(self->alert_slots, self->alert_capacity, alert);
     self->alert_count++;
 }
@@ -423,10 +468,22 @@ static void s_end_remove(correlate_engine_t *self, s_alert_t *alert);
 static void s_alert_remove(correlate_engine_t *self, s_alert_t *alert)
 {
     s_end_remove(self, alert);
+    self->alert_count--;
     size_t mask = self->alert_capacity - 1;
     size_t hole = s_alert_hash(alert->tenant, alert->fingerprint) & mask;
     while (self->alert_slots[hole] != alert) {
-        assert(self->alert_slots[hole]);
+        if (!self->alert_slots[hole]) { /* not moved over yet: it leaves a mark in the old */
+            assert(self->old_slots);
+            size_t old_mask = self->old_capacity - 1;
+            size_t i = s_alert_hash(alert->tenant, alert->fingerprint) & old_mask;
+            while (self->old_slots[i] != alert) {
+                assert(self->old_slots[i]);
+                i = (i + 1) & old_mask;
+            }
+            self->old_slots[i] = S_ALERT_GONE;
+            self->old_count--;
+            return;
+        }
         hole = (hole + 1) & mask;
     }
     self->alert_slots[hole] = NULL;
@@ -441,7 +498,6 @@ static void s_alert_remove(correlate_engine_t *self, s_alert_t *alert)
             hole = i;
         }
     }
-    self->alert_count--;
 }
 
 /* ---- ends heap: firing alerts whose endsAt will pass ------------------------------------ */
@@ -511,7 +567,8 @@ static void s_end_set(correlate_engine_t *self, s_alert_t *alert, int64_t deadli
    do not use endsAt (POST /alerts without ends_at, PagerDuty, webhooks, rules, heartbeats)
    leave it 0: such an alert fires until it is resolved. An endsAt moved later (every
    Prometheus re-send) leaves the entry where it is: the tick finds the alert's endsAt later
-   than the entry and re-arms it then (s_ends_due), so the common re-send costs no sift. */
+   than the entry and re-arms it then (correlate_engine_end_due), so the common re-send costs no
+   sift. */
 static void s_end_arm(correlate_engine_t *self, s_alert_t *alert)
 {
     if (alert->status != LK_ALERT_FIRING || alert->ends_at_ms <= 0)
@@ -1281,6 +1338,7 @@ correlate_engine_t *correlate_engine_new(const char *group_by, int64_t reopen_wi
     self->monitors = correlate_monitors_new();
     self->shard_count = 1;
     self->restart_grace_ms = S_RESTART_GRACE_MS;
+    self->tick_end_limit = SIZE_MAX;
     return self;
 }
 
@@ -1293,6 +1351,7 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
     for (s_incident_t *incident = zhashx_first(self->incidents); incident;
          incident = zhashx_next(self->incidents))
         s_incident_free(incident);
+    s_alert_move_old(self, SIZE_MAX);
     for (size_t i = 0; i < self->alert_capacity; i++) {
         s_alert_t *alert = self->alert_slots[i];
         if (!alert)
@@ -1767,6 +1826,41 @@ static void s_silence_ended(const char *tenant_id, void *arg)
         s_recheck_queue(self, (uint32_t)(tenant - 1));
 }
 
+/* Entries whose alert's endsAt moved later (every Prometheus re-send) are only moved in the
+   heap, a sift without a write: max bounds them at this many times the resolutions. */
+#define S_END_REARMS_PER_END 16
+
+size_t correlate_engine_end_due(correlate_engine_t *self, int64_t now_ms, size_t max)
+{
+    size_t ended = 0;
+    size_t rearms_max =
+        max > SIZE_MAX / S_END_REARMS_PER_END ? SIZE_MAX : max * S_END_REARMS_PER_END;
+    size_t rearms = 0;
+    while (ended < max && self->end_count > 0 && self->ends[0].deadline_ms <= now_ms) {
+        s_end_entry_t due = self->ends[0];
+        if (due.alert->ends_at_ms > due.deadline_ms) {
+            if (rearms++ == rearms_max)
+                break;
+            s_end_set(self, due.alert, due.alert->ends_at_ms);
+            continue;
+        }
+        s_end_remove(self, due.alert);
+        s_alert_expire(self, due.alert, due.deadline_ms, now_ms);
+        ended++;
+    }
+    return ended;
+}
+
+int64_t correlate_engine_next_end_ms(const correlate_engine_t *self)
+{
+    return self->end_count > 0 ? self->ends[0].deadline_ms : 0;
+}
+
+void correlate_engine_set_tick_end_limit(correlate_engine_t *self, size_t per_tick)
+{
+    self->tick_end_limit = per_tick;
+}
+
 size_t correlate_engine_tick(correlate_engine_t *self, int64_t now_ms)
 {
     /* group_wait over: announce (stale entries: announced meanwhile, or gone) */
@@ -1786,17 +1880,7 @@ size_t correlate_engine_tick(correlate_engine_t *self, int64_t now_ms)
         s_monitor_write(self, monitor, now_ms);
         s_fire_heartbeat(self, monitor, LK_ALERT_FIRING, now_ms);
     }
-    /* firing alerts whose endsAt passed without a re-send (only what is due is looked at;
-       an entry whose alert's endsAt moved later meanwhile is moved there) */
-    while (self->end_count > 0 && self->ends[0].deadline_ms <= now_ms) {
-        s_end_entry_t due = self->ends[0];
-        if (due.alert->ends_at_ms > due.deadline_ms) {
-            s_end_set(self, due.alert, due.alert->ends_at_ms);
-            continue;
-        }
-        s_end_remove(self, due.alert);
-        s_alert_expire(self, due.alert, due.deadline_ms, now_ms);
-    }
+    correlate_engine_end_due(self, now_ms, self->tick_end_limit);
     s_rechecks_run(self, now_ms);
 
     size_t closed = 0;

@@ -123,10 +123,26 @@ uint64_t correlate_engine_heartbeat(correlate_engine_t *self, const lk_msg_t *re
 
 /* Housekeeping: announces incidents whose group_wait passed, ends silences, fires missed
    heartbeats, resolves firing alerts whose endsAt passed (and incidents left with no firing
-   alert), releases held alerts nothing suppresses any more, closes resolved incidents
-   whose reopen window has passed and drops them and their alerts from memory. Cost is
-   proportional to what is due (ordered heaps). Returns how many incidents were closed. */
+   alert; see correlate_engine_set_tick_end_limit), releases held alerts nothing suppresses any
+   more, closes resolved incidents whose reopen window has passed and drops them and their alerts
+   from memory. Cost is proportional to what is due (ordered heaps). Returns how many incidents were
+   closed. */
 size_t correlate_engine_tick(correlate_engine_t *self, int64_t now_ms);
+
+/* Resolves, earliest first, at most max firing alerts whose endsAt passed by now_ms without
+   a re-send moving it (each at its endsAt, as the tick does). Entries of alerts whose endsAt
+   moved later are re-armed on the way, at most 16 per resolution allowed. Returns how many
+   alerts it resolved. */
+size_t correlate_engine_end_due(correlate_engine_t *self, int64_t now_ms, size_t max);
+
+/* Limits how many alerts one correlate_engine_tick resolves by their endsAt (default: no
+   limit; 0: none, the caller resolves them with correlate_engine_end_due). The actor paces
+   them between batches: a wave of ends (alerts sent together a resolve timeout ago, a sender
+   gone quiet) must not become one batch every request waits behind. */
+void correlate_engine_set_tick_end_limit(correlate_engine_t *self, size_t per_tick);
+
+/* The earliest end timer's deadline (an endsAt, possibly since moved later), 0 when none. */
+int64_t correlate_engine_next_end_ms(const correlate_engine_t *self);
 
 /* Sequence number the pending batch will carry. */
 uint64_t correlate_engine_next_seq(const correlate_engine_t *self);

@@ -690,6 +690,111 @@ static void test_ends_at_resend_moves_timer(void **state)
     lk_msg_clear(&batch);
 }
 
+/* The alert table grows incrementally: alerts that have not moved to the new table yet are
+   found (re-sends stay unchanged), removed (closing an incident drops its alerts) and freed,
+   across several growths (at 768, 1,536, 3,072 alerts; ASan checks nothing is lost). */
+static void test_alert_table_growth(void **state)
+{
+    correlate_engine_t *engine = *state;
+    char name[32], instance[32];
+    /* 800: the table grew at 769 and is moving the old one's slots, 8 per insert */
+    for (int i = 0; i < 800; i++) {
+        snprintf(name, sizeof name, "Grow%d", i / 100);
+        snprintf(instance, sizeof instance, "i%d", i);
+        assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING,
+                                T0, NULL, NULL),
+                         LK_OUTCOME_NEW);
+    }
+    assert_int_equal(correlate_engine_alert_count(engine), 800);
+    /* Grow0 resolves and closes: its 100 alerts leave memory, most from the old table */
+    for (int i = 0; i < 100; i++) {
+        snprintf(instance, sizeof instance, "i%d", i);
+        s_send(engine, TENANT_A, "Grow0", instance, LK_SEV_WARNING, LK_ALERT_RESOLVED, T0 + 1000,
+               NULL, NULL);
+    }
+    assert_int_equal(correlate_engine_tick(engine, T0 + 1000 + WINDOW_MS + 1), 1);
+    assert_int_equal(correlate_engine_alert_count(engine), 700);
+    for (int i = 0; i < 800; i++) {
+        snprintf(name, sizeof name, "Grow%d", i / 100);
+        snprintf(instance, sizeof instance, "i%d", i);
+        assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING,
+                                T0 + 2000 + WINDOW_MS, NULL, NULL),
+                         i < 100 ? LK_OUTCOME_NEW : LK_OUTCOME_UNCHANGED);
+    }
+    /* two more growths; every alert is still found once */
+    for (int i = 800; i < 4000; i++) {
+        snprintf(name, sizeof name, "Grow%d", i / 100);
+        snprintf(instance, sizeof instance, "i%d", i);
+        assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING,
+                                T0 + 3000 + WINDOW_MS, NULL, NULL),
+                         LK_OUTCOME_NEW);
+        if (i % 97 == 0) { /* lookups of earlier alerts while the tables move */
+            snprintf(name, sizeof name, "Grow%d", (i / 3) / 100);
+            snprintf(instance, sizeof instance, "i%d", i / 3);
+            assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING,
+                                    LK_ALERT_FIRING, T0 + 3000 + WINDOW_MS, NULL, NULL),
+                             LK_OUTCOME_UNCHANGED);
+        }
+    }
+    assert_int_equal(correlate_engine_alert_count(engine), 4000);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+}
+
+/* Paced ends (the actor's mode): a tick with a limit of 0 resolves nothing; end_due resolves
+   at most its max, earliest endsAt first, and bounds the re-arms of moved timers on the way
+   (16 per resolution allowed) so neither a wave of ends nor of re-arms is one long call. */
+static void test_ends_paced(void **state)
+{
+    correlate_engine_t *engine = *state;
+    char instance[16];
+    correlate_engine_set_tick_end_limit(engine, 0);
+    for (int i = 0; i < 40; i++) { /* timers that will be found moved */
+        snprintf(instance, sizeof instance, "m%d", i);
+        s_send_ends(engine, "Moved", instance, T0 + 1000 + i, T0, NULL);
+        assert_int_equal(s_send_ends(engine, "Moved", instance, T0 + 500000, T0 + 1, NULL),
+                         LK_OUTCOME_UNCHANGED);
+    }
+    for (int i = 299; i >= 0; i--) {
+        snprintf(instance, sizeof instance, "p%d", i);
+        s_send_ends(engine, "Paced", instance, T0 + 60000 + i, T0, NULL);
+    }
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+    assert_int_equal(correlate_engine_end_count(engine), 340);
+    assert_true(correlate_engine_next_end_ms(engine) == T0 + 1000);
+
+    const int64_t now = T0 + 70000;
+    correlate_engine_tick(engine, now);
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+    assert_int_equal(correlate_engine_end_count(engine), 340);
+
+    /* max 1 allows 16 re-arms: the call stops there, nothing resolved yet */
+    assert_int_equal(correlate_engine_end_due(engine, now, 1), 0);
+    assert_int_equal(correlate_engine_pending_items(engine), 0);
+    assert_true(correlate_engine_next_end_ms(engine) == T0 + 1016);
+    /* max 3: the other 24 re-arms, then the three earliest ends */
+    assert_int_equal(correlate_engine_end_due(engine, now, 3), 3);
+    assert_true(correlate_engine_next_end_ms(engine) == T0 + 60003);
+    assert_int_equal(correlate_engine_end_due(engine, now, 97), 97);
+    batch = s_take(engine);
+    assert_int_equal(batch.alert_end_count, 100);
+    for (size_t i = 0; i < batch.alert_end_count; i++)
+        assert_true(batch.alert_ends[i].ends_at_ms == T0 + 60000 + (int64_t)i);
+    assert_int_equal(s_count_events(&batch, "incident_resolved"), 0);
+    lk_msg_clear(&batch);
+
+    /* the rest, and its incident with its last alert; the moved timers stay armed */
+    assert_int_equal(correlate_engine_end_due(engine, now, SIZE_MAX), 200);
+    batch = s_take(engine);
+    assert_int_equal(batch.alert_end_count, 200);
+    assert_int_equal(s_count_events(&batch, "incident_resolved"), 1);
+    lk_msg_clear(&batch);
+    assert_int_equal(correlate_engine_end_count(engine), 40);
+    assert_true(correlate_engine_next_end_ms(engine) == T0 + 500000);
+    assert_int_equal(correlate_engine_end_due(engine, now, SIZE_MAX), 0);
+}
+
 /* Alerts without an endsAt (native POST /alerts, PagerDuty, webhooks, rules, heartbeats)
    never end by themselves; a re-send without endsAt disarms an armed one. */
 static void test_no_ends_at_never_ends(void **state)
@@ -1141,6 +1246,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_firing_ends_at_is_insignificant, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_at_resolves, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_at_resend_moves_timer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ends_paced, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_alert_table_growth, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_no_ends_at_never_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_at_restart_grace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_command_by_fingerprint, s_setup, s_teardown),
