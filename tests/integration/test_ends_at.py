@@ -91,6 +91,50 @@ class EndsAtTest(lookout.LookoutTestCase):
         self.assertGreaterEqual(time.monotonic() - answered, 20, "resolved before its new endsAt")
         self.assertEqual(self.incident_of("NativeNoEnd")["status"], "triggered")
 
+    def test_a_wave_of_ends_leaves_in_small_batches(self):
+        # 3,000 alerts that end together resolve a few per mutation batch (64 when nothing
+        # else is pending), not in one batch every request would wait behind; all of them
+        # resolve, and lookout_correlate_end_lag_seconds returns to 0
+        port = lookout.free_ports(1)[0]
+        lk = self.start(backend="sqlite", taps=True,
+                        env={"LOOKOUT_CORRELATE_METRICS_PORT": str(port)})
+        tap = lk.tap(lk.config["LOOKOUT_CORRELATE_TAP"])
+
+        def batches():
+            return tap.matching(lambda l: (l.get("msg") or {}).get("type") == "mutation_batch")
+
+        # a SUB socket joins its PUB some time after connecting: warm up until it shows one
+        deadline = time.monotonic() + 20 * lookout.TIME_SCALE
+        n = 0
+        while not batches():
+            self.assertLess(time.monotonic(), deadline, "the correlate tap showed nothing")
+            n += 1
+            self.post_v2([v2_alert("WaveWarm", 3600, instance="w%d" % n)])
+            time.sleep(0.2)
+        wave = 3000
+        alerts = [v2_alert("Wave%d" % (i // 100), 4, instance="i%d" % i) for i in range(wave)]
+        for start in range(0, wave, 500):
+            self.post_v2(alerts[start:start + 500])
+        intake_tools.wait_until(
+            "the wave's alerts resolved",
+            lambda: lk.db_scalar("SELECT COUNT(*) FROM alerts WHERE status = 'resolved' AND "
+                                 "labels LIKE '%Wave%' AND labels NOT LIKE '%WaveWarm%'")
+            == str(wave), timeout_s=60)
+        for group in range(0, wave // 100, 7):
+            self.assertIsNotNone(self.incident_of("Wave%d" % group, "resolved"), group)
+        ends = intake_tools.wait_until(
+            "the tap showing every end",
+            lambda: (lambda counts: counts if sum(counts) >= wave else None)(
+                [len(l["msg"].get("alert_ends") or []) for l in batches()]), timeout_s=20)
+        ends = [count for count in ends if count]
+        self.assertEqual(sum(ends), wave)
+        self.assertLessEqual(max(ends), 64, "a batch carried more ends than the pacing allows")
+        self.assertGreaterEqual(len(ends), wave // 64)
+        intake_tools.wait_until(
+            "lookout_correlate_end_lag_seconds back to 0",
+            lambda: "\nlookout_correlate_end_lag_seconds 0\n" in lookout.http_request(
+                "http://127.0.0.1:%d/metrics" % port, "GET").body.decode(), timeout_s=10)
+
     def test_end_timer_survives_a_correlate_kill(self):
         # grace 4 s: after the restart nothing ends before 4 s have passed
         lk = self.start(backend="postgresql", supervised=True,
