@@ -44,6 +44,11 @@ from correlation_tools import peak_rss_kb, rss_kb  # noqa: E402
 TENANT = "6b2f3a10-5c1d-4e2f-8a3b-9c4d5e6f7a8b"
 ALERTMANAGER = os.environ.get("LOOKOUT_BENCH_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")
 SCENARIOS = ("resend", "new", "mix")
+# endsAt of the firing alerts loadgen sends (now + this): an hour, so no phase's alerts end
+# during a later phase's measurement. With Prometheus's usual few minutes, the alerts a
+# throughput phase sent at 50,000/s would all end a few minutes later, in whatever runs then
+# (Lookout resolves them; phase_wave measures that on purpose).
+FIRING_FOR_S = 3600
 
 
 def log(text):
@@ -66,6 +71,8 @@ def run_loadgen(url, headers, *args, timeout=600, attempts=2):
     for header in headers:
         command += ["-H", header]
     command += [str(a) for a in args]
+    if "--firing-for" not in command:
+        command += ["--firing-for", str(FIRING_FOR_S)]
     for attempt in range(attempts):
         proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout)
@@ -161,11 +168,14 @@ route:
   receiver: "null"
   group_by: [alertname]
   group_wait: 0s
-  group_interval: 1m
+  group_interval: 1h
   repeat_interval: 4h
 receivers:
   - name: "null"
 """
+# group_interval 1h: every group (thousands: one per alertname) would otherwise be flushed
+# every interval, a burst of seconds of Alertmanager's CPU landing in whichever measurement
+# runs then, of either system (Lookout's escalation does not run in those phases either).
 
 ALERTMANAGER_WEBHOOK_CONFIG = """
 route:
@@ -399,6 +409,33 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
     return figures
 
 
+def phase_wave(systems, rate_alerts, alerts=300000, ends_after_s=15):
+    """Answer latency while a wave of alerts ends: each system is filled (closed loop) with
+    `alerts` new alerts whose endsAt is ends_after_s after they were sent, then takes new
+    alerts open loop at rate_alerts/s until 10 s after the last of them ended. Lookout
+    resolves each ended alert (a write and an event); Alertmanager computes resolution when
+    asked, so its figure is its plain latency at that rate."""
+    rate = max(1.0, rate_alerts / 64.0)
+    figures = {"alerts": alerts, "ends_after_s": ends_after_s,
+               "offered_alerts_per_s": round(rate * 64)}
+    for system in systems:
+        settle(system, quiet=systems)
+        fill = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
+                           "--alerts", alerts, "--warmup", 0, "--connections", 32,
+                           "--firing-for", ends_after_s)
+        result = run_loadgen(system.url, system.headers, "--mode", "open", "--scenario", "new",
+                             "--rate", "%.2f" % rate, "--duration", ends_after_s + 10,
+                             "--warmup", 0, "--drain", 3, "--connections", 32, "--pool", 1024)
+        latency = result["latency_ms"]
+        figures[system.name] = {key: latency.get(key) for key in ("p50", "p99", "p999", "max")}
+        figures[system.name].update(fill_alerts_per_s=round(fill["alerts_per_s"]),
+                                    incomplete=result["incomplete"], errors=result["errors"])
+        log("wave %-18s %d alerts ending, new at %.0f/s: p50 %.2f p99 %.2f p99.9 %.2f ms" % (
+            system.name, alerts, rate * 64, latency.get("p50", -1), latency.get("p99", -1),
+            latency.get("p999", -1)))
+    return figures
+
+
 # What an open-loop rate must meet to count as sustained (phase_capacity).
 CAPACITY_P99_MS = 100.0
 
@@ -600,6 +637,15 @@ def print_table(report, out=sys.stdout):
                 line += "   Kafka p50 %7s p99 %7s (%d)" % (fmt(k.get("p50"), 1),
                                                           fmt(k.get("p99"), 1), k["count"])
             w(line + "\n")
+    for backend, e in report.get("wave", {}).items():
+        w("\nAnswer latency while %s alerts end (endsAt %d s after they were sent), new alerts "
+          "at %s/s open loop (ms)\n" % (format(e["alerts"], ","), e["ends_after_s"],
+                                        format(e["offered_alerts_per_s"], ",")))
+        for name in (n for n in e if isinstance(e[n], dict)):
+            x = e[name]
+            w("  %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s\n" % (
+                name, fmt(x["p50"], 2), fmt(x["p99"], 2), fmt(x["p999"], 2), x["errors"],
+                " (%d incomplete)" % x["incomplete"] if x["incomplete"] else ""))
     if "memory" in report:
         w("\nPeak memory with %s active alerts (MiB, processes summed)\n" %
           format(report["settings"]["memory_alerts"], ","))
@@ -630,7 +676,7 @@ def main():
     parser.add_argument("--e2e-rate", type=float, default=20, help="alerts/s in the e2e phase")
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--skip", default="", help="comma list of phases to leave out: "
-                        "latency,e2e,memory,storm")
+                        "latency,wave,e2e,memory,storm")
     parser.add_argument("--output", help="JSON file (default bench/results/<date>.json)")
     parser.add_argument("--variant", default="",
                         help="KEY=VALUE[,KEY=VALUE...]: also measure the throughput of a second "
@@ -681,6 +727,11 @@ def main():
                 report["latency"][backend] = phase_latency(
                     systems, report["throughput"][backend], 1.5 * args.duration,
                     args.connections, capacity=capacity)
+            if "wave" not in skip and backend == "sqlite":
+                half = (capacity["new"]["alerts_per_s"] if capacity and capacity["new"]
+                        ["alerts_per_s"] else report["throughput"][backend]["new"]
+                        [systems[1].name]["alerts_per_s"]) / 2
+                report["wave"] = {backend: phase_wave(systems[:2], half)}
         finally:
             for system in systems:
                 system.stop()

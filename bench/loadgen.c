@@ -67,8 +67,7 @@
 #define S_MAX_CONNECTIONS   1024
 #define S_MAX_HEADERS       16
 #define S_REQUEST_TIMEOUT_S 30.0
-#define S_FIRING_FOR_MS     (300 * 1000) /* endsAt of a firing alert: now + 5 minutes */
-#define S_TIME_SIZE         80           /* an RFC 3339 time, with room for any year */
+#define S_TIME_SIZE         80 /* an RFC 3339 time, with room for any year */
 
 typedef enum { S_MODE_CLOSED, S_MODE_OPEN, S_MODE_E2E } s_mode_t;
 typedef enum { S_SCENARIO_RESEND, S_SCENARIO_NEW, S_SCENARIO_MIX, S_SCENARIO_E2E } s_scenario_t;
@@ -97,9 +96,10 @@ typedef struct {
     int receiver_port;
     const char *kafka_brokers;
     const char *kafka_topic;
-    double e2e_wait_s;    /* e2e: how long to wait for the last notifications */
-    int64_t starts_at_ms; /* startsAt of every alert (0: a minute before the start) */
-    double drain_s;       /* open/e2e: how long to wait for answers after the last send */
+    double e2e_wait_s;     /* e2e: how long to wait for the last notifications */
+    int64_t starts_at_ms;  /* startsAt of every alert (0: a minute before the start) */
+    int64_t firing_for_ms; /* endsAt of a firing alert: now + this */
+    double drain_s;        /* open/e2e: how long to wait for answers after the last send */
 } s_options_t;
 
 /* One alert generator per connection: which alert comes next in each role. */
@@ -303,7 +303,7 @@ static void s_print_percentiles(const char *name, double *values, size_t count, 
 /* ---- alert bodies ------------------------------------------------------------------------ */
 
 /* Appends one alert. kind: 'p' pool, 'n' new, 'e' e2e marker; number identifies it within
-   the connection and kind. resolved: endsAt now - 1 ms, else now + 5 minutes. */
+   the connection and kind. resolved: endsAt now - 1 ms, else now + --firing-for. */
 static void s_alert_json(s_buf_t *body, const s_gen_t *gen, char kind, uint64_t number,
                          bool resolved, const char *starts_at, const char *ends_at_firing,
                          const char *ends_at_resolved)
@@ -335,7 +335,7 @@ static int s_next_body(s_gen_t *gen, s_buf_t *body, bool priming, int64_t e2e_in
     char starts_at[S_TIME_SIZE], firing[S_TIME_SIZE], resolved[S_TIME_SIZE];
     int64_t now_ms = s_wall_ms();
     s_rfc3339(s_starts_at_ms, starts_at);
-    s_rfc3339(now_ms + S_FIRING_FOR_MS, firing);
+    s_rfc3339(now_ms + s_opt.firing_for_ms, firing);
     s_rfc3339(now_ms - 1, resolved);
     body->size = 0;
     s_buf_append(body, "[", 1);
@@ -1004,6 +1004,8 @@ static void s_usage(void)
             "  --receiver-port P             e2e: HTTP receiver on 127.0.0.1:P\n"
             "  --kafka-brokers B --kafka-topic T   e2e: also watch a Kafka topic\n"
             "  --e2e-wait S                  e2e: wait this long for late arrivals (10)\n"
+            "  --firing-for S                endsAt of a firing alert: now + S seconds (300,\n"
+            "                                Alertmanager's resolve_timeout)\n"
             "  --starts-at MS                startsAt of every alert, epoch ms (a minute ago);\n"
             "                                with the same --run-id, a later run re-sends\n"
             "                                exactly what an earlier one sent\n");
@@ -1069,6 +1071,7 @@ static void s_parse_options(int argc, char **argv)
     s_opt.batch = 64;
     s_opt.pool = 1024;
     s_opt.lag = 1024;
+    s_opt.firing_for_ms = 300 * 1000;
     s_opt.group_size = 1000;
     s_opt.e2e_wait_s = 10;
     s_opt.drain_s = 10;
@@ -1093,6 +1096,7 @@ static void s_parse_options(int argc, char **argv)
         {"kafka-topic", required_argument, NULL, 'T'},
         {"e2e-wait", required_argument, NULL, 'W'},
         {"starts-at", required_argument, NULL, 'S'},
+        {"firing-for", required_argument, NULL, 'F'},
         {"drain", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1178,6 +1182,9 @@ static void s_parse_options(int argc, char **argv)
             break;
         case 'D':
             s_opt.drain_s = s_double_arg("--drain", optarg);
+            break;
+        case 'F':
+            s_opt.firing_for_ms = (int64_t)s_int_arg("--firing-for", optarg, 1, 3153600000L) * 1000;
             break;
         case 'S':
             s_opt.starts_at_ms = (int64_t)s_int_arg("--starts-at", optarg, 1, 4102444800000L);

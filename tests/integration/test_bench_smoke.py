@@ -6,6 +6,7 @@ bench/run.sh, is not a test and is never run by ctest.)
 import json
 import os
 import subprocess
+import time
 
 import lookout
 
@@ -43,9 +44,15 @@ class BenchSmokeTest(lookout.LookoutTestCase):
             self.fail(str(exc))
         cluster = self.start_lookout()
 
+        sent_ms = time.time() * 1000
         new = self.loadgen(cluster, "--scenario", "new", "--run-id", "smokenew",
-                           "--group-size", "50")
+                           "--group-size", "50", "--firing-for", "3600")
         self.assertEqual(new["alerts"], 64 * new["requests"])
+        # --firing-for: endsAt an hour after each request (the bench's setting)
+        ends = cluster.db_query("SELECT MIN(ends_at), MAX(ends_at) FROM alerts WHERE tenant_id "
+                                "= '%s' AND name LIKE 'Bench_smokenew_%%'" % TENANT)[0]
+        self.assertGreaterEqual(int(ends[0]), sent_ms + 3599000, ends)
+        self.assertLessEqual(int(ends[1]), time.time() * 1000 + 3600000, ends)
         # every new alert is one row; answers that came after the measured second are not
         # counted (at most one request per connection)
         stored = cluster.db_count("SELECT count(*) FROM alerts WHERE tenant_id = '%s' AND "
