@@ -370,6 +370,15 @@ def _settle_answer(system, deadline):
     log("%s did not answer within a second before its deadline" % system.name)
 
 
+def run_open(system, scenario, rate, duration, connections, warmup=1):
+    """Open loop at rate requests (of 64 alerts) per second for duration seconds after
+    warmup, from a pool of 1,024 alerts per connection; answers are awaited until 3 s after
+    the last request was due."""
+    return run_loadgen(system.url, system.headers, "--mode", "open", "--scenario", scenario,
+                       "--rate", "%.2f" % rate, "--duration", duration, "--warmup", warmup,
+                       "--drain", 3, "--connections", connections, "--pool", 1024)
+
+
 def phase_latency(systems, throughput, duration, connections, fraction=0.5, capacity=None):
     """Open loop at fraction of Lookout's measured saturation (systems[1]), the same offered
     rate for Alertmanager (systems[0]); re-sends at fraction of Alertmanager's; and, given
@@ -390,10 +399,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                  "offered_alerts_per_s": round(rate * 64)}
         for system in systems:
             settle(system, quiet=systems)
-            result = run_loadgen(system.url, system.headers, "--mode", "open",
-                                 "--scenario", scenario, "--rate", "%.2f" % rate,
-                                 "--duration", duration, "--warmup", 1, "--drain", 3,
-                                 "--connections", connections, "--pool", 1024)
+            result = run_open(system, scenario, rate, duration, connections)
             latency = result["latency_ms"]
             entry[system.name] = {key: latency.get(key) for key in
                                   ("p50", "p99", "p999", "max", "count")}
@@ -409,7 +415,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
     return figures
 
 
-def phase_wave(systems, rate_alerts, alerts=300000, ends_after_s=15):
+def phase_wave(systems, rate_alerts, connections, alerts=300000, ends_after_s=15):
     """Answer latency while a wave of alerts ends: each system is filled (closed loop) with
     `alerts` new alerts whose endsAt is ends_after_s after they were sent, then takes new
     alerts open loop at rate_alerts/s until 10 s after the last of them ended. Lookout
@@ -421,11 +427,9 @@ def phase_wave(systems, rate_alerts, alerts=300000, ends_after_s=15):
     for system in systems:
         settle(system, quiet=systems)
         fill = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
-                           "--alerts", alerts, "--warmup", 0, "--connections", 32,
+                           "--alerts", alerts, "--warmup", 0, "--connections", connections,
                            "--firing-for", ends_after_s)
-        result = run_loadgen(system.url, system.headers, "--mode", "open", "--scenario", "new",
-                             "--rate", "%.2f" % rate, "--duration", ends_after_s + 10,
-                             "--warmup", 0, "--drain", 3, "--connections", 32, "--pool", 1024)
+        result = run_open(system, "new", rate, ends_after_s + 10, connections, warmup=0)
         latency = result["latency_ms"]
         figures[system.name] = {key: latency.get(key) for key in ("p50", "p99", "p999", "max")}
         figures[system.name].update(fill_alerts_per_s=round(fill["alerts_per_s"]),
@@ -454,10 +458,7 @@ def phase_capacity(system, throughput, duration, connections, quiet=()):
         sustained, steps = None, []
         while rate * 64.0 <= saturation * 1.05:
             settle(system, quiet=quiet)
-            result = run_loadgen(system.url, system.headers, "--mode", "open",
-                                 "--scenario", scenario, "--rate", "%.2f" % rate,
-                                 "--duration", duration, "--warmup", 1, "--drain", 3,
-                                 "--connections", connections, "--pool", 1024)
+            result = run_open(system, scenario, rate, duration, connections)
             p99 = result["latency_ms"].get("p99")
             ok = (not result["incomplete"] and not result["errors"] and p99 is not None
                   and p99 <= CAPACITY_P99_MS)
@@ -728,10 +729,11 @@ def main():
                     systems, report["throughput"][backend], 1.5 * args.duration,
                     args.connections, capacity=capacity)
             if "wave" not in skip and backend == "sqlite":
-                half = (capacity["new"]["alerts_per_s"] if capacity and capacity["new"]
-                        ["alerts_per_s"] else report["throughput"][backend]["new"]
-                        [systems[1].name]["alerts_per_s"]) / 2
-                report["wave"] = {backend: phase_wave(systems[:2], half)}
+                # half the open-loop capacity, else (latency skipped) of the closed-loop rate
+                reference = ((capacity or {}).get("new", {}).get("alerts_per_s") or
+                             report["throughput"][backend]["new"][systems[1].name]["alerts_per_s"])
+                report["wave"] = {backend: phase_wave(systems[:2], reference / 2,
+                                                      args.connections)}
         finally:
             for system in systems:
                 system.stop()

@@ -463,29 +463,33 @@ static void s_alert_insert(correlate_engine_t *self, s_alert_t *alert)
 
 static void s_end_remove(correlate_engine_t *self, s_alert_t *alert);
 
-/* Removes an alert from the table (backward-shift deletion keeps probe chains intact) and
-   from the ends heap. */
+/* The slot holding this alert in one table, or capacity when the table does not hold it. */
+static size_t s_alert_slot_of(s_alert_t *const *slots, size_t capacity, const s_alert_t *alert)
+{
+    size_t mask = capacity - 1;
+    size_t i = s_alert_hash(alert->tenant, alert->fingerprint) & mask;
+    for (; slots[i] != alert; i = (i + 1) & mask)
+        if (!slots[i])
+            return capacity;
+    return i;
+}
+
+/* Removes an alert from the table (backward-shift deletion keeps probe chains intact; in the
+   old table, a mark) and from the ends heap. */
 static void s_alert_remove(correlate_engine_t *self, s_alert_t *alert)
 {
     s_end_remove(self, alert);
     self->alert_count--;
-    size_t mask = self->alert_capacity - 1;
-    size_t hole = s_alert_hash(alert->tenant, alert->fingerprint) & mask;
-    while (self->alert_slots[hole] != alert) {
-        if (!self->alert_slots[hole]) { /* not moved over yet: it leaves a mark in the old */
-            assert(self->old_slots);
-            size_t old_mask = self->old_capacity - 1;
-            size_t i = s_alert_hash(alert->tenant, alert->fingerprint) & old_mask;
-            while (self->old_slots[i] != alert) {
-                assert(self->old_slots[i]);
-                i = (i + 1) & old_mask;
-            }
-            self->old_slots[i] = S_ALERT_GONE;
-            self->old_count--;
-            return;
-        }
-        hole = (hole + 1) & mask;
+    size_t hole = s_alert_slot_of(self->alert_slots, self->alert_capacity, alert);
+    if (hole == self->alert_capacity) { /* not moved over yet */
+        assert(self->old_slots);
+        size_t slot = s_alert_slot_of(self->old_slots, self->old_capacity, alert);
+        assert(slot < self->old_capacity);
+        self->old_slots[slot] = S_ALERT_GONE;
+        self->old_count--;
+        return;
     }
+    size_t mask = self->alert_capacity - 1;
     self->alert_slots[hole] = NULL;
     for (size_t i = (hole + 1) & mask; self->alert_slots[i]; i = (i + 1) & mask) {
         s_alert_t *moved = self->alert_slots[i];

@@ -122,11 +122,11 @@ class EndsAtTest(lookout.LookoutTestCase):
             == str(wave), timeout_s=60)
         for group in range(0, wave // 100, 7):
             self.assertIsNotNone(self.incident_of("Wave%d" % group, "resolved"), group)
-        ends = intake_tools.wait_until(
-            "the tap showing every end",
-            lambda: (lambda counts: counts if sum(counts) >= wave else None)(
-                [len(l["msg"].get("alert_ends") or []) for l in batches()]), timeout_s=20)
-        ends = [count for count in ends if count]
+        def ends_per_batch():
+            counts = [len(l["msg"].get("alert_ends") or []) for l in batches()]
+            return [count for count in counts if count] if sum(counts) >= wave else None
+
+        ends = intake_tools.wait_until("the tap showing every end", ends_per_batch, timeout_s=20)
         self.assertEqual(sum(ends), wave)
         self.assertLessEqual(max(ends), 64, "a batch carried more ends than the pacing allows")
         self.assertGreaterEqual(len(ends), wave // 64)
