@@ -80,6 +80,8 @@ typedef struct {
     const char *snapshot_alerts;        /* (JSON array of incident ids) → alert columns */
     const char *events_after;           /* (after_sequence, limit) → event columns + blob */
     const char *events_after_tenant;    /* (tenant, after_sequence, limit) → same */
+    const char *event_snapshot;         /* (incident_id, sequence) → sequence, incident of the
+                                           incident's next event with a snapshot */
     const char *list_select;            /* "%d": tenant */
     const char *list_status;            /* "%d %d %d %d": four status names, unused ones NULL */
     const char *list_severity;          /* "%d %d %d %d": four severity names, unused ones NULL */
@@ -104,7 +106,12 @@ typedef struct {
 #define STORE_ALERT_PARAMS 19
 #define STORE_EVENT_COLUMNS                                                                        \
     "sequence, event_id, tenant_id, incident_id, type, actor, note, fingerprint, at"
-/* insert_event binds STORE_EVENT_COLUMNS then the incident blob */
+/* insert_event binds STORE_EVENT_COLUMNS then the incident blob: the incident as of the
+   event, msgpack (lk_incident_encode). The events one multi-row statement inserts for one
+   incident all carry the same snapshot (the batch's), so it is stored once, on the last of
+   them; the rows before it hold an empty blob that stands for the snapshot of the next event
+   of their incident with one (event_snapshot). Retention removes the oldest events first,
+   so the row holding a snapshot outlives the rows sharing it. */
 #define STORE_EVENT_PARAMS 10
 
 /* The vtable one backend implements; store_db.c dispatches to it. */

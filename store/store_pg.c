@@ -403,6 +403,9 @@ static const store_dialect_t s_dialect = {
     .events_after_tenant = "SELECT " STORE_EVENT_COLUMNS ", incident FROM events "
                            "WHERE tenant_id = $1::uuid AND sequence > $2::bigint "
                            "ORDER BY sequence LIMIT $3::bigint",
+    .event_snapshot = "SELECT sequence, incident FROM events WHERE incident_id = $1::uuid "
+                      "AND sequence > $2::bigint AND octet_length(incident) > 0 "
+                      "ORDER BY sequence LIMIT 1",
     .list_select = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE tenant_id = $%d::uuid",
     .list_status = " AND status IN ($%d::text, $%d::text, $%d::text, $%d::text)",
     .list_severity = " AND severity IN ($%d::text, $%d::text, $%d::text, $%d::text)",

@@ -292,40 +292,160 @@ static int s_read_alerts(store_db_t *db, store_rows_t *rows, lk_msg_t *reply, co
     return step < 0 ? store_reply_db_failed(db, reply, step, what) : STORE_DB_OK;
 }
 
+/* Replaces reply->incidents[index] (a placeholder) with a copy of incident. */
+static int s_fill_incident(lk_msg_t *reply, size_t index, const lk_incident_t *incident)
+{
+    lk_incident_clear(&reply->incidents[index]);
+    if (lk_incident_copy(&reply->incidents[index], incident)) {
+        store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The snapshot a shared row (an empty blob, store_db.h) stands for, when its own page did not
+   reach the row holding it: the next snapshot of that incident in the outbox, else (that row
+   removed by retention before it) the incident as stored now. *holder is the sequence it
+   came from (INT64_MAX for the stored incident). Returns STORE_DB_OK with reply->status set
+   on failure, or the database failure. */
+static int s_shared_snapshot(store_db_t *db, lk_msg_t *reply, const lk_event_t *event,
+                             lk_incident_t *incident, int64_t *holder)
+{
+    const store_dialect_t *sql = store_db_dialect(db);
+    char err[256];
+    store_param_t params[] = {store_param_text(event->incident_id),
+                              store_param_int((int64_t)event->sequence)};
+    store_rows_t *rows;
+    int rc = store_db_query(db, sql->event_snapshot, params, 2, &rows);
+    if (rc != STORE_DB_OK)
+        return store_reply_db_failed(db, reply, rc, "events snapshot");
+    int step = store_rows_next(rows);
+    if (step == 1) {
+        size_t size;
+        const void *blob = store_rows_blob(rows, 1, &size);
+        *holder = store_rows_int(rows, 0);
+        if (!blob || lk_incident_decode(blob, size, incident, err, sizeof(err)))
+            store_reply_fail(reply, LK_STATUS_ERROR, "stored event %" PRId64 ": bad incident: %s",
+                             *holder, blob ? err : "none");
+    }
+    store_rows_destroy(&rows);
+    if (step < 0)
+        return store_reply_db_failed(db, reply, step, "events snapshot");
+    if (step == 1)
+        return STORE_DB_OK;
+    store_param_t key[] = {store_param_text(event->tenant_id),
+                           store_param_text(event->incident_id)};
+    rc = store_db_query(db, sql->select_incident, key, 2, &rows);
+    if (rc != STORE_DB_OK)
+        return store_reply_db_failed(db, reply, rc, "events incident");
+    step = store_rows_next(rows);
+    *holder = INT64_MAX;
+    if (step == 0)
+        store_reply_fail(reply, LK_STATUS_ERROR, "stored event %" PRIu64 ": no incident %s",
+                         event->sequence, event->incident_id);
+    else if (step == 1 && store_map_read_incident(rows, 0, incident, err, sizeof(err)))
+        store_reply_fail(reply, LK_STATUS_ERROR, "%s", err);
+    store_rows_destroy(&rows);
+    return step < 0 ? store_reply_db_failed(db, reply, step, "events incident") : STORE_DB_OK;
+}
+
+/* Fills the placeholders of the shared rows whose snapshot row was not among the rows read
+   (the page ended between them), in sequence order; rows of one incident before the same
+   holder share one lookup. */
+static int s_fill_shared(store_db_t *db, lk_msg_t *reply, const size_t *pending, size_t count)
+{
+    lk_incident_t incident = {0};
+    int64_t holder = 0;
+    const char *holder_of = NULL;
+    int rc = STORE_DB_OK;
+    for (size_t next = 0; next < count && rc == STORE_DB_OK; next++) {
+        const lk_event_t *event = &reply->events[pending[next]];
+        if (!holder_of || strcmp(holder_of, event->incident_id) != 0 ||
+            (int64_t)event->sequence >= holder) {
+            lk_incident_clear(&incident);
+            holder_of = NULL;
+            rc = s_shared_snapshot(db, reply, event, &incident, &holder);
+            if (rc != STORE_DB_OK || reply->status != LK_STATUS_OK)
+                break;
+            holder_of = event->incident_id;
+        }
+        if (s_fill_incident(reply, pending[next], &incident))
+            break;
+    }
+    lk_incident_clear(&incident);
+    return rc;
+}
+
 /* Reads event rows into reply->events; with_incident: column 9 is the incident blob,
-   decoded into reply->incidents in parallel. */
+   decoded into reply->incidents in parallel. A shared row (an empty blob) gets a placeholder
+   that the snapshot it stands for replaces: the next row of its incident with a snapshot,
+   mostly on the same page, else s_fill_shared. */
 static int s_read_events(store_db_t *db, store_rows_t *rows, lk_msg_t *reply, bool with_incident,
                          const char *what)
 {
+    size_t *pending = NULL, pending_count = 0, pending_capacity = 0;
     int step;
     while ((step = store_rows_next(rows)) == 1) {
         lk_event_t event;
         char err[256];
         if (store_map_read_event(rows, 0, &event, err, sizeof(err))) {
             store_reply_fail(reply, LK_STATUS_ERROR, "%s", err);
-            return STORE_DB_OK;
+            break;
         }
         int added = lk_msg_add_event(reply, &event);
         lk_event_clear(&event);
         if (!added && with_incident) {
+            const lk_event_t *stored = &reply->events[reply->event_count - 1];
             size_t size;
             const void *blob = store_rows_blob(rows, 9, &size);
-            lk_incident_t incident;
-            if (!blob || lk_incident_decode(blob, size, &incident, err, sizeof(err))) {
-                store_reply_fail(
-                    reply, LK_STATUS_ERROR, "stored event %" PRIu64 ": bad incident: %s",
-                    reply->events[reply->event_count - 1].sequence, blob ? err : "none");
-                return STORE_DB_OK;
+            lk_incident_t incident = {0};
+            if (!store_rows_null(rows, 9) && size == 0) {
+                /* shared: a placeholder until the row holding its snapshot */
+                if (pending_count == pending_capacity) {
+                    size_t capacity = pending_capacity ? pending_capacity * 2 : 64;
+                    size_t *grown = realloc(pending, capacity * sizeof(*pending));
+                    if (!grown) {
+                        store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
+                        break;
+                    }
+                    pending = grown;
+                    pending_capacity = capacity;
+                }
+                pending[pending_count++] = reply->event_count - 1;
+                added = lk_msg_add_incident(reply, &incident);
+            } else if (!blob || lk_incident_decode(blob, size, &incident, err, sizeof(err))) {
+                store_reply_fail(reply, LK_STATUS_ERROR,
+                                 "stored event %" PRIu64 ": bad incident: %s", stored->sequence,
+                                 blob ? err : "none");
+                break;
+            } else {
+                added = lk_msg_add_incident(reply, &incident);
+                /* the shared rows of this incident read so far stand for this snapshot */
+                size_t kept = 0;
+                for (size_t next = 0; next < pending_count && !added; next++) {
+                    if (strcmp(reply->events[pending[next]].incident_id, stored->incident_id))
+                        pending[kept++] = pending[next];
+                    else
+                        added = s_fill_incident(reply, pending[next], &incident);
+                }
+                pending_count = added ? pending_count : kept;
+                lk_incident_clear(&incident);
+                if (added && reply->status != LK_STATUS_OK)
+                    break;
             }
-            added = lk_msg_add_incident(reply, &incident);
-            lk_incident_clear(&incident);
         }
         if (added) {
             store_reply_fail(reply, LK_STATUS_ERROR, "out of memory");
-            return STORE_DB_OK;
+            break;
         }
     }
-    return step < 0 ? store_reply_db_failed(db, reply, step, what) : STORE_DB_OK;
+    int rc = STORE_DB_OK;
+    if (step < 0)
+        rc = store_reply_db_failed(db, reply, step, what);
+    else if (reply->status == LK_STATUS_OK && pending_count)
+        rc = s_fill_shared(db, reply, pending, pending_count);
+    free(pending);
+    return rc;
 }
 
 /* Runs a query and feeds its rows to one of the readers above. */

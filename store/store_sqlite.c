@@ -548,6 +548,8 @@ static const store_dialect_t s_dialect = {
                     "WHERE sequence > ?1 ORDER BY sequence LIMIT ?2",
     .events_after_tenant = "SELECT " STORE_EVENT_COLUMNS ", incident FROM events "
                            "WHERE tenant_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3",
+    .event_snapshot = "SELECT sequence, incident FROM events WHERE incident_id = ?1 "
+                      "AND sequence > ?2 AND length(incident) > 0 ORDER BY sequence LIMIT 1",
     .list_select = "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE tenant_id = ?%d",
     .list_status = " AND status IN (?%d, ?%d, ?%d, ?%d)",
     .list_severity = " AND severity IN (?%d, ?%d, ?%d, ?%d)",

@@ -418,9 +418,16 @@ static int s_apply_events_rows(store_writer_t *self, const lk_msg_t *batch, size
     }
     store_param_t params[S_ALERT_ROWS_MAX * STORE_EVENT_PARAMS];
     if (rc == STORE_DB_OK) {
+        /* the snapshot is stored once per incident and statement, on its last row; the
+           rows before it keep an empty blob that stands for it (store_db.h) */
+        bool shared[S_ALERT_ROWS_MAX] = {false};
+        for (size_t row = 0; row < rows; row++)
+            for (size_t later = row + 1; later < rows && !shared[row]; later++)
+                shared[row] = blob_of[later] == blob_of[row];
         for (size_t row = 0; row < rows; row++)
             store_map_event_params(&batch->events[*index + row], self->last_sequence + 1 + row,
-                                   blobs[blob_of[row]].blob, blobs[blob_of[row]].blob_size,
+                                   blobs[blob_of[row]].blob,
+                                   shared[row] ? 0 : blobs[blob_of[row]].blob_size,
                                    &params[row * STORE_EVENT_PARAMS]);
         int64_t changes = 0;
         rc = store_db_exec(self->db, sql, params, (int)(rows * STORE_EVENT_PARAMS), &changes);

@@ -555,6 +555,129 @@ static void test_apply_flood_twice(void **state)
     lk_incident_clear(&incident);
 }
 
+/* Runs one statement on a connection of the test's own (the actor keeps its own): a query
+   of one integer, or (changes non-NULL) a statement whose changed rows are counted. */
+static int64_t s_db_run(fixture_t *f, const char *sql, int64_t *changes)
+{
+    char err[512];
+    store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
+    if (!db)
+        fail_msg("open: %s", err);
+    int64_t value = -1;
+    if (changes)
+        assert_int_equal(store_db_exec(db, sql, NULL, 0, changes), STORE_DB_OK);
+    else
+        assert_int_equal(store_db_query_int(db, sql, NULL, 0, &value), STORE_DB_OK);
+    store_db_destroy(&db);
+    return value;
+}
+
+/* Replays the outbox in pages of every size in S_PAGES (1 and 3 cut statements anywhere,
+   1000 reads them whole) and checks each event's incident: incident a at version
+   a_versions[0] up to sequence 40 and a_versions[1] after, incident b at b_version. */
+static const uint32_t S_PAGES[] = {1, 3, 7, 31, 1000};
+
+static void s_check_snapshots(fixture_t *f, const char *a, const uint64_t a_versions[2],
+                              uint64_t b_version, size_t total)
+{
+    for (size_t page = 0; page < sizeof(S_PAGES) / sizeof(S_PAGES[0]); page++) {
+        uint64_t after = 0;
+        size_t seen = 0;
+        while (seen < total) {
+            lk_msg_t reply;
+            s_events_after(f, after, S_PAGES[page], &reply);
+            assert_true(reply.event_count > 0);
+            for (size_t index = 0; index < reply.event_count; index++) {
+                const lk_event_t *event = &reply.events[index];
+                assert_string_equal(reply.incidents[index].id, event->incident_id);
+                assert_non_null(reply.incidents[index].title);
+                uint64_t expected = strcmp(event->incident_id, a) != 0 ? b_version
+                                    : event->sequence <= 40            ? a_versions[0]
+                                                                       : a_versions[1];
+                if (reply.incidents[index].version != expected)
+                    fail_msg("pages of %u: event %" PRIu64 " has version %" PRIu64 ", not %" PRIu64,
+                             S_PAGES[page], event->sequence, reply.incidents[index].version,
+                             expected);
+                after = event->sequence;
+            }
+            seen += reply.event_count;
+            lk_msg_clear(&reply);
+        }
+    }
+}
+
+/* Applies a batch of incident (a copy) and count alert_added events; with other, the events
+   alternate between the two. */
+static void s_apply_events(fixture_t *f, uint64_t req, const lk_incident_t *incident,
+                           const lk_incident_t *other, int count)
+{
+    lk_msg_t batch;
+    s_batch_init(&batch, req);
+    assert_int_equal(lk_msg_add_incident(&batch, incident), 0);
+    if (other)
+        assert_int_equal(lk_msg_add_incident(&batch, other), 0);
+    for (int number = 0; number < count; number++) {
+        lk_event_t event;
+        s_event(&event, other && number % 2 ? other : incident, "alert_added",
+                incident->updated_at_ms + number);
+        s_add_event(&batch, &event);
+    }
+    s_apply(f, &batch);
+}
+
+/* The events one multi-row statement writes for one incident share its snapshot: stored once,
+   on the incident's last row; the rows before it read it back whether or not their page
+   reaches that row, the next snapshot of their incident once that row is gone, and the
+   incident as stored when none is left. */
+static void test_shared_snapshots(void **state)
+{
+    fixture_t *f = *state;
+    char a[LK_UUID_STR_LEN + 1], b[LK_UUID_STR_LEN + 1];
+    lk_uuid7(a);
+    lk_uuid7(b);
+    lk_incident_t incident_a, incident_b;
+    /* batch 1: a at version 3, b at version 5, 40 events alternating (two statements of 32
+       and 8 rows: four snapshots stored); batch 2: a at version 4, 32 events (one) */
+    s_incident(&incident_a, TENANT_A, a, 3, 7000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "A", NULL);
+    s_incident(&incident_b, TENANT_A, b, 5, 7000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "B", NULL);
+    s_apply_events(f, 30, &incident_a, &incident_b, 40);
+    lk_incident_clear(&incident_a);
+    s_incident(&incident_a, TENANT_A, a, 4, 7000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "A", NULL);
+    s_apply_events(f, 31, &incident_a, NULL, 32);
+    assert_int_equal(s_db_run(f, "SELECT count(*) FROM events WHERE length(incident) = 0", NULL),
+                     72 - 5);
+    for (size_t message = 0; message < 72; message++) { /* published with their snapshots */
+        lk_msg_t published;
+        assert_int_equal(lk_sock_recv(f->events, NULL, &published, NULL, NULL), 0);
+        assert_int_equal(published.incident_count, 1);
+        bool of_a = strcmp(published.incidents[0].id, a) == 0;
+        assert_int_equal(published.incidents[0].version, !of_a ? 5 : message < 40 ? 3 : 4);
+        lk_msg_clear(&published);
+    }
+    s_check_snapshots(f, a, (uint64_t[]){3, 4}, 5, 72);
+
+    /* a at version 6 without events; a's snapshots in batch 1 removed, then all of them */
+    lk_incident_clear(&incident_a);
+    s_incident(&incident_a, TENANT_A, a, 6, 7000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "A", NULL);
+    s_apply_events(f, 32, &incident_a, NULL, 0);
+    char sql[256];
+    int64_t removed = 0;
+    snprintf(sql, sizeof sql,
+             "DELETE FROM events WHERE incident_id = '%s' AND length(incident) > 0 "
+             "AND sequence <= 40",
+             a);
+    s_db_run(f, sql, &removed);
+    assert_int_equal(removed, 2);
+    s_check_snapshots(f, a, (uint64_t[]){4, 4}, 5, 70);
+    snprintf(sql, sizeof sql,
+             "DELETE FROM events WHERE incident_id = '%s' AND length(incident) > 0", a);
+    s_db_run(f, sql, &removed);
+    assert_int_equal(removed, 1);
+    s_check_snapshots(f, a, (uint64_t[]){6, 6}, 5, 69);
+    lk_incident_clear(&incident_a);
+    lk_incident_clear(&incident_b);
+}
+
 /* An older incident version or an older alert state never overwrites a newer one. */
 static void test_version_guard(void **state)
 {
@@ -2112,6 +2235,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_migrations_idempotent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_flood_twice, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_shared_snapshots, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_version_guard, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, s_setup, s_teardown),
