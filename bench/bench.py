@@ -11,7 +11,9 @@ directly:
 Every figure compares systems measured in the same run: the throughput scenarios go round
 the systems in turn (Alertmanager, Lookout on SQLite, Lookout on PostgreSQL), several
 rounds, so a burst of load from elsewhere on the machine hits all of them alike; the table
-shows the median of the rounds, their spread, and the median of the per-round ratios.
+shows the median of the rounds, their spread, and the median of the per-round ratios. The
+open-loop latency cases run in rounds the same way (--latency-rounds, 3): the percentiles
+shown are the medians of the rounds', with each round's p99 beside them.
 
 The load comes from bench/loadgen (C, keep-alive connections, epoll): POST /api/v2/alerts
 with batches of 64 Prometheus-style alerts, the same bytes for both systems.
@@ -379,11 +381,14 @@ def run_open(system, scenario, rate, duration, connections, warmup=1):
                        "--drain", 3, "--connections", connections, "--pool", 1024)
 
 
-def phase_latency(systems, throughput, duration, connections, fraction=0.5, capacity=None):
+def phase_latency(systems, throughput, duration, connections, fraction=0.5, capacity=None,
+                  rounds=3):
     """Open loop at fraction of Lookout's measured saturation (systems[1]), the same offered
     rate for Alertmanager (systems[0]); re-sends at fraction of Alertmanager's; and, given
     Lookout's open-loop capacity (phase_capacity), at fraction of that. Latency from each
-    request's intended send time."""
+    request's intended send time. Each case runs `rounds` times, the systems alternating as
+    in phase_throughput; a system's figures are the medians of its rounds (every round's p99
+    is kept), so one round disturbed by something else on the machine does not decide them."""
     figures = {}
     cases = [("resend", "resend", throughput["resend"][systems[1].name]["alerts_per_s"]),
              ("new", "new", throughput["new"][systems[1].name]["alerts_per_s"]),
@@ -397,20 +402,34 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
         rate = max(1.0, fraction * saturation / 64.0)  # requests of 64 alerts per second
         entry = {"offered_requests_per_s": round(rate, 1),
                  "offered_alerts_per_s": round(rate * 64)}
+        results = {system.name: [] for system in systems}
+        for round_index in range(rounds):
+            order = systems[round_index % len(systems):] + systems[:round_index % len(systems)]
+            for system in order:
+                settle(system, quiet=systems)
+                result = run_open(system, scenario, rate, duration, connections)
+                results[system.name].append(result)
+                latency = result["latency_ms"]
+                log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
+                    "ms%s" % (key, system.name, rate, round_index + 1, latency.get("p50", -1),
+                              latency.get("p99", -1), latency.get("p999", -1),
+                              " (%d incomplete)" % result["incomplete"]
+                              if result["incomplete"] else ""))
         for system in systems:
-            settle(system, quiet=systems)
-            result = run_open(system, scenario, rate, duration, connections)
-            latency = result["latency_ms"]
-            entry[system.name] = {key: latency.get(key) for key in
-                                  ("p50", "p99", "p999", "max", "count")}
+            runs = results[system.name]
+            figure = {}
+            for percentile in ("p50", "p99", "p999"):
+                values = [run["latency_ms"][percentile] for run in runs
+                          if run["latency_ms"].get(percentile) is not None]
+                figure[percentile] = statistics.median(values) if values else None
+            figure["max"] = max((run["latency_ms"].get("max") or 0) for run in runs)
+            figure["count"] = sum(run["latency_ms"].get("count", 0) for run in runs)
+            figure["rounds_p99"] = [run["latency_ms"].get("p99") for run in runs]
             # requests still unanswered (or never sent) 3 s after the last was due: the
             # system could not keep up; their waits so far are in the percentiles
-            entry[system.name]["incomplete"] = result["incomplete"]
-            entry[system.name]["errors"] = result["errors"]
-            log("latency %-6s %-18s at %.0f req/s: p50 %.2f p99 %.2f p99.9 %.2f ms%s" % (
-                key, system.name, rate, latency.get("p50", -1), latency.get("p99", -1),
-                latency.get("p999", -1), " (%d incomplete)" % result["incomplete"]
-                if result["incomplete"] else ""))
+            figure["incomplete"] = sum(run["incomplete"] for run in runs)
+            figure["errors"] = sum(run["errors"] for run in runs)
+            entry[system.name] = figure
         figures[key] = entry
     return figures
 
@@ -623,8 +642,11 @@ def print_table(report, out=sys.stdout):
             w("  %s at %s alerts/s offered:\n" % (scenario, fmt(entry["offered_alerts_per_s"])))
             for name in names:
                 e = entry[name]
-                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s\n" % (
+                rounds_p99 = e.get("rounds_p99") or []
+                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s\n" % (
                     name, fmt(e["p50"], 2), fmt(e["p99"], 2), fmt(e["p999"], 2), e["errors"],
+                    "  (p99 of the rounds: %s)" % ", ".join(fmt(v, 1) for v in rounds_p99)
+                    if len(rounds_p99) > 1 else "",
                     "  (could not keep up: %d unanswered)" % e["incomplete"]
                     if e["incomplete"] else ""))
     if "e2e" in report:
@@ -667,6 +689,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per system")
     parser.add_argument("--duration", type=float, default=4, help="seconds per measurement")
+    parser.add_argument("--latency-rounds", type=int, default=3,
+                        help="rounds of each open-loop latency case per system (medians)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--http-threads", type=int, default=32,
                         help="LOOKOUT_HTTP_THREADS of the Lookout under test")
@@ -697,7 +721,8 @@ def main():
         "machine": "%s, %d cores, %s" % (platform.machine(), os.cpu_count(),
                                         platform.platform(terse=True)),
         "command": "bench/run.sh " + " ".join(sys.argv[1:]),
-        "settings": {"rounds": args.rounds, "duration_s": args.duration,
+        "settings": {"rounds": args.rounds, "latency_rounds": args.latency_rounds,
+                     "duration_s": args.duration,
                      "connections": args.connections, "batch": 64,
                      "lookout_http_threads": args.http_threads,
                      "memory_alerts": args.memory_alerts, "storm_samples": args.storm_samples},
@@ -726,8 +751,8 @@ def main():
                                               args.duration, args.connections, quiet=systems)
                     report["capacity"] = {backend: capacity}
                 report["latency"][backend] = phase_latency(
-                    systems, report["throughput"][backend], 1.5 * args.duration,
-                    args.connections, capacity=capacity)
+                    systems, report["throughput"][backend], args.duration, args.connections,
+                    capacity=capacity, rounds=args.latency_rounds)
             if "wave" not in skip and backend == "sqlite":
                 # half the open-loop capacity, else (latency skipped) of the closed-loop rate
                 reference = ((capacity or {}).get("new", {}).get("alerts_per_s") or
