@@ -4,7 +4,7 @@
 # (throughput, answer latency, end-to-end latency, memory, storm) and always stops
 # PostgreSQL again. Prints a table; writes the figures to bench/results/<date>.json.
 #
-#   bench/run.sh                       everything (about 8 minutes on 2 cores)
+#   bench/run.sh                       everything (about 12-15 minutes on 2 cores)
 #   bench/run.sh --rounds 5            more rounds per throughput figure
 #   bench/run.sh --skip storm,memory   leave phases out (latency, e2e, memory, storm)
 #   bench/run.sh --no-postgresql       SQLite only (no PostgreSQL server needed)
