@@ -69,7 +69,8 @@ typedef struct {
     const char *migration_record;       /* (version, name, applied_at) */
     const char *max_sequence;           /* () → one row: highest events.sequence or 0 */
     const char *upsert_incident;        /* (STORE_INCIDENT_PARAMS) */
-    const char *upsert_alert;           /* (STORE_ALERT_PARAMS) */
+    const char *upsert_alert;           /* (STORE_ALERT_PARAMS); keyed on (incident_id,
+                                           fingerprint), never updates another tenant's row */
     const char *insert_event;           /* (STORE_EVENT_PARAMS); 1 change when inserted */
     const char *delete_events_after;    /* (sequence) → removes the events after it (the
                                            writer undoing a partial multi-row insert) */

@@ -371,7 +371,7 @@ static const store_dialect_t s_dialect = {
         "INSERT INTO alerts (" STORE_ALERT_COLUMNS ") VALUES ($1::uuid, $2::uuid, $3, $4, $5, "
         "$6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13::double precision, "
         "$14::double precision, $15::bigint, $16::bigint, $17::bigint, $18, $19) "
-        "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET "
+        "ON CONFLICT (incident_id, fingerprint) DO UPDATE SET "
         "source = excluded.source, name = excluded.name, query = excluded.query, "
         "dedup_key = excluded.dedup_key, generator_url = excluded.generator_url, "
         "labels = excluded.labels, annotations = excluded.annotations, "
@@ -379,7 +379,8 @@ static const store_dialect_t s_dialect = {
         "threshold = excluded.threshold, starts_at = excluded.starts_at, "
         "ends_at = excluded.ends_at, updated_at = excluded.updated_at, "
         "state = excluded.state, suppressed_by = excluded.suppressed_by "
-        "WHERE excluded.updated_at >= alerts.updated_at",
+        "WHERE excluded.updated_at >= alerts.updated_at "
+        "AND excluded.tenant_id = alerts.tenant_id",
     .insert_event = "INSERT INTO events (" STORE_EVENT_COLUMNS ", incident) VALUES ($1::bigint, "
                     "$2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8, $9::bigint, $10::bytea) "
                     "ON CONFLICT (event_id) DO NOTHING",

@@ -522,7 +522,7 @@ static const store_dialect_t s_dialect = {
     .upsert_alert =
         "INSERT INTO alerts (" STORE_ALERT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
         "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
-        "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET "
+        "ON CONFLICT (incident_id, fingerprint) DO UPDATE SET "
         "source = excluded.source, name = excluded.name, query = excluded.query, "
         "dedup_key = excluded.dedup_key, generator_url = excluded.generator_url, "
         "labels = excluded.labels, annotations = excluded.annotations, "
@@ -530,7 +530,8 @@ static const store_dialect_t s_dialect = {
         "threshold = excluded.threshold, starts_at = excluded.starts_at, "
         "ends_at = excluded.ends_at, updated_at = excluded.updated_at, "
         "state = excluded.state, suppressed_by = excluded.suppressed_by "
-        "WHERE excluded.updated_at >= alerts.updated_at",
+        "WHERE excluded.updated_at >= alerts.updated_at "
+        "AND excluded.tenant_id = alerts.tenant_id",
     .insert_event = "INSERT INTO events (" STORE_EVENT_COLUMNS ", incident) VALUES (?1, ?2, "
                     "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (event_id) DO NOTHING",
     .delete_events_after = "DELETE FROM events WHERE sequence > ?1",

@@ -456,15 +456,14 @@ static int s_apply_events_rows(store_writer_t *self, const lk_msg_t *batch, size
     return rc;
 }
 
-/* True when two of the count alerts share a row key (tenant, incident, fingerprint):
-   PostgreSQL refuses an upsert that meets one row twice. */
+/* True when two of the count alerts share a row key (incident, fingerprint): PostgreSQL
+   refuses an upsert that meets one row twice. */
 static bool s_alerts_repeat(const lk_alert_t *alerts, size_t count)
 {
     for (size_t first = 0; first < count; first++)
         for (size_t second = first + 1; second < count; second++)
             if (strcmp(alerts[first].fingerprint, alerts[second].fingerprint) == 0 &&
-                strcmp(alerts[first].incident_id, alerts[second].incident_id) == 0 &&
-                strcmp(alerts[first].tenant_id, alerts[second].tenant_id) == 0)
+                strcmp(alerts[first].incident_id, alerts[second].incident_id) == 0)
                 return true;
     return false;
 }

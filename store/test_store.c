@@ -678,6 +678,51 @@ static void test_shared_snapshots(void **state)
     lk_incident_clear(&incident_b);
 }
 
+/* Alerts are keyed on (incident, fingerprint): a batch of another tenant naming the same
+   incident and fingerprint, single row or in a multi-row statement, leaves the row alone. */
+static void test_alert_other_tenant(void **state)
+{
+    fixture_t *f = *state;
+    char id[LK_UUID_STR_LEN + 1];
+    lk_uuid7(id);
+    lk_msg_t batch;
+    s_simple_batch(&batch, 40, TENANT_A, id, 1000);
+    s_apply(f, &batch);
+    lk_incident_t intruder;
+    s_incident(&intruder, TENANT_B, id, 9, 1000, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR, "HighCPU",
+               "db");
+    for (int rows = 1; rows <= 40; rows += 39) {
+        s_batch_init(&batch, 40 + (uint64_t)rows);
+        for (int number = 0; number < rows; number++) {
+            char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
+            snprintf(fingerprint, sizeof fingerprint, "%016x", 0xa1 + number);
+            lk_alert_t alert;
+            s_alert(&alert, &intruder, fingerprint, 9000, "intruder");
+            s_add_alert(&batch, &alert);
+        }
+        s_apply(f, &batch);
+        lk_msg_t reply;
+        assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+        assert_int_equal(reply.alert_count, 2);
+        for (size_t index = 0; index < reply.alert_count; index++) {
+            assert_string_equal(reply.alerts[index].tenant_id, TENANT_A);
+            assert_int_equal(reply.alerts[index].updated_at_ms, 1000);
+            assert_string_not_equal(lk_labels_get(&reply.alerts[index].labels, "instance"),
+                                    "intruder");
+        }
+        lk_msg_clear(&reply);
+    }
+    /* the two keys of tenant A's alerts hold tenant A's rows (the other fingerprints were
+       new rows, as before) */
+    char sql[192];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM alerts WHERE fingerprint IN ('00000000000000a1', "
+             "'00000000000000a2') AND tenant_id = '%s' AND updated_at = 1000",
+             TENANT_A);
+    assert_int_equal(s_db_run(f, sql, NULL), 2);
+    lk_incident_clear(&intruder);
+}
+
 /* An older incident version or an older alert state never overwrites a newer one. */
 static void test_version_guard(void **state)
 {
@@ -2236,6 +2281,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_apply_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_flood_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_shared_snapshots, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_alert_other_tenant, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_version_guard, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, s_setup, s_teardown),
