@@ -276,6 +276,20 @@ class LookoutSystem:
 
 # ---- the phases -----------------------------------------------------------------------------
 
+def figure_args(argv):
+    """The arguments that decide the figures: argv without --output (where they are written
+    is no part of how they were measured, and would name a directory of this machine)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--output":
+            skip = True
+        elif not arg.startswith("--output="):
+            kept.append(arg)
+    return kept
+
+
 def spread(values):
     """(max - min) / median, the noise of a set of rounds."""
     if len(values) < 2 or not statistics.median(values):
@@ -720,7 +734,7 @@ def main():
         "date": now.strftime("%Y-%m-%d %H:%M"),
         "machine": "%s, %d cores, %s" % (platform.machine(), os.cpu_count(),
                                         platform.platform(terse=True)),
-        "command": "bench/run.sh " + " ".join(sys.argv[1:]),
+        "command": " ".join(["bench/run.sh"] + figure_args(sys.argv[1:])),
         "settings": {"rounds": args.rounds, "latency_rounds": args.latency_rounds,
                      "duration_s": args.duration,
                      "connections": args.connections, "batch": 64,
