@@ -276,6 +276,13 @@ class LookoutSystem:
 
 # ---- the phases -----------------------------------------------------------------------------
 
+def rotation(systems, round_index):
+    """The systems in the order of round round_index: each round starts one further along,
+    so none is always measured first (or right after another's load)."""
+    shift = round_index % len(systems)
+    return systems[shift:] + systems[:shift]
+
+
 def figure_args(argv):
     """The arguments that decide the figures: argv without --output (where they are written
     is no part of how they were measured, and would name a directory of this machine)."""
@@ -303,7 +310,7 @@ def phase_throughput(systems, rounds, duration, connections):
     for scenario in SCENARIOS:
         per_system = {system.name: [] for system in systems}
         for round_index in range(rounds):
-            order = systems[round_index % len(systems):] + systems[:round_index % len(systems)]
+            order = rotation(systems, round_index)
             for system in order:
                 result = run_loadgen(system.url, system.headers, "--mode", "closed",
                                      "--scenario", scenario, "--duration", duration,
@@ -418,7 +425,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                  "offered_alerts_per_s": round(rate * 64)}
         results = {system.name: [] for system in systems}
         for round_index in range(rounds):
-            order = systems[round_index % len(systems):] + systems[:round_index % len(systems)]
+            order = rotation(systems, round_index)
             for system in order:
                 settle(system, quiet=systems)
                 result = run_open(system, scenario, rate, duration, connections)

@@ -400,6 +400,7 @@ static int s_apply_events_rows(store_writer_t *self, const lk_msg_t *batch, size
     s_blob_cache_t blobs[S_ALERT_ROWS_MAX];
     size_t blob_count = 0;
     size_t blob_of[S_ALERT_ROWS_MAX];
+    size_t last_row_of[S_ALERT_ROWS_MAX]; /* per blob: the last row that has it */
     int rc = STORE_DB_OK;
     for (size_t row = 0; row < rows && rc == STORE_DB_OK; row++) {
         size_t found = 0;
@@ -415,20 +416,19 @@ static int s_apply_events_rows(store_writer_t *self, const lk_msg_t *batch, size
             blob_count++;
         }
         blob_of[row] = found;
+        last_row_of[found] = row;
     }
     store_param_t params[S_ALERT_ROWS_MAX * STORE_EVENT_PARAMS];
     if (rc == STORE_DB_OK) {
         /* the snapshot is stored once per incident and statement, on its last row; the
            rows before it keep an empty blob that stands for it (store_db.h) */
-        bool shared[S_ALERT_ROWS_MAX] = {false};
-        for (size_t row = 0; row < rows; row++)
-            for (size_t later = row + 1; later < rows && !shared[row]; later++)
-                shared[row] = blob_of[later] == blob_of[row];
-        for (size_t row = 0; row < rows; row++)
+        for (size_t row = 0; row < rows; row++) {
+            const s_blob_cache_t *blob = &blobs[blob_of[row]];
             store_map_event_params(&batch->events[*index + row], self->last_sequence + 1 + row,
-                                   blobs[blob_of[row]].blob,
-                                   shared[row] ? 0 : blobs[blob_of[row]].blob_size,
+                                   blob->blob,
+                                   last_row_of[blob_of[row]] == row ? blob->blob_size : 0,
                                    &params[row * STORE_EVENT_PARAMS]);
+        }
         int64_t changes = 0;
         rc = store_db_exec(self->db, sql, params, (int)(rows * STORE_EVENT_PARAMS), &changes);
         if (rc != STORE_DB_OK)
