@@ -305,13 +305,17 @@ def spread(values):
 
 
 def phase_throughput(systems, rounds, duration, connections):
-    """Closed loop, batches of 64, every scenario, round robin over the systems."""
+    """Closed loop, batches of 64, every scenario, round robin over the systems. Each round
+    starts with every system idle: what the one before left (SQLite's checkpoint of the WAL
+    it grew, Alertmanager's garbage collection of the heap it grew) would otherwise run
+    inside the next system's measurement on the shared cores."""
     figures = {}
     for scenario in SCENARIOS:
         per_system = {system.name: [] for system in systems}
         for round_index in range(rounds):
             order = rotation(systems, round_index)
             for system in order:
+                settle(system, quiet=systems)
                 result = run_loadgen(system.url, system.headers, "--mode", "closed",
                                      "--scenario", scenario, "--duration", duration,
                                      "--warmup", 1, "--connections", connections,
