@@ -1131,12 +1131,10 @@ static bool s_utf8_valid(const char *text, size_t size)
     fails, so steps are recorded as pointers and rendered in s_fail: building the text for
     every field of every message was the largest single cost of decoding. */
 typedef struct {
-    const char *key;   /* a field name (NUL-terminated unless from the wire), or NULL */
-    size_t key_size;   /* wire keys: their size; else unused */
-    bool wire;         /* came off the wire: shown printable and short */
-    bool dot;          /* joined to the step before with "." (not an index) */
-    unsigned index;    /* key NULL: an array index, shown as [index] */
-    char rendered[48]; /* a segment of another printf shape, rendered at once */
+    const char *key; /* a field name (NUL-terminated unless from the wire), or NULL */
+    size_t key_size; /* wire keys: their size; else unused */
+    bool wire;       /* came off the wire: shown printable and short */
+    unsigned index;  /* key NULL: an array index, shown as [index] */
 } s_segment_t;
 
 #define S_PATH_DEPTH 16
@@ -1169,12 +1167,11 @@ static void s_render_path(const s_decoder_t *decoder, char out[256])
             text[length] = '\0';
         } else if (segment->key)
             snprintf(text, sizeof text, "%s", segment->key);
-        else if (segment->rendered[0])
-            snprintf(text, sizeof text, "%s", segment->rendered);
         else
             snprintf(text, sizeof text, "[%u]", segment->index);
+        /* names are joined with ".", indexes follow their array */
         int written =
-            snprintf(out + used, 256 - used, "%s%s", used && segment->dot ? "." : "", text);
+            snprintf(out + used, 256 - used, "%s%s", used && segment->key ? "." : "", text);
         if (written < 0)
             break;
         used += (size_t)written;
@@ -1204,33 +1201,22 @@ static int s_fail(s_decoder_t *decoder, const char *format, ...)
     return -1;
 }
 
-/*  Appends a path step ("%s" key, "[%u]" index, or any other printf shape); returns the mark
-    to restore with s_pop. */
-static size_t s_push(s_decoder_t *decoder, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-static size_t s_push(s_decoder_t *decoder, const char *format, ...)
+/*  Appends a field name (a constant of ours) to the path; returns the mark to restore with
+    s_pop. It runs for every field of every message, so it only stores the pointer. */
+static inline size_t s_push(s_decoder_t *decoder, const char *key)
 {
     size_t mark = decoder->depth++;
-    if (mark >= S_PATH_DEPTH)
-        return mark; /* deeper steps are not shown */
-    s_segment_t *segment = &decoder->path[mark];
-    segment->wire = false;
-    segment->dot = format[0] != '[';
-    segment->rendered[0] = '\0';
-    va_list args;
-    va_start(args, format);
-    if (format[0] == '%' && format[1] == 's' && !format[2])
-        segment->key = va_arg(args, const char *);
-    else if (strcmp(format, "[%u]") == 0) {
-        segment->key = NULL;
-        segment->index = va_arg(args, unsigned);
-    } else if (!strchr(format, '%'))
-        segment->key = format;
-    else {
-        segment->key = NULL;
-        vsnprintf(segment->rendered, sizeof segment->rendered, format, args);
-    }
-    va_end(args);
+    if (mark < S_PATH_DEPTH) /* deeper steps are not shown */
+        decoder->path[mark] = (s_segment_t){.key = key};
+    return mark;
+}
+
+/*  Appends an array index ("[3]") to the path; returns the mark for s_pop. */
+static inline size_t s_push_index(s_decoder_t *decoder, unsigned index)
+{
+    size_t mark = decoder->depth++;
+    if (mark < S_PATH_DEPTH)
+        decoder->path[mark] = (s_segment_t){.index = index};
     return mark;
 }
 
@@ -1243,8 +1229,6 @@ static size_t s_push_wire_key(s_decoder_t *decoder, const char *key, size_t size
         segment->key = key;
         segment->key_size = size;
         segment->wire = true;
-        segment->dot = true;
-        segment->rendered[0] = '\0';
     }
     return mark;
 }
@@ -1320,7 +1304,7 @@ static char *s_copy_object(char *out, const msgpack_object *object)
 static int s_get_str(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                      bool required, char **out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     if (s_lookup(decoder, map, key, required, &value))
         return -1;
@@ -1356,7 +1340,7 @@ static bool s_fingerprint_valid(const char *text, size_t size)
 static int s_get_id(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool required,
                     bool allow_empty, s_id_kind_t kind, char *out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     out[0] = '\0';
     if (s_lookup(decoder, map, key, required, &value))
@@ -1392,7 +1376,7 @@ static int s_get_id(s_decoder_t *decoder, const msgpack_object *map, const char 
 static int s_get_int(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                      bool required, int64_t min, int64_t max, int64_t *out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     if (s_lookup(decoder, map, key, required, &value))
         return -1;
@@ -1416,7 +1400,7 @@ static int s_get_int(s_decoder_t *decoder, const msgpack_object *map, const char
 static int s_get_uint(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                       bool required, uint64_t max, uint64_t *out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     if (s_lookup(decoder, map, key, required, &value))
         return -1;
@@ -1448,7 +1432,7 @@ static int s_get_u32(s_decoder_t *decoder, const msgpack_object *map, const char
 static int s_get_double(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool *has,
                         double *out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     *has = false;
     if (s_lookup(decoder, map, key, false, &value))
@@ -1472,7 +1456,7 @@ static int s_get_double(s_decoder_t *decoder, const msgpack_object *map, const c
 static int s_get_bool(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                       bool required, bool *out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     if (s_lookup(decoder, map, key, required, &value))
         return -1;
@@ -1489,7 +1473,7 @@ static int s_get_bool(s_decoder_t *decoder, const msgpack_object *map, const cha
 static int s_get_enum(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                       bool required, const char **names, size_t count, int *out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     if (s_lookup(decoder, map, key, required, &value))
         return -1;
@@ -1536,7 +1520,7 @@ static int s_compare_labels(const void *a, const void *b)
 static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                         bool required, lk_labels_t *labels)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     if (s_lookup(decoder, map, key, required, &value))
         return -1;
@@ -1556,7 +1540,7 @@ static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const c
         for (uint32_t i = 0; i < count; i++) {
             const msgpack_object *name = &value->via.map.ptr[i].key;
             const msgpack_object *text = &value->via.map.ptr[i].val;
-            size_t item_mark = s_push(decoder, "[%u]", i);
+            size_t item_mark = s_push_index(decoder, i);
             if (s_check_str(decoder, name))
                 return -1;
             if (name->via.str.size == 0)
@@ -1623,7 +1607,7 @@ static int s_expect_map(s_decoder_t *decoder, const msgpack_object *object)
 static int s_get_strings(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                          size_t max, char ***items, uint32_t *count)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *array;
     if (s_get_array(decoder, map, key, S_OPTIONAL, max, &array))
         return -1;
@@ -1632,7 +1616,7 @@ static int s_get_strings(s_decoder_t *decoder, const msgpack_object *map, const 
         if (!*items)
             return s_fail(decoder, "out of memory");
         for (uint32_t i = 0; i < array->via.array.size; i++) {
-            size_t item_mark = s_push(decoder, "[%u]", i);
+            size_t item_mark = s_push_index(decoder, i);
             if (s_check_str(decoder, &array->via.array.ptr[i]))
                 return -1;
             (*items)[i] = s_strdup_object(&array->via.array.ptr[i]);
@@ -1929,7 +1913,7 @@ static int s_decode_update(s_decoder_t *decoder, const msgpack_object *map, void
 static int s_get_token_hash(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                             bool required, char *out)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *value;
     out[0] = '\0';
     if (s_lookup(decoder, map, key, required, &value))
@@ -2013,7 +1997,7 @@ static int s_get_list(s_decoder_t *decoder, const msgpack_object *map, const cha
                       bool required, size_t max, size_t item_size, s_decode_item_fn *decode_item,
                       void **items, size_t *count)
 {
-    size_t mark = s_push(decoder, "%s", key);
+    size_t mark = s_push(decoder, key);
     const msgpack_object *array;
     if (s_get_array(decoder, map, key, required, max, &array))
         return -1;
@@ -2024,7 +2008,7 @@ static int s_get_list(s_decoder_t *decoder, const msgpack_object *map, const cha
             return s_fail(decoder, "out of memory");
         *count = array->via.array.size;
         for (uint32_t i = 0; i < array->via.array.size; i++) {
-            size_t item_mark = s_push(decoder, "[%u]", i);
+            size_t item_mark = s_push_index(decoder, i);
             if (decode_item(decoder, &array->via.array.ptr[i], (char *)*items + i * item_size))
                 return -1;
             s_pop(decoder, item_mark);
@@ -2113,7 +2097,7 @@ static int s_expect_one(s_decoder_t *decoder, const char *key, size_t count)
 {
     if (count == 1)
         return 0;
-    s_push(decoder, "%s", key);
+    s_push(decoder, key);
     return s_fail(decoder, "must hold exactly one item, has %zu", count);
 }
 
