@@ -10,10 +10,11 @@ directly:
 
 Every figure compares systems measured in the same run: the throughput scenarios go round
 the systems in turn (Alertmanager, Lookout on SQLite, Lookout on PostgreSQL), several
-rounds, so a burst of load from elsewhere on the machine hits all of them alike; the table
-shows the median of the rounds, their spread, and the median of the per-round ratios. The
-open-loop latency cases run in rounds the same way (--latency-rounds, 3): the percentiles
-shown are the medians of the rounds', with each round's p99 beside them.
+rounds, each starting once every system is idle (nothing one left behind runs inside the
+next one's measurement), so a burst of load from elsewhere on the machine hits all of them
+alike; the table shows the median of the rounds, their spread, and the median of the
+per-round ratios. The open-loop latency cases run in rounds the same way (--latency-rounds,
+3): the percentiles shown are the medians of the rounds', with each round's p99 beside them.
 
 The load comes from bench/loadgen (C, keep-alive connections, epoll): POST /api/v2/alerts
 with batches of 64 Prometheus-style alerts, the same bytes for both systems.
