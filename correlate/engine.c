@@ -56,6 +56,7 @@
 #define S_SEVERITY_COUNT   4
 #define S_AUTO_ACTOR       "lookout"
 #define S_GROUP_SEP        '\x1f' /* between tenant and group key in the groups map key */
+#define S_MAP_KEY_RESERVE  256    /* bytes first reserved for a groups map key */
 #define S_NO_SLOT          UINT32_MAX
 #define S_NO_OVERRIDE      (-1)
 #define S_HEARTBEAT_ALERT  "heartbeat_missed"
@@ -276,8 +277,14 @@ static void s_buf_quote(s_buf_t *buf, const char *text)
             if (*p < 0x20 || *p == 0x7f) {
                 snprintf(escaped, sizeof escaped, "\\x%02x", *p);
                 s_buf_puts(buf, escaped);
-            } else
-                s_buf_append(buf, (const char *)p, 1);
+            } else {
+                /* the run of bytes that need no escape, in one append */
+                const unsigned char *end = p + 1;
+                while (*end >= 0x20 && *end != 0x7f && *end != '"' && *end != '\\')
+                    end++;
+                s_buf_append(buf, (const char *)p, (size_t)(end - p));
+                p = end - 1;
+            }
         }
     }
     s_buf_puts(buf, "\"");
@@ -1003,26 +1010,32 @@ static int64_t s_reopen_window(const correlate_engine_t *self, const lk_route_t 
     return route && route->reopen_window_ms >= 0 ? route->reopen_window_ms : self->reopen_window_ms;
 }
 
-/* The group key of labels under route: `ROUTEKEY:{name="value", ...}` with the route's
-   group_by labels sorted by name (a missing one renders as ""), or every label for
-   group_by ['...']. Heap string. */
-static char *s_group_key(const lk_route_t *route, const lk_labels_t *labels)
+/* Appends the group key of labels under route: `ROUTEKEY:{name="value", ...}` with the
+   route's group_by labels sorted by name (a missing one renders as ""), or every label for
+   group_by ['...']. */
+static void s_group_key_append(s_buf_t *buf, const lk_route_t *route, const lk_labels_t *labels)
 {
-    s_buf_t buf = {0};
-    s_buf_puts(&buf, route->key ? route->key : "{}");
-    s_buf_puts(&buf, ":{");
+    s_buf_puts(buf, route->key ? route->key : "{}");
+    s_buf_puts(buf, ":{");
     size_t count = route->group_by_all ? labels->count : route->group_by_count;
     for (size_t i = 0; i < count; i++) {
         const char *name = route->group_by_all ? labels->items[i].name : route->group_by[i];
         const char *value =
             route->group_by_all ? labels->items[i].value : lk_labels_get(labels, name);
         if (i)
-            s_buf_puts(&buf, ", ");
-        s_buf_puts(&buf, name);
-        s_buf_puts(&buf, "=");
-        s_buf_quote(&buf, value ? value : "");
+            s_buf_puts(buf, ", ");
+        s_buf_puts(buf, name);
+        s_buf_puts(buf, "=");
+        s_buf_quote(buf, value ? value : "");
     }
-    s_buf_puts(&buf, "}");
+    s_buf_puts(buf, "}");
+}
+
+/* The group key of labels under route (see s_group_key_append). Heap string. */
+static char *s_group_key(const lk_route_t *route, const lk_labels_t *labels)
+{
+    s_buf_t buf = {0};
+    s_group_key_append(&buf, route, labels);
     return buf.data;
 }
 
@@ -1414,10 +1427,15 @@ static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_
 {
     uint32_t tenant = entry->tenant;
     const char *tenant_id = self->tenant_names[tenant];
-    char *group_key = s_group_key(routing->route, &alert->labels);
-    char *map_key = s_group_map_key(tenant_id, group_key);
-    s_incident_t *incident = zhashx_lookup(self->groups, map_key);
-    free(map_key);
+    /* the groups map's key (tenant, separator, group key) built in one buffer; the group key
+       is copied out of it only for a new incident */
+    s_buf_t map_key = {0};
+    s_reserve((void **)&map_key.data, &map_key.capacity, S_MAP_KEY_RESERVE, 1);
+    s_buf_puts(&map_key, tenant_id);
+    s_buf_append(&map_key, &(char){S_GROUP_SEP}, 1);
+    size_t group_key_at = map_key.size;
+    s_group_key_append(&map_key, routing->route, &alert->labels);
+    s_incident_t *incident = zhashx_lookup(self->groups, map_key.data);
 
     if (incident && incident->row.status == LK_INCIDENT_RESOLVED) {
         if (s_within_window(self, incident, now_ms) && !s_never_reopens(alert))
@@ -1427,14 +1445,14 @@ static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_
             incident = NULL;
         }
     }
-    if (incident)
-        free(group_key);
-    else {
+    if (!incident) {
         lk_alert_t view = *alert; /* shallow: the incident starts at the alert's severity */
         snprintf(view.tenant_id, sizeof view.tenant_id, "%s", tenant_id);
         view.severity = (lk_severity_t)entry->severity;
-        incident = s_incident_create(self, tenant, &view, group_key, routing, now_ms);
+        incident = s_incident_create(self, tenant, &view, s_strdup(map_key.data + group_key_at),
+                                     routing, now_ms);
     }
+    free(map_key.data);
 
     entry->status = LK_ALERT_FIRING;
     s_link(incident, entry);

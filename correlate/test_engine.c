@@ -955,6 +955,18 @@ static void test_group_by_two_labels(void **state)
     assert_string_equal(key, "{}:{alertname=\"Quote\\\"Back\\\\slash\\nNL\", cluster=\"\"}");
     free(key);
     lk_labels_clear(&labels);
+    /* runs of plain bytes between escapes, control bytes and DEL as \xNN, UTF-8 as is */
+    lk_labels_set(&labels, "alertname",
+                  "a\x01"
+                  "bc\x7f"
+                  "\xc3\xa9"
+                  "t\t");
+    lk_labels_set(&labels, "cluster", "plain run");
+    key = correlate_engine_group_key(engine, &labels);
+    assert_string_equal(key, "{}:{alertname=\"a\\x01bc\\x7f\xc3\xa9"
+                             "t\\t\", cluster=\"plain run\"}");
+    free(key);
+    lk_labels_clear(&labels);
     correlate_engine_destroy(&engine);
 
     /* no group_by at all: one group per tenant */
