@@ -91,6 +91,20 @@ static void test_uuid7(void **state)
         assert_false(lk_uuid_valid(id));
         id[i] = saved;
     }
+    /* every byte value at every position against the plain definition (the check reads
+       eight digits at a time) */
+    for (size_t i = 0; i < sizeof id - 1; i++) {
+        char saved = id[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        for (int byte = 1; byte < 256; byte++) {
+            id[i] = (char)byte;
+            bool hex = (byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'f') ||
+                       (byte >= 'A' && byte <= 'F');
+            if (lk_uuid_valid(id) != (dash ? byte == '-' : hex))
+                fail_msg("position %zu, byte 0x%02x", i, (unsigned)byte);
+        }
+        id[i] = saved;
+    }
 }
 
 static void test_env(void **state)
