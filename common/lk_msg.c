@@ -337,10 +337,10 @@ static inline int s_mp_false(s_packer_t *pk)
 }
 
 /*  Every s_pack_* returns 0, or non-zero when the buffer could not grow (OOM). A NULL string
-    packs as "": required string fields always arrive as strings. s_pack_str and the s_pack_kv_*
-    helpers are inlined into every caller: most keys are literals, whose length, header and
-    copy the compiler then works out at build time (they were a tenth of correlate's
-    instructions per new alert as calls). */
+    packs as "": required string fields always arrive as strings. s_pack_str and the
+    s_pack_kv_* helpers are inlined into every caller: most keys are literals, whose length,
+    header and copy the compiler then works out at build time instead of a strlen and a call
+    per key (correlate −2% instructions per new alert). */
 #define S_INLINE static inline __attribute__((always_inline))
 
 S_INLINE int s_pack_str(s_packer_t *pk, const char *text)
@@ -1229,12 +1229,8 @@ static inline size_t s_push_index(s_decoder_t *decoder, unsigned index)
 static size_t s_push_wire_key(s_decoder_t *decoder, const char *key, size_t size)
 {
     size_t mark = decoder->depth++;
-    if (mark < S_PATH_DEPTH) {
-        s_segment_t *segment = &decoder->path[mark];
-        segment->key = key;
-        segment->key_size = size;
-        segment->wire = true;
-    }
+    if (mark < S_PATH_DEPTH)
+        decoder->path[mark] = (s_segment_t){.key = key, .key_size = size, .wire = true};
     return mark;
 }
 

@@ -644,15 +644,22 @@ static bool s_severity_recompute(s_incident_t *incident)
     return false;
 }
 
-/* The groups map key: tenant, US, group key. Caller frees. */
+/* Starts a groups map key (tenant, US, group key) in an empty buf with room for reserve
+   bytes: the tenant and the separator, for the group key to be appended. */
+static void s_group_map_key_start(s_buf_t *buf, const char *tenant_id, size_t reserve)
+{
+    s_reserve((void **)&buf->data, &buf->capacity, reserve, 1);
+    s_buf_puts(buf, tenant_id);
+    s_buf_append(buf, &(char){S_GROUP_SEP}, 1);
+}
+
+/* The groups map key of a group key. Caller frees. */
 static char *s_group_map_key(const char *tenant_id, const char *group_key)
 {
-    size_t tenant_size = strlen(tenant_id), key_size = strlen(group_key);
-    char *key = s_alloc(tenant_size + 1 + key_size + 1);
-    memcpy(key, tenant_id, tenant_size);
-    key[tenant_size] = S_GROUP_SEP;
-    memcpy(key + tenant_size + 1, group_key, key_size + 1);
-    return key;
+    s_buf_t key = {0};
+    s_group_map_key_start(&key, tenant_id, strlen(tenant_id) + 1 + strlen(group_key) + 1);
+    s_buf_puts(&key, group_key);
+    return key.data;
 }
 
 /* ---- mutations --------------------------------------------------------------------------- */
@@ -1427,12 +1434,10 @@ static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_
 {
     uint32_t tenant = entry->tenant;
     const char *tenant_id = self->tenant_names[tenant];
-    /* the groups map's key (tenant, separator, group key) built in one buffer; the group key
-       is copied out of it only for a new incident */
+    /* the groups map key built in one buffer; the group key is copied out of it only for a
+       new incident */
     s_buf_t map_key = {0};
-    s_reserve((void **)&map_key.data, &map_key.capacity, S_MAP_KEY_RESERVE, 1);
-    s_buf_puts(&map_key, tenant_id);
-    s_buf_append(&map_key, &(char){S_GROUP_SEP}, 1);
+    s_group_map_key_start(&map_key, tenant_id, S_MAP_KEY_RESERVE);
     size_t group_key_at = map_key.size;
     s_group_key_append(&map_key, routing->route, &alert->labels);
     s_incident_t *incident = zhashx_lookup(self->groups, map_key.data);
