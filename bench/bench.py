@@ -433,14 +433,20 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
             order = rotation(systems, round_index)
             for system in order:
                 settle(system, quiet=systems)
+                others = [pid for other in systems if other is not system
+                          for pid in other.pids()]
+                others_before = cpu_seconds(others)
                 result = run_open(system, scenario, rate, duration, connections)
+                # CPU the other systems used meanwhile: they were idle when the round
+                # began, so this is their background work (a GC, a checkpoint) landing in it
+                result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
                 results[system.name].append(result)
                 latency = result["latency_ms"]
                 log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
-                    "ms%s" % (key, system.name, rate, round_index + 1, latency.get("p50", -1),
-                              latency.get("p99", -1), latency.get("p999", -1),
-                              " (%d incomplete)" % result["incomplete"]
-                              if result["incomplete"] else ""))
+                    "ms, others' CPU %.2f s%s" % (
+                        key, system.name, rate, round_index + 1, latency.get("p50", -1),
+                        latency.get("p99", -1), latency.get("p999", -1), result["others_cpu_s"],
+                        " (%d incomplete)" % result["incomplete"] if result["incomplete"] else ""))
         for system in systems:
             runs = results[system.name]
             figure = {}
@@ -451,6 +457,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
             figure["max"] = max((run["latency_ms"].get("max") or 0) for run in runs)
             figure["count"] = sum(run["latency_ms"].get("count", 0) for run in runs)
             figure["rounds_p99"] = [run["latency_ms"].get("p99") for run in runs]
+            figure["rounds_others_cpu_s"] = [run["others_cpu_s"] for run in runs]
             # requests still unanswered (or never sent) 3 s after the last was due: the
             # system could not keep up; their waits so far are in the percentiles
             figure["incomplete"] = sum(run["incomplete"] for run in runs)
@@ -669,10 +676,15 @@ def print_table(report, out=sys.stdout):
             for name in names:
                 e = entry[name]
                 rounds_p99 = e.get("rounds_p99") or []
-                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s\n" % (
+                others_cpu = e.get("rounds_others_cpu_s") or []
+                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s%s\n" % (
                     name, fmt(e["p50"], 2), fmt(e["p99"], 2), fmt(e["p999"], 2), e["errors"],
                     "  (p99 of the rounds: %s)" % ", ".join(fmt(v, 1) for v in rounds_p99)
                     if len(rounds_p99) > 1 else "",
+                    # the other system's background work landed in a round
+                    "  (the other system's CPU during the rounds: %s s)" % ", ".join(
+                        fmt(v, 2) for v in others_cpu) if max(others_cpu, default=0) >= 0.1
+                    else "",
                     "  (could not keep up: %d unanswered)" % e["incomplete"]
                     if e["incomplete"] else ""))
     if "e2e" in report:
