@@ -214,6 +214,15 @@ static char *s_strdup(const char *text)
     return copy;
 }
 
+/* Copies an id (a tenant's: at most LK_UUID_STR_LEN characters) into a fixed buffer of
+   LK_UUID_STR_LEN + 1; snprintf's "%s" cost ~570 instructions a copy, twice per alert. */
+static inline void s_copy_id(char dst[LK_UUID_STR_LEN + 1], const char *src)
+{
+    size_t length = strnlen(src, LK_UUID_STR_LEN);
+    memcpy(dst, src, length);
+    dst[length] = '\0';
+}
+
 /* Grows *items (of item_size bytes) so index `needed - 1` fits; doubles. */
 static void s_reserve(void **items, size_t *capacity, size_t needed, size_t item_size)
 {
@@ -711,7 +720,7 @@ static void s_alert_put(correlate_engine_t *self, s_alert_t *alert, const lk_ale
     lk_alert_t row = *incoming; /* shallow: copied deep below, or lent */
     lk_fingerprint_format(alert->fingerprint, row.fingerprint);
     /* a held alert (or one just released: the row that ends its hold) has no incident */
-    snprintf(row.tenant_id, sizeof row.tenant_id, "%s", self->tenant_names[alert->tenant]);
+    s_copy_id(row.tenant_id, self->tenant_names[alert->tenant]);
     if (alert->incident)
         memcpy(row.incident_id, alert->incident->row.id, sizeof row.incident_id);
     else
@@ -801,7 +810,7 @@ static void s_alert_end_write(correlate_engine_t *self, s_alert_t *alert, int64_
     }
     lk_alert_end_t end;
     memset(&end, 0, sizeof end);
-    snprintf(end.tenant_id, sizeof end.tenant_id, "%s", self->tenant_names[alert->tenant]);
+    s_copy_id(end.tenant_id, self->tenant_names[alert->tenant]);
     memcpy(end.incident_id, incident_id, sizeof end.incident_id);
     lk_fingerprint_format(alert->fingerprint, end.fingerprint);
     end.ends_at_ms = alert->ends_at_ms;
@@ -1452,7 +1461,7 @@ static void s_attach(correlate_engine_t *self, s_alert_t *entry, const lk_alert_
     }
     if (!incident) {
         lk_alert_t view = *alert; /* shallow: the incident starts at the alert's severity */
-        snprintf(view.tenant_id, sizeof view.tenant_id, "%s", tenant_id);
+        s_copy_id(view.tenant_id, tenant_id);
         view.severity = (lk_severity_t)entry->severity;
         incident = s_incident_create(self, tenant, &view, s_strdup(map_key.data + group_key_at),
                                      routing, now_ms);
@@ -1561,7 +1570,7 @@ static uint64_t s_alert_one_lending(correlate_engine_t *self, const char *tenant
                                     lk_alert_t *alert, int64_t now_ms, lk_alert_result_t *result)
 {
     memset(result, 0, sizeof *result);
-    snprintf(alert->tenant_id, sizeof alert->tenant_id, "%s", tenant_id);
+    s_copy_id(alert->tenant_id, tenant_id);
     lk_fingerprint_alert(alert);
     memcpy(result->fingerprint, alert->fingerprint, sizeof result->fingerprint);
     uint64_t fingerprint = 0;
