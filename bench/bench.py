@@ -195,6 +195,35 @@ receivers:
 """
 
 
+def children(pid):
+    """The pids of pid's child processes."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+def postmaster_pid(url):
+    """The PostgreSQL server's main process when it runs on this machine (the parent of
+    its checkpointer), else None."""
+    rows = lookout.psql(url, "SELECT pid FROM pg_stat_activity WHERE backend_type = "
+                             "'checkpointer'")
+    try:
+        with open("/proc/%s/stat" % rows[0][0]) as f:
+            stat = f.read()
+        if "(postgres)" not in stat:
+            return None
+        return int(stat.rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class LookoutSystem:
     """lookout-store, -correlate and -ingest (the harness's Cluster) and, for the
     end-to-end figures, lookout-escalate, lookout-notify and lookout-publish with a Kafka
@@ -220,6 +249,7 @@ class LookoutSystem:
                         "LOOKOUT_NOTIFY_RESULTS_ENDPOINT": "tcp://127.0.0.1:%d" % results})
         self.cluster = lookout.Cluster("bench-" + name, backend=backend, env=env)
         self.cluster.start(timeout=120)
+        self.postmaster = postmaster_pid(self.cluster.pg.url) if backend == "postgresql" else None
         self.url = self.cluster.url + "/api/v2/alerts"
         self.headers = ["Authorization: Bearer " + self.cluster.service_token,
                         "X-Tenant-ID: " + TENANT]
@@ -252,8 +282,14 @@ class LookoutSystem:
         log_file.close()
 
     def pids(self):
-        """The intake processes (store, correlate, ingest)."""
-        return [proc.pid for proc in self.cluster.procs.values()]
+        """The intake processes (store, correlate, ingest) and, on a PostgreSQL server of
+        this machine, the server's processes: its checkpoints and autovacuum are this
+        system's work, so settle() waits for them too and another system's round counts
+        them as background work."""
+        pids = [proc.pid for proc in self.cluster.procs.values()]
+        if self.postmaster:
+            pids += [self.postmaster] + children(self.postmaster)
+        return pids
 
     def stop(self):
         for proc in self.extra.values():
