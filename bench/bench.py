@@ -195,15 +195,22 @@ receivers:
 """
 
 
+def proc_stat(pid):
+    """(command name, the fields of /proc/PID/stat after it: state, ppid, ...); OSError when
+    the process is gone."""
+    with open("/proc/%s/stat" % pid) as f:
+        head, rest = f.read().rsplit(")", 1)
+    return head.split("(", 1)[1], rest.split()
+
+
 def children(pid):
     """The pids of pid's child processes."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open("/proc/%s/stat" % entry) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
+                if int(proc_stat(entry)[1][1]) == pid:
+                    found.append(int(entry))
             except (OSError, ValueError, IndexError):
                 pass
     return found
@@ -215,11 +222,8 @@ def postmaster_pid(url):
     rows = lookout.psql(url, "SELECT pid FROM pg_stat_activity WHERE backend_type = "
                              "'checkpointer'")
     try:
-        with open("/proc/%s/stat" % rows[0][0]) as f:
-            stat = f.read()
-        if "(postgres)" not in stat:
-            return None
-        return int(stat.rsplit(")", 1)[1].split()[1])
+        name, fields = proc_stat(rows[0][0])
+        return int(fields[1]) if name == "postgres" else None
     except (OSError, ValueError, IndexError):
         return None
 
@@ -382,8 +386,7 @@ def cpu_seconds(pids):
     ticks = 0
     for pid in pids:
         try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            fields = proc_stat(pid)[1]
             ticks += int(fields[11]) + int(fields[12])
         except OSError:
             pass
