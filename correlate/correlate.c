@@ -138,7 +138,8 @@ static struct {
     lk_metrics_series_t *outcomes[LK_OUTCOME_IGNORED + 1];
     lk_metrics_series_t *open[LK_INCIDENT_CLOSED]; /* triggered, acknowledged, resolved */
     lk_metrics_series_t *inflight_batches, *inflight_items, *pending_items, *waiting_replies;
-    lk_metrics_series_t *alerts, *held, *silences, *monitors, *resends, *rebuilds, *end_timers;
+    lk_metrics_series_t *alerts, *records, *held, *silences, *monitors, *resends, *rebuilds,
+        *end_timers;
     lk_metrics_series_t *end_lag;
     int64_t next_count_ms;
 } s_metrics;
@@ -171,6 +172,10 @@ static void s_metrics_register(void)
                          "Replies to ingest held until store commits what they changed.", NULL));
     s_metrics.alerts = lk_metrics_series(
         lk_metrics_gauge("lookout_correlate_alerts", "Alerts in correlate's memory.", NULL));
+    s_metrics.records = lk_metrics_series(lk_metrics_gauge(
+        "lookout_correlate_alert_records",
+        "Alert records allocated: in use or kept for reuse (the high-water mark of alerts).",
+        NULL));
     s_metrics.end_timers = lk_metrics_series(lk_metrics_gauge(
         "lookout_correlate_alert_end_timers",
         "Firing alerts with an endsAt: each resolves by itself when it passes without a re-send.",
@@ -977,6 +982,7 @@ static void s_metrics_update(s_correlate_t *self)
     int64_t next_end_ms = correlate_engine_next_end_ms(self->engine), now_ms = lk_now_ms();
     lk_metrics_set(s_metrics.end_lag,
                    next_end_ms && next_end_ms < now_ms ? (double)(now_ms - next_end_ms) / 1000 : 0);
+    lk_metrics_set(s_metrics.records, (double)correlate_engine_record_count(self->engine));
     lk_metrics_set(s_metrics.held, (double)correlate_engine_held_count(self->engine));
     lk_metrics_set(s_metrics.silences, (double)correlate_engine_silence_count(self->engine));
     lk_metrics_set(s_metrics.monitors, (double)correlate_engine_monitor_count(self->engine));

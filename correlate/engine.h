@@ -190,6 +190,10 @@ char *correlate_engine_group_key(const correlate_engine_t *self, const lk_labels
 /* Alerts and live incidents held in memory. */
 size_t correlate_engine_alert_count(const correlate_engine_t *self);
 size_t correlate_engine_incident_count(const correlate_engine_t *self);
+/* Alert records allocated: in use, or released and kept for reuse (the engine keeps its
+   records in slabs that are freed only with it, so this is the high-water mark of alerts,
+   rounded up to a slab). */
+size_t correlate_engine_record_count(const correlate_engine_t *self);
 /* Live incidents by status: counts[LK_INCIDENT_TRIGGERED .. LK_INCIDENT_CLOSED] (closed is
    0: closed incidents leave memory). A walk over every incident (for the metrics timer, not
    for request paths); it moves the incident table's iteration cursor, so never call it in

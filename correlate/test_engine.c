@@ -741,6 +741,48 @@ static void test_alert_table_growth(void **state)
     lk_msg_clear(&batch);
 }
 
+/* Alert records of closed incidents are reused: a second wave as large as the first needs
+   no new slab, and its alerts start clean (new, in new incidents). */
+static void test_alert_records_reused(void **state)
+{
+    correlate_engine_t *engine = *state;
+    char name[32], instance[32];
+    lk_alert_result_t result;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "Wave%d", i / 500);
+        snprintf(instance, sizeof instance, "i%d", i);
+        s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING, T0, NULL, NULL);
+    }
+    size_t records = correlate_engine_record_count(engine);
+    assert_true(records >= 5000);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "Wave%d", i / 500);
+        snprintf(instance, sizeof instance, "i%d", i);
+        s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, LK_ALERT_RESOLVED, T0 + 1000, NULL,
+               NULL);
+    }
+    assert_int_equal(correlate_engine_tick(engine, T0 + 1000 + WINDOW_MS + 1), 10);
+    assert_int_equal(correlate_engine_alert_count(engine), 0);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "Again%d", i / 500);
+        snprintf(instance, sizeof instance, "j%d", i);
+        assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_CRITICAL, LK_ALERT_FIRING,
+                                T0 + 2000 + WINDOW_MS, &result, NULL),
+                         LK_OUTCOME_NEW);
+        const lk_incident_t *incident =
+            correlate_engine_incident(engine, TENANT_A, result.incident_id);
+        assert_non_null(incident);
+        assert_int_equal(incident->alert_count, (size_t)(i % 500) + 1);
+        assert_int_equal(incident->severity, LK_SEV_CRITICAL);
+    }
+    assert_int_equal(correlate_engine_alert_count(engine), 5000);
+    assert_int_equal(correlate_engine_record_count(engine), records);
+    batch = s_take(engine);
+    lk_msg_clear(&batch);
+}
+
 /* Paced ends (the actor's mode): a tick with a limit of 0 resolves nothing; end_due resolves
    at most its max, earliest endsAt first, and bounds the re-arms of moved timers on the way
    (16 per resolution allowed) so neither a wave of ends nor of re-arms is one long call. */
@@ -1260,6 +1302,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ends_at_resend_moves_timer, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_paced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_table_growth, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_alert_records_reused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_no_ends_at_never_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_at_restart_grace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_command_by_fingerprint, s_setup, s_teardown),

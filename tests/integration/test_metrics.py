@@ -200,6 +200,11 @@ class MetricsTest(lookout.LookoutTestCase):
                             lambda v: v >= before["new"] + 5, what="new alerts")
         prometheus.wait_for('lookout_incidents_open{status="triggered"}', lambda v: v >= 5,
                             what="open incidents")
+        # alert records come in slabs of 4,096: at least one, and never fewer than the alerts
+        prometheus.wait_for("lookout_correlate_alerts", lambda v: v >= 5, what="alerts gauge")
+        records = prometheus.value("lookout_correlate_alert_records")
+        self.assertEqual(records % 4096, 0, records)
+        self.assertGreaterEqual(records, max(4096, prometheus.value("lookout_correlate_alerts")))
         prometheus.wait_for("sum(lookout_store_commit_batches_count)",
                             lambda v: v > before["commits"], what="commit batch histogram")
         prometheus.wait_for("sum(lookout_store_commit_duration_seconds_count)",
