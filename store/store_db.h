@@ -68,7 +68,10 @@ typedef struct {
     const char *migration_applied;      /* (version) → one row when applied */
     const char *migration_record;       /* (version, name, applied_at) */
     const char *max_sequence;           /* () → one row: highest events.sequence or 0 */
-    const char *upsert_incident;        /* (STORE_INCIDENT_PARAMS) */
+    const char *upsert_incident;        /* (STORE_INCIDENT_PARAMS); an update leaves
+                                           group_key and created_at (fixed when the
+                                           incident is made) alone, so SQLite does not
+                                           rewrite the two indexes on them */
     const char *upsert_alert;           /* (STORE_ALERT_PARAMS); keyed on (incident_id,
                                            fingerprint), never updates another tenant's row */
     const char *insert_event;           /* (STORE_EVENT_PARAMS); 1 change when inserted */

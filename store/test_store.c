@@ -775,6 +775,21 @@ static void test_version_guard(void **state)
     assert_int_equal(reply.incidents[0].resolved_at_ms, 1009);
     assert_string_equal(lk_labels_get(&reply.alerts[0].labels, "instance"), "same-time");
     lk_msg_clear(&reply);
+
+    /* group_key and created_at are fixed when the incident is made: a later row updates the
+       rest and leaves them */
+    s_batch_init(&batch, 4);
+    s_incident(&incident, TENANT_A, id, 5, 7000, LK_INCIDENT_CLOSED, LK_SEV_CRITICAL, "Renamed",
+               NULL);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+    assert_int_equal(s_get(f, TENANT_A, id, &reply), LK_STATUS_OK);
+    assert_int_equal(reply.incidents[0].version, 5);
+    assert_string_equal(reply.incidents[0].title, "Renamed v5");
+    assert_int_equal(reply.incidents[0].updated_at_ms, 7005);
+    assert_string_equal(reply.incidents[0].group_key, "{}:{alertname=\"DiskFull\"}");
+    assert_int_equal(reply.incidents[0].created_at_ms, 1000);
+    lk_msg_clear(&reply);
 }
 
 /* The partial "alert ended" mutation (alert_ends[]): only status, ends_at and updated_at of
