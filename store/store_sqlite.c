@@ -22,6 +22,7 @@
 
 #include "lk_env.h"
 #include "lk_log.h"
+#include "store_sqlite_vfs.h"
 
 #define S_BUSY_TIMEOUT_MS 5000
 /* Page cache of the writer connection, KiB (SQLite's default is 2 MiB). */
@@ -261,7 +262,10 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
         return NULL;
     }
     int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int code = sqlite3_open_v2(path, &conn->handle, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    /* the writer's WAL frames go out in one write per commit (store_sqlite_vfs.h) */
+    const char *vfs =
+        !read_only && store_sqlite_vfs_register() == SQLITE_OK ? STORE_SQLITE_VFS_NAME : NULL;
+    int code = sqlite3_open_v2(path, &conn->handle, flags | SQLITE_OPEN_NOMUTEX, vfs);
     if (code == SQLITE_OK)
         code = sqlite3_busy_timeout(conn->handle, S_BUSY_TIMEOUT_MS);
     if (code == SQLITE_OK && !read_only)
