@@ -18,6 +18,7 @@
 #include "lk_sock.h"
 #include "lk_time.h"
 #include "store.h"
+#include "lk_testing.h"
 
 #define TENANT   "00000000-0000-0000-0000-0000000000aa"
 #define TENANT_B "00000000-0000-0000-0000-0000000000bb"
@@ -87,7 +88,7 @@ static s_fixture_t *s_fixture_new_on(int64_t reopen_window_ms, bool store_on_tcp
     snprintf(fixture->dir, sizeof fixture->dir, "%s/lookout-correlate-test-XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(fixture->dir));
-    snprintf(fixture->database_url, sizeof fixture->database_url, "sqlite:%s/lookout.db",
+    snprintf(fixture->database_url, sizeof fixture->database_url, "sqlite:%s/" LK_TESTING_DB,
              fixture->dir);
     int n = ++s_fixture_count;
     if (store_on_tcp) {
@@ -136,13 +137,7 @@ static void s_fixture_destroy(s_fixture_t **fixture_p)
     s_correlate_stop(fixture);
     zsock_destroy(&fixture->reader);
     zactor_destroy(&fixture->store);
-    char path[400];
-    const char *files[] = {"lookout.db", "lookout.db-wal", "lookout.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", fixture->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(fixture->dir);
+    lk_testing_remove_db_dir(fixture->dir);
     free(fixture);
     *fixture_p = NULL;
 }

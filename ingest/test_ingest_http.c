@@ -31,6 +31,7 @@
 #include "lk_log.h"
 #include "lk_uuid.h"
 #include "store.h"
+#include "lk_testing.h"
 
 #define TENANT_A      "11111111-1111-4111-8111-111111111111"
 #define TENANT_B      "22222222-2222-4222-8222-222222222222"
@@ -296,7 +297,7 @@ static int s_pipeline_setup(void **state)
     snprintf(s_directory, sizeof s_directory, "%s/lookout-ingest-test-XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(s_directory));
-    snprintf(s_database_url, sizeof s_database_url, "sqlite:%s/lookout.db", s_directory);
+    snprintf(s_database_url, sizeof s_database_url, "sqlite:%s/" LK_TESTING_DB, s_directory);
 
     memset(&s_store_config, 0, sizeof s_store_config);
     s_store_config.database_url = s_database_url;
@@ -329,13 +330,7 @@ static int s_pipeline_teardown(void **state)
     s_ingest_stop();
     zactor_destroy(&s_correlate);
     zactor_destroy(&s_store);
-    static const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
-        char path[700];
-        snprintf(path, sizeof path, "%s/lookout.db%s", s_directory, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(s_directory);
+    lk_testing_remove_db_dir(s_directory);
     return 0;
 }
 

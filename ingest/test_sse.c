@@ -28,6 +28,7 @@
 #include "lk_time.h"
 #include "lk_uuid.h"
 #include "store.h"
+#include "lk_testing.h"
 
 #define TENANT_A      "11111111-1111-4111-8111-111111111111"
 #define TENANT_B      "22222222-2222-4222-8222-222222222222"
@@ -174,7 +175,7 @@ static int s_setup(void **state)
     snprintf(fixture->directory, sizeof fixture->directory, "%s/lookout-sse-test-XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(fixture->directory));
-    snprintf(fixture->database_url, sizeof fixture->database_url, "sqlite:%s/lookout.db",
+    snprintf(fixture->database_url, sizeof fixture->database_url, "sqlite:%s/" LK_TESTING_DB,
              fixture->directory);
     fixture->store_config.database_url = fixture->database_url;
     fixture->store_config.mutation_endpoint = "inproc://sse-test-mutations";
@@ -219,13 +220,7 @@ static int s_teardown(void **state)
     ingest_config_clear(&fixture->ingest_config);
     zsock_destroy(&fixture->writer);
     zactor_destroy(&fixture->store);
-    char path[700];
-    const char *files[] = {"lookout.db", "lookout.db-wal", "lookout.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", fixture->directory, files[i]);
-        unlink(path);
-    }
-    rmdir(fixture->directory);
+    lk_testing_remove_db_dir(fixture->directory);
     free(fixture);
     return 0;
 }

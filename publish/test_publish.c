@@ -35,6 +35,7 @@
 #include "publish.h"
 #include "publish_format.h"
 #include "store.h"
+#include "lk_testing.h"
 
 #define TENANT_A       "00000000-0000-0000-0000-0000000000aa"
 #define TENANT_B       "00000000-0000-0000-0000-0000000000bb"
@@ -588,7 +589,7 @@ static int s_setup(void **state)
     snprintf(fixture->dir, sizeof fixture->dir, "%s/lookout-publish-test-XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(fixture->dir));
-    snprintf(fixture->database_url, sizeof fixture->database_url, "sqlite:%s/lookout.db",
+    snprintf(fixture->database_url, sizeof fixture->database_url, "sqlite:%s/" LK_TESTING_DB,
              fixture->dir);
     s_free_tcp_endpoints(fixture->endpoints);
     fixture->store_config.database_url = fixture->database_url;
@@ -661,13 +662,7 @@ static int s_teardown(void **state)
     }
     free(fixture->received);
     free(fixture->expected);
-    char path[400];
-    const char *files[] = {"lookout.db", "lookout.db-wal", "lookout.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", fixture->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(fixture->dir);
+    lk_testing_remove_db_dir(fixture->dir);
     free(fixture);
     return 0;
 }

@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "store_sqlite_vfs.h"
+#include "lk_testing.h"
 
 typedef struct {
     char dir[64];
@@ -71,7 +71,7 @@ static int s_setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/lookout-vfs-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
+    snprintf(f->path, sizeof f->path, "%s/" LK_TESTING_DB, f->dir);
     assert_int_equal(store_sqlite_vfs_register(), SQLITE_OK);
     assert_int_equal(sqlite3_open_v2(f->path, &f->writer,
                                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -91,13 +91,7 @@ static int s_teardown(void **state)
     s_fixture_t *f = *state;
     assert_int_equal(sqlite3_close(f->reader), SQLITE_OK);
     assert_int_equal(sqlite3_close(f->writer), SQLITE_OK);
-    char path[128];
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s%s", f->path, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(f->dir);
+    lk_testing_remove_db_dir(f->dir);
     free(f);
     return 0;
 }
