@@ -16,7 +16,10 @@ typedef struct {
     const char *upsert_cursor; /* (consumer, sequence, updated_at) */
     const char *select_cursor; /* (consumer) → sequence */
     const char *min_sequence;  /* () → lowest sequence or 0 */
-    const char *expire_events; /* (cutoff_ms, keep_from, limit) */
+    const char *expire_events; /* (cutoff_ms, keep_from, limit): the oldest limit events
+                                  (by sequence: no index on at), those before cutoff_ms;
+                                  the filter on at inside the subquery keeps PostgreSQL
+                                  from scanning the table for it */
 } s_outbox_sql_t;
 
 /* Both backends accept ON CONFLICT ... DO UPDATE ... WHERE: the WHERE keeps a cursor from
@@ -28,8 +31,9 @@ static const s_outbox_sql_t s_sqlite = {
                      "WHERE excluded.sequence > consumer_cursors.sequence",
     .select_cursor = "SELECT sequence FROM consumer_cursors WHERE consumer = ?1",
     .min_sequence = "SELECT COALESCE(MIN(sequence), 0) FROM events",
-    .expire_events = "DELETE FROM events WHERE sequence IN (SELECT sequence FROM events "
-                     "WHERE at < ?1 AND sequence < ?2 LIMIT ?3)",
+    .expire_events = "DELETE FROM events WHERE sequence IN (SELECT sequence FROM (SELECT "
+                     "sequence, at FROM events WHERE sequence < ?2 ORDER BY sequence LIMIT ?3) "
+                     "WHERE at < ?1)",
 };
 
 static const s_outbox_sql_t s_postgres = {
@@ -39,8 +43,9 @@ static const s_outbox_sql_t s_postgres = {
                      "WHERE excluded.sequence > consumer_cursors.sequence",
     .select_cursor = "SELECT sequence FROM consumer_cursors WHERE consumer = $1::text",
     .min_sequence = "SELECT COALESCE(MIN(sequence), 0) FROM events",
-    .expire_events = "DELETE FROM events WHERE sequence IN (SELECT sequence FROM events "
-                     "WHERE at < $1::bigint AND sequence < $2::bigint LIMIT $3::bigint)",
+    .expire_events = "DELETE FROM events WHERE sequence IN (SELECT sequence FROM (SELECT "
+                     "sequence, at FROM events WHERE sequence < $2::bigint ORDER BY sequence "
+                     "LIMIT $3::bigint) oldest WHERE at < $1::bigint)",
 };
 
 /* The statements of db's backend. */

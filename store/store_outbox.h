@@ -48,10 +48,11 @@ int store_outbox_cursor_get(store_db_t *db, const char *consumer, bool *found, u
    snapshot to have them consistent with the rows read there. */
 int store_outbox_bounds(store_db_t *db, uint64_t *first, uint64_t *last);
 
-/* In a transaction of its own: deletes at most limit events with at < cutoff_ms and
-   sequence < keep_from (pass the writer's last sequence: the newest event always stays).
-   *deleted gets the count. Returns STORE_DB_OK, STORE_DB_ERROR (rolled back) or
-   STORE_DB_LOST. */
+/* In a transaction of its own: of the oldest limit events with sequence < keep_from (pass
+   the writer's last sequence: the newest event always stays), deletes those with
+   at < cutoff_ms. Events are numbered in the order they happen, so this removes the oldest
+   first without an index on at (an old event behind limit newer ones would wait for them). *deleted
+   gets the count. Returns STORE_DB_OK, STORE_DB_ERROR (rolled back) or STORE_DB_LOST. */
 int store_outbox_expire(store_db_t *db, int64_t cutoff_ms, uint64_t keep_from, int64_t limit,
                         int64_t *deleted);
 
