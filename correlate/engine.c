@@ -159,9 +159,10 @@ struct correlate_engine_t {
 
     s_alert_t **alert_slots; /* capacity is a power of two */
     size_t alert_capacity;
-    size_t alert_count;      /* in both tables */
-    s_alert_slab_t *slabs;   /* newest first */
-    size_t slab_used;        /* records handed out from the newest slab */
+    size_t alert_count;    /* in both tables */
+    s_alert_slab_t *slabs; /* newest first */
+    size_t slab_used;      /* records handed out from the newest slab */
+    size_t slab_count;
     s_alert_t *free_records; /* released records, linked through next */
     /* the table before the last growth while its alerts move over (s_alert_insert) */
     s_alert_t **old_slots;
@@ -245,6 +246,7 @@ static s_alert_t *s_record_new(correlate_engine_t *self)
             slab->next = self->slabs;
             self->slabs = slab;
             self->slab_used = 0;
+            self->slab_count++;
         }
         record = &self->slabs->records[self->slab_used++];
     }
@@ -2548,10 +2550,7 @@ size_t correlate_engine_alert_count(const correlate_engine_t *self)
 
 size_t correlate_engine_record_count(const correlate_engine_t *self)
 {
-    size_t slabs = 0;
-    for (const s_alert_slab_t *slab = self->slabs; slab; slab = slab->next)
-        slabs++;
-    return slabs * S_ALERT_SLAB;
+    return self->slab_count * S_ALERT_SLAB;
 }
 
 size_t correlate_engine_incident_count(const correlate_engine_t *self)
