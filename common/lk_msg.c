@@ -1,15 +1,17 @@
 /*  lk_msg — encoder and defensive decoder of the internal wire protocol (lk_msg.h).
 
     Encoding packs each message type's fields, under the short keys of lk_msg.h, into one
-    msgpack map with msgpack-c. Decoding never trusts the bytes:
-      1. s_msgpack_span walks the buffer's structure first, checking every length against the
-         buffer end and that no container announces more elements than bytes remain. That
-         bounds what msgpack-c will allocate by the input size (a 5-byte header claiming 4
-         billion elements would otherwise ask for 100 GB) and finds trailing bytes.
-      2. msgpack-c unpacks into a zone (it refuses nesting deeper than 32).
-      3. Each field is looked up by key and checked for type, range, length, NUL bytes, UTF-8,
+    msgpack map. Decoding never trusts the bytes:
+      1. lk_mp_tree reads the buffer into msgpack-c's object tree in one pass, checking every
+         length against the buffer end and that no container announces more elements than
+         bytes remain. That bounds what it allocates by the input size (a 5-byte header
+         claiming 4 billion elements would otherwise ask for 100 GB); it refuses nesting
+         deeper than 32, as msgpack-c does, and s_unpack refuses trailing bytes.
+      2. Each field is looked up by key and checked for type, range, length, NUL bytes, UTF-8,
          UUID/fingerprint shape and enum name before it reaches a C struct. Unknown keys are
          ignored. The first failure stops decoding with a reason naming the field's path.
+    s_msgpack_span, the same structural walk without a tree, checks lk_msgpack_to_json's
+    input, and decides what a message both nested too deep and truncated is refused for.
 */
 #include "lk_msg.h"
 
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "lk_fingerprint.h"
+#include "lk_mp_tree.h"
 #include "lk_uuid.h"
 
 /* ---- names ----------------------------------------------------------------------------- */
@@ -2223,28 +2226,34 @@ static int s_decode_msg(s_decoder_t *decoder, const msgpack_object *map, lk_msg_
     return s_decode_body(decoder, map, msg) || (!extras_read && s_get_extras(decoder, map, msg));
 }
 
-/*  Checks the buffer holds exactly one well-formed msgpack object and unpacks it.
-    On success the caller owns *unpacked (msgpack_unpacked_destroy). */
-static int s_unpack(s_decoder_t *decoder, const void *data, size_t size, msgpack_unpacked *unpacked)
+/*  Checks the buffer holds exactly one well-formed msgpack object and reads it into *tree,
+    which the caller destroys (lk_mp_tree_destroy) whatever this returns. */
+static int s_unpack(s_decoder_t *decoder, const void *data, size_t size, lk_mp_tree_t *tree)
 {
-    size_t span = 0;
-    s_span_result_t result = s_msgpack_span(data, size, &span);
-    if (result == S_SPAN_TRUNCATED)
-        return s_fail(decoder, "truncated msgpack");
-    if (result != S_SPAN_OK)
-        return s_fail(decoder, "not msgpack");
-    if (span != size)
-        return s_fail(decoder, "%zu trailing bytes after the message", size - span);
-    msgpack_unpacked_init(unpacked);
-    size_t offset = 0;
-    msgpack_unpack_return rc = msgpack_unpack_next(unpacked, data, size, &offset);
-    if (rc != MSGPACK_UNPACK_SUCCESS || offset != size) {
-        msgpack_unpacked_destroy(unpacked);
-        return s_fail(decoder, rc == MSGPACK_UNPACK_NOMEM_ERROR
-                                   ? "msgpack nested too deep or out of memory"
-                                   : "not msgpack");
+    size_t used = 0;
+    lk_mp_result_t result = lk_mp_tree_read(tree, data, size, &used);
+    if (result == LK_MP_TOO_DEEP) {
+        /* a later truncation or invalid byte is what the structural check reports first */
+        size_t span = 0;
+        s_span_result_t structure = s_msgpack_span(data, size, &span);
+        result = structure == S_SPAN_TRUNCATED ? LK_MP_TRUNCATED
+                 : structure != S_SPAN_OK      ? LK_MP_INVALID
+                                               : LK_MP_TOO_DEEP;
     }
-    return 0;
+    switch (result) {
+    case LK_MP_OK:
+        if (used != size)
+            return s_fail(decoder, "%zu trailing bytes after the message", size - used);
+        return 0;
+    case LK_MP_TRUNCATED:
+        return s_fail(decoder, "truncated msgpack");
+    case LK_MP_INVALID:
+        return s_fail(decoder, "not msgpack");
+    case LK_MP_TOO_DEEP:
+    case LK_MP_NOMEM:
+        break;
+    }
+    return s_fail(decoder, "msgpack nested too deep or out of memory");
 }
 
 /*  Decodes one message. Returns 0, or -1 with a reason in err and msg cleared. */
@@ -2255,11 +2264,11 @@ int lk_msg_decode(const void *data, size_t size, lk_msg_t *msg, char *err, size_
     if (err && err_size)
         err[0] = '\0';
     s_decoder_t decoder = {.err = err, .err_size = err_size, .what = "msg"};
-    msgpack_unpacked unpacked;
-    if (s_unpack(&decoder, data, size, &unpacked))
-        return -1;
-    int rc = s_decode_msg(&decoder, &unpacked.data, msg);
-    msgpack_unpacked_destroy(&unpacked);
+    lk_mp_tree_t tree;
+    int rc = s_unpack(&decoder, data, size, &tree);
+    if (rc == 0)
+        rc = s_decode_msg(&decoder, &tree.root, msg);
+    lk_mp_tree_destroy(&tree);
     if (rc)
         lk_msg_clear(msg);
     return rc ? -1 : 0;
@@ -2274,11 +2283,11 @@ int lk_incident_decode(const void *data, size_t size, lk_incident_t *incident, c
     if (err && err_size)
         err[0] = '\0';
     s_decoder_t decoder = {.err = err, .err_size = err_size, .what = "incident"};
-    msgpack_unpacked unpacked;
-    if (s_unpack(&decoder, data, size, &unpacked))
-        return -1;
-    int rc = s_decode_incident(&decoder, &unpacked.data, incident);
-    msgpack_unpacked_destroy(&unpacked);
+    lk_mp_tree_t tree;
+    int rc = s_unpack(&decoder, data, size, &tree);
+    if (rc == 0)
+        rc = s_decode_incident(&decoder, &tree.root, incident);
+    lk_mp_tree_destroy(&tree);
     if (rc)
         lk_incident_clear(incident);
     return rc ? -1 : 0;
