@@ -4,6 +4,7 @@
     survives a seeded fuzz loop; lk_msgpack_to_json and lk_shard_of behave as documented.
     Every buffer handed to the decoder is its own exact-size allocation, so a sanitizer
     build catches any read past the end. */
+#define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1173,6 +1174,87 @@ static void s_expect_path_error(lk_msg_type_t type, const char *path, s_substitu
         fail_msg("got \"%s\", expected \"%s\"", err, expected);
 }
 
+/*  Encodes an alert batch whose alerts[0].source is length bytes, then overwrites them with
+    text (raw: NUL and invalid UTF-8 included) and decodes it. Returns lk_msg_decode's
+    result; err gets the reason, *source the decoded source when it succeeds. */
+static int s_decode_source(const unsigned char *text, size_t length, char *err, size_t err_size,
+                           char **source)
+{
+    lk_msg_t msg;
+    s_full_msg(&msg, LK_MSG_ALERT_BATCH);
+    free(msg.alerts[0].source);
+    msg.alerts[0].source = malloc(length + 1);
+    assert_non_null(msg.alerts[0].source);
+    memset(msg.alerts[0].source, 'x', length);
+    msg.alerts[0].source[length] = '\0';
+    char *data;
+    size_t size;
+    assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+    lk_msg_clear(&msg);
+    /* the first "source" key is alerts[0]'s; its value's header is 1 byte (fixstr) or 2 */
+    static const char key[] = "\xa6source";
+    char *at = memmem(data, size, key, sizeof key - 1);
+    assert_non_null(at);
+    at += sizeof key - 1;
+    at += length < 32 ? 1 : 2;
+    memcpy(at, text, length);
+    lk_msg_t decoded;
+    int rc = s_decode_copy(data, size, &decoded, err, err_size);
+    if (rc == 0) {
+        *source = strdup(decoded.alerts[0].source);
+        lk_msg_clear(&decoded);
+    }
+    free(data);
+    return rc;
+}
+
+/*  Every string is checked for NUL bytes and UTF-8 eight bytes at a time with a byte-wise
+    tail: a bad byte at any position of strings of 1 to 40 bytes is found and named. */
+static void test_string_checks_every_position(void **state)
+{
+    (void)state;
+    unsigned char text[48];
+    char err[256];
+    char *source = NULL;
+    for (size_t length = 1; length <= 40; length++) {
+        for (size_t pos = 0; pos < length; pos++) {
+            memset(text, 'a', length);
+            text[pos] = 0;
+            assert_int_equal(s_decode_source(text, length, err, sizeof err, &source), -1);
+            assert_non_null(strstr(err, "alerts[0].source: string contains a NUL byte"));
+            static const unsigned char invalid[] = {0xff, 0x80, 0xc0, 0xed};
+            for (size_t k = 0; k < sizeof invalid; k++) {
+                memset(text, 'a', length);
+                text[pos] = invalid[k];
+                assert_int_equal(s_decode_source(text, length, err, sizeof err, &source), -1);
+                assert_non_null(strstr(err, "alerts[0].source: string is not valid UTF-8"));
+            }
+            /* NUL is named first, as before, wherever the invalid byte is */
+            if (pos + 1 < length) {
+                memset(text, 'a', length);
+                text[pos] = 0xff;
+                text[length - 1] = 0;
+                assert_int_equal(s_decode_source(text, length, err, sizeof err, &source), -1);
+                assert_non_null(strstr(err, "string contains a NUL byte"));
+            }
+            /* a two-byte sequence (é) here is fine; cut short by the end it is not */
+            memset(text, 'a', length);
+            text[pos] = 0xc3;
+            if (pos + 1 < length) {
+                text[pos + 1] = 0xa9;
+                assert_int_equal(s_decode_source(text, length, err, sizeof err, &source), 0);
+                assert_int_equal(strlen(source), length);
+                assert_memory_equal(source, text, length);
+                free(source);
+                source = NULL;
+            } else {
+                assert_int_equal(s_decode_source(text, length, err, sizeof err, &source), -1);
+                assert_non_null(strstr(err, "string is not valid UTF-8"));
+            }
+        }
+    }
+}
+
 static void test_error_names_the_path(void **state)
 {
     (void)state;
@@ -2185,6 +2267,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation_fails),
         cmocka_unit_test(test_every_field_with_a_wrong_type_fails),
         cmocka_unit_test(test_error_names_the_path),
+        cmocka_unit_test(test_string_checks_every_position),
         cmocka_unit_test(test_lenient_where_documented),
         cmocka_unit_test(test_unknown_keys_are_ignored),
         cmocka_unit_test(test_envelope_rejections),
