@@ -291,6 +291,13 @@ int lk_sock_send_bytes(zsock_t *sock, zframe_t *identity, const void *data, size
     return 0;
 }
 
+/*  zmq_msg_init_data's release of a frame whose buffer lk_msg_encode allocated. */
+static void s_free_frame(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
 int lk_sock_send(zsock_t *sock, zframe_t *identity, const lk_msg_t *msg, lk_tap_t *tap,
                  const char *tap_label)
 {
@@ -300,9 +307,29 @@ int lk_sock_send(zsock_t *sock, zframe_t *identity, const lk_msg_t *msg, lk_tap_
         lk_error("socket: cannot encode %s", lk_msg_type_name(msg->type));
         return -1;
     }
-    int rc = lk_sock_send_bytes(sock, identity, data, size, tap, tap_label);
-    free(data);
-    return rc;
+    if (tap) { /* the tap mirrors what was sent: the buffer must outlive the send */
+        int rc = lk_sock_send_bytes(sock, identity, data, size, tap, tap_label);
+        free(data);
+        return rc;
+    }
+    /* the encoded buffer becomes the frame: libzmq would otherwise allocate a second one and
+       copy the message into it (a batch of 64 alerts is 40-60 KB) */
+    void *handle = zsock_resolve(sock);
+    if (identity && zmq_send(handle, zframe_data(identity), zframe_size(identity),
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        free(data);
+        return -1;
+    }
+    zmq_msg_t frame;
+    if (zmq_msg_init_data(&frame, data, size, s_free_frame, NULL) != 0) {
+        free(data);
+        return -1;
+    }
+    if (zmq_msg_send(&frame, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame); /* frees data */
+        return -1;
+    }
+    return 0;
 }
 
 int lk_sock_recv(zsock_t *sock, zframe_t **identity, lk_msg_t *msg, lk_tap_t *tap,
