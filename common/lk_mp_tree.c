@@ -115,6 +115,18 @@ static lk_mp_result_t s_read(s_reader_t *reader, msgpack_object *object, unsigne
         return LK_MP_TRUNCATED;
     unsigned char head = *reader->pos++;
     reader->pending--;
+    if (head >= 0xa0 && head <= 0xbf) {
+        /* a short string, most of any message (every key): the checks below, in short */
+        size_t length = head & 0x1f;
+        size_t remaining = (size_t)(reader->end - reader->pos);
+        if (length > remaining)
+            return LK_MP_TRUNCATED;
+        object->type = MSGPACK_OBJECT_STR;
+        object->via.str.size = (uint32_t)length;
+        object->via.str.ptr = (const char *)reader->pos;
+        reader->pos += length;
+        return reader->pending > remaining - length ? LK_MP_TRUNCATED : LK_MP_OK;
+    }
     s_shape_t shape = S_FIXED;
     size_t length_bytes = 0;
     uint64_t payload = 0; /* FIXED: bytes after the header; else set from the length */

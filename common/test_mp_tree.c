@@ -343,6 +343,15 @@ static void test_hostile_headers(void **state)
     assert_int_equal(lk_mp_tree_read(&tree, short_then_invalid, sizeof short_then_invalid, NULL),
                      LK_MP_TRUNCATED);
     lk_mp_tree_destroy(&tree);
+    /* the count is checked after every object too, short strings included: after "x" and
+       after 5, two elements remain announced in one byte */
+    static const unsigned char after_string[] = {0x93, 0xa1, 'x', 0xc1};
+    assert_int_equal(lk_mp_tree_read(&tree, after_string, sizeof after_string, NULL),
+                     LK_MP_TRUNCATED);
+    lk_mp_tree_destroy(&tree);
+    static const unsigned char after_int[] = {0x93, 0xcc, 0x05, 0xc1};
+    assert_int_equal(lk_mp_tree_read(&tree, after_int, sizeof after_int, NULL), LK_MP_TRUNCATED);
+    lk_mp_tree_destroy(&tree);
     /* nested announcements count together: 3 arrays of 3 in 8 bytes cannot fit */
     static const unsigned char crowded[] = {0x93, 0x93, 0x93, 0x01, 0x01, 0x01, 0x01, 0x01};
     assert_int_equal(lk_mp_tree_read(&tree, crowded, sizeof crowded, NULL), LK_MP_TRUNCATED);
