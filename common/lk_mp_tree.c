@@ -64,9 +64,147 @@ static uint64_t s_load_be(const unsigned char *bytes, size_t width)
     return value;
 }
 
-/*  What follows a header byte: the width of a length field (RAW, EXT, ARRAY, MAP), or a
-    fixed payload (FIXED) whose meaning the type says. */
-typedef enum { S_FIXED, S_RAW, S_EXT, S_ARRAY, S_MAP } s_shape_t;
+/*  What one object's header announces: its type, the bytes of payload after the header (and
+    its length field), and the objects it contains (elements of an array, keys and values of
+    a map). */
+typedef struct {
+    msgpack_object_type type;
+    unsigned char head;
+    uint64_t payload;
+    uint64_t children;
+} s_item_t;
+
+/*  Reads the header at *pos, and its length field if it has one, into item; advances *pos
+    past them. LK_MP_TRUNCATED when the length field is cut off, LK_MP_INVALID for 0xc1. The
+    payload is not checked here. */
+static lk_mp_result_t s_header(const unsigned char **pos, const unsigned char *end, s_item_t *item)
+{
+    unsigned char head = *(*pos)++;
+    item->head = head;
+    item->payload = 0;
+    item->children = 0;
+    size_t length_bytes = 0;
+    enum { FIXED, RAW, EXT, ARRAY, MAP } shape = FIXED; /* what the length field counts */
+    if (head <= 0x7f)
+        item->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    else if (head >= 0xe0)
+        item->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    else if (head <= 0x8f) {
+        item->type = MSGPACK_OBJECT_MAP;
+        item->children = 2u * (head & 0x0f);
+    } else if (head <= 0x9f) {
+        item->type = MSGPACK_OBJECT_ARRAY;
+        item->children = head & 0x0f;
+    } else if (head <= 0xbf) {
+        item->type = MSGPACK_OBJECT_STR;
+        item->payload = head & 0x1f;
+    } else {
+        switch (head) {
+        case 0xc0:
+            item->type = MSGPACK_OBJECT_NIL;
+            break;
+        case 0xc2:
+        case 0xc3:
+            item->type = MSGPACK_OBJECT_BOOLEAN;
+            break;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
+            item->type = MSGPACK_OBJECT_BIN;
+            shape = RAW;
+            length_bytes = (size_t)1 << (head - 0xc4);
+            break;
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
+            item->type = MSGPACK_OBJECT_EXT;
+            shape = EXT;
+            length_bytes = (size_t)1 << (head - 0xc7);
+            break;
+        case 0xca:
+            item->type = MSGPACK_OBJECT_FLOAT32;
+            item->payload = 4;
+            break;
+        case 0xcb:
+            item->type = MSGPACK_OBJECT_FLOAT64;
+            item->payload = 8;
+            break;
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+            item->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            item->payload = (uint64_t)1 << (head - 0xcc);
+            break;
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3:
+            item->type = MSGPACK_OBJECT_NEGATIVE_INTEGER; /* or positive: s_read decides */
+            item->payload = (uint64_t)1 << (head - 0xd0);
+            break;
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
+            item->type = MSGPACK_OBJECT_EXT;
+            item->payload = 1 + ((uint64_t)1 << (head - 0xd4)); /* type byte + data */
+            break;
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
+            item->type = MSGPACK_OBJECT_STR;
+            shape = RAW;
+            length_bytes = (size_t)1 << (head - 0xd9);
+            break;
+        case 0xdc:
+        case 0xdd:
+            item->type = MSGPACK_OBJECT_ARRAY;
+            shape = ARRAY;
+            length_bytes = (size_t)2 << (head - 0xdc);
+            break;
+        case 0xde:
+        case 0xdf:
+            item->type = MSGPACK_OBJECT_MAP;
+            shape = MAP;
+            length_bytes = (size_t)2 << (head - 0xde);
+            break;
+        default:
+            return LK_MP_INVALID; /* 0xc1 */
+        }
+    }
+    if (length_bytes) {
+        if ((size_t)(end - *pos) < length_bytes)
+            return LK_MP_TRUNCATED;
+        uint64_t length = s_load_be(*pos, length_bytes);
+        *pos += length_bytes;
+        if (shape == RAW)
+            item->payload = length;
+        else if (shape == EXT)
+            item->payload = length + 1; /* the type byte */
+        else if (shape == ARRAY)
+            item->children = length;
+        else
+            item->children = 2 * length;
+    }
+    return LK_MP_OK;
+}
+
+/*  Steps past item's payload and counts its children as announced: LK_MP_TRUNCATED when the
+    payload does not fit, or the objects announced and not read yet outnumber the bytes left
+    (each needs one at least). *body: where the payload starts. */
+static lk_mp_result_t s_consume(const unsigned char **pos, const unsigned char *end,
+                                uint64_t *pending, const s_item_t *item, const unsigned char **body)
+{
+    size_t remaining = (size_t)(end - *pos);
+    if (item->payload > remaining)
+        return LK_MP_TRUNCATED;
+    *body = *pos;
+    *pos += item->payload;
+    *pending += item->children;
+    return *pending > remaining - item->payload ? LK_MP_TRUNCATED : LK_MP_OK;
+}
 
 static lk_mp_result_t s_read(s_reader_t *reader, msgpack_object *object, unsigned depth);
 
@@ -113,12 +251,12 @@ static lk_mp_result_t s_read(s_reader_t *reader, msgpack_object *object, unsigne
 {
     if (reader->pos >= reader->end)
         return LK_MP_TRUNCATED;
-    unsigned char head = *reader->pos++;
     reader->pending--;
+    unsigned char head = *reader->pos;
     if (head >= 0xa0 && head <= 0xbf) {
-        /* a short string, most of any message (every key): the checks below, in short */
+        /* a short string, most of any message (every key): s_header and s_consume, in short */
         size_t length = head & 0x1f;
-        size_t remaining = (size_t)(reader->end - reader->pos);
+        size_t remaining = (size_t)(reader->end - ++reader->pos);
         if (length > remaining)
             return LK_MP_TRUNCATED;
         object->type = MSGPACK_OBJECT_STR;
@@ -127,146 +265,32 @@ static lk_mp_result_t s_read(s_reader_t *reader, msgpack_object *object, unsigne
         reader->pos += length;
         return reader->pending > remaining - length ? LK_MP_TRUNCATED : LK_MP_OK;
     }
-    s_shape_t shape = S_FIXED;
-    size_t length_bytes = 0;
-    uint64_t payload = 0; /* FIXED: bytes after the header; else set from the length */
-    uint64_t children = 0;
-    msgpack_object_type type;
-    if (head <= 0x7f) {
-        object->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-        object->via.u64 = head;
-        type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-    } else if (head >= 0xe0) {
-        object->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-        object->via.i64 = (int8_t)head;
-        type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-    } else if (head <= 0x8f) {
-        type = MSGPACK_OBJECT_MAP;
-        children = 2u * (head & 0x0f);
-    } else if (head <= 0x9f) {
-        type = MSGPACK_OBJECT_ARRAY;
-        children = head & 0x0f;
-    } else if (head <= 0xbf) {
-        type = MSGPACK_OBJECT_STR;
-        shape = S_RAW;
-        payload = head & 0x1f;
-    } else {
-        switch (head) {
-        case 0xc0:
-            type = MSGPACK_OBJECT_NIL;
-            break;
-        case 0xc2:
-        case 0xc3:
-            type = MSGPACK_OBJECT_BOOLEAN;
-            break;
-        case 0xc4:
-        case 0xc5:
-        case 0xc6:
-            type = MSGPACK_OBJECT_BIN;
-            shape = S_RAW;
-            length_bytes = (size_t)1 << (head - 0xc4);
-            break;
-        case 0xc7:
-        case 0xc8:
-        case 0xc9:
-            type = MSGPACK_OBJECT_EXT;
-            shape = S_EXT;
-            length_bytes = (size_t)1 << (head - 0xc7);
-            break;
-        case 0xca:
-            type = MSGPACK_OBJECT_FLOAT32;
-            payload = 4;
-            break;
-        case 0xcb:
-            type = MSGPACK_OBJECT_FLOAT64;
-            payload = 8;
-            break;
-        case 0xcc:
-        case 0xcd:
-        case 0xce:
-        case 0xcf:
-            type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-            payload = (uint64_t)1 << (head - 0xcc);
-            break;
-        case 0xd0:
-        case 0xd1:
-        case 0xd2:
-        case 0xd3:
-            type = MSGPACK_OBJECT_NEGATIVE_INTEGER; /* or positive: decided below */
-            payload = (uint64_t)1 << (head - 0xd0);
-            break;
-        case 0xd4:
-        case 0xd5:
-        case 0xd6:
-        case 0xd7:
-        case 0xd8:
-            type = MSGPACK_OBJECT_EXT;
-            payload = 1 + ((uint64_t)1 << (head - 0xd4)); /* type byte + data */
-            break;
-        case 0xd9:
-        case 0xda:
-        case 0xdb:
-            type = MSGPACK_OBJECT_STR;
-            shape = S_RAW;
-            length_bytes = (size_t)1 << (head - 0xd9);
-            break;
-        case 0xdc:
-        case 0xdd:
-            type = MSGPACK_OBJECT_ARRAY;
-            shape = S_ARRAY;
-            length_bytes = (size_t)2 << (head - 0xdc);
-            break;
-        case 0xde:
-        case 0xdf:
-            type = MSGPACK_OBJECT_MAP;
-            shape = S_MAP;
-            length_bytes = (size_t)2 << (head - 0xde);
-            break;
-        default:
-            return LK_MP_INVALID; /* 0xc1 */
-        }
-    }
-    size_t remaining = (size_t)(reader->end - reader->pos);
-    if (length_bytes) {
-        if (remaining < length_bytes)
-            return LK_MP_TRUNCATED;
-        uint64_t length = s_load_be(reader->pos, length_bytes);
-        reader->pos += length_bytes;
-        remaining -= length_bytes;
-        if (shape == S_RAW)
-            payload = length;
-        else if (shape == S_EXT)
-            payload = length + 1; /* the type byte */
-        else if (shape == S_ARRAY)
-            children = length;
-        else
-            children = 2 * length;
-    }
-    if (payload > remaining)
-        return LK_MP_TRUNCATED;
-    const unsigned char *body = reader->pos;
-    reader->pos += payload;
-    remaining -= (size_t)payload;
-    reader->pending += children;
-    if (reader->pending > remaining)
-        return LK_MP_TRUNCATED;
+    s_item_t item;
+    const unsigned char *body = NULL;
+    lk_mp_result_t result = s_header(&reader->pos, reader->end, &item);
+    if (result == LK_MP_OK)
+        result = s_consume(&reader->pos, reader->end, &reader->pending, &item, &body);
+    if (result != LK_MP_OK)
+        return result;
 
-    object->type = type;
-    switch (type) {
+    object->type = item.type;
+    size_t payload = (size_t)item.payload;
+    switch (item.type) {
     case MSGPACK_OBJECT_NIL:
         break;
     case MSGPACK_OBJECT_BOOLEAN:
         object->via.boolean = head == 0xc3;
         break;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        if (head >= 0xcc) /* fixints were set above */
-            object->via.u64 = s_load_be(body, (size_t)payload);
+        object->via.u64 = head <= 0x7f ? head : s_load_be(body, payload);
         break;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        if (head >= 0xd0 && head <= 0xd3) {
+        if (head >= 0xe0)
+            object->via.i64 = (int8_t)head;
+        else {
             /* sign-extend the big-endian value; msgpack-c makes the non-negative ones
                positive integers */
-            uint64_t raw = s_load_be(body, (size_t)payload);
+            uint64_t raw = s_load_be(body, payload);
             unsigned shift = 64 - 8 * (unsigned)payload;
             int64_t value = shift ? (int64_t)(raw << shift) >> shift : (int64_t)raw;
             if (value >= 0) {
@@ -307,7 +331,8 @@ static lk_mp_result_t s_read(s_reader_t *reader, msgpack_object *object, unsigne
            non-empty ones */
         if (depth >= LK_MP_MAX_DEPTH)
             return LK_MP_TOO_DEEP;
-        return s_read_children(reader, object, type == MSGPACK_OBJECT_MAP ? children / 2 : children,
+        return s_read_children(reader, object,
+                               item.type == MSGPACK_OBJECT_MAP ? item.children / 2 : item.children,
                                depth);
     }
     return LK_MP_OK;
@@ -326,6 +351,28 @@ lk_mp_result_t lk_mp_tree_read(lk_mp_tree_t *tree, const void *data, size_t size
     if (result == LK_MP_OK && used)
         *used = (size_t)(reader.pos - (const unsigned char *)data);
     return result;
+}
+
+lk_mp_result_t lk_mp_span(const void *data, size_t size, size_t *span)
+{
+    const unsigned char *pos = data;
+    const unsigned char *end = data ? pos + size : NULL;
+    uint64_t pending = 1;
+    while (pending > 0) {
+        if (pos >= end)
+            return LK_MP_TRUNCATED;
+        pending--;
+        s_item_t item;
+        const unsigned char *body;
+        lk_mp_result_t result = s_header(&pos, end, &item);
+        if (result == LK_MP_OK)
+            result = s_consume(&pos, end, &pending, &item, &body);
+        if (result != LK_MP_OK)
+            return result;
+    }
+    if (span)
+        *span = (size_t)(pos - (const unsigned char *)data);
+    return LK_MP_OK;
 }
 
 void lk_mp_tree_destroy(lk_mp_tree_t *tree)

@@ -47,6 +47,11 @@ typedef struct {
     the tree. Call lk_mp_tree_destroy whatever the result. */
 lk_mp_result_t lk_mp_tree_read(lk_mp_tree_t *tree, const void *data, size_t size, size_t *used);
 
+/*  Walks the first msgpack object at data with the same checks as lk_mp_tree_read but
+    builds nothing and has no depth limit (it keeps no stack): LK_MP_OK with its length in
+    *span, LK_MP_TRUNCATED or LK_MP_INVALID. */
+lk_mp_result_t lk_mp_span(const void *data, size_t size, size_t *span);
+
 /*  Frees what lk_mp_tree_read allocated; the tree may be read again afterwards. */
 void lk_mp_tree_destroy(lk_mp_tree_t *tree);
 

@@ -10,8 +10,8 @@
       2. Each field is looked up by key and checked for type, range, length, NUL bytes, UTF-8,
          UUID/fingerprint shape and enum name before it reaches a C struct. Unknown keys are
          ignored. The first failure stops decoding with a reason naming the field's path.
-    s_msgpack_span, the same structural walk without a tree, checks lk_msgpack_to_json's
-    input, and decides what a message both nested too deep and truncated is refused for.
+    lk_mp_span, the same walk without a tree and without a depth limit, decides what a
+    message both nested too deep and truncated (or followed by bytes) is refused for.
 */
 #include "lk_msg.h"
 
@@ -940,146 +940,6 @@ int lk_event_msg_encode(const lk_event_t *event, uint64_t sequence, const void *
                  s_pack_str(&pk, "incidents") || s_mp_array(&pk, 1) ||
                  s_mp_bytes(&pk, incident, incident_size);
     return s_finish(&pk, failed, data, size);
-}
-
-/* ---- structural pre-check -------------------------------------------------------------- */
-
-typedef enum { S_SPAN_OK = 0, S_SPAN_TRUNCATED, S_SPAN_INVALID } s_span_result_t;
-
-/*  Walks the first msgpack object at bytes without building it. On S_SPAN_OK *span is its
-    length. Every container must be fillable by the bytes that remain (each element needs at
-    least one byte), which bounds the memory msgpack-c allocates by the input size. */
-static s_span_result_t s_msgpack_span(const unsigned char *bytes, size_t size, size_t *span)
-{
-    size_t pos = 0;
-    uint64_t pending = 1; /* objects still to read */
-    while (pending > 0) {
-        if (pos >= size)
-            return S_SPAN_TRUNCATED;
-        unsigned char head = bytes[pos++];
-        pending--;
-        uint64_t payload = 0;  /* bytes after the header */
-        uint64_t children = 0; /* objects contained */
-        size_t length_bytes = 0;
-        enum { FIXED, RAW, EXT, ARRAY, MAP } kind = FIXED;
-        if (head <= 0x7f || head >= 0xe0 || head == 0xc0 || head == 0xc2 || head == 0xc3) {
-            /* fixints, nil, booleans: the header is the whole object */
-        } else if (head <= 0x8f)
-            children = 2u * (head & 0x0f);
-        else if (head <= 0x9f)
-            children = head & 0x0f;
-        else if (head <= 0xbf)
-            payload = head & 0x1f;
-        else {
-            switch (head) {
-            case 0xc4:
-            case 0xd9:
-                length_bytes = 1;
-                kind = RAW;
-                break;
-            case 0xc5:
-            case 0xda:
-                length_bytes = 2;
-                kind = RAW;
-                break;
-            case 0xc6:
-            case 0xdb:
-                length_bytes = 4;
-                kind = RAW;
-                break;
-            case 0xc7:
-                length_bytes = 1;
-                kind = EXT;
-                break;
-            case 0xc8:
-                length_bytes = 2;
-                kind = EXT;
-                break;
-            case 0xc9:
-                length_bytes = 4;
-                kind = EXT;
-                break;
-            case 0xca:
-                payload = 4;
-                break;
-            case 0xcb:
-                payload = 8;
-                break;
-            case 0xcc:
-            case 0xd0:
-                payload = 1;
-                break;
-            case 0xcd:
-            case 0xd1:
-                payload = 2;
-                break;
-            case 0xce:
-            case 0xd2:
-                payload = 4;
-                break;
-            case 0xcf:
-            case 0xd3:
-                payload = 8;
-                break;
-            case 0xd4:
-                payload = 2;
-                break;
-            case 0xd5:
-                payload = 3;
-                break;
-            case 0xd6:
-                payload = 5;
-                break;
-            case 0xd7:
-                payload = 9;
-                break;
-            case 0xd8:
-                payload = 17;
-                break;
-            case 0xdc:
-                length_bytes = 2;
-                kind = ARRAY;
-                break;
-            case 0xdd:
-                length_bytes = 4;
-                kind = ARRAY;
-                break;
-            case 0xde:
-                length_bytes = 2;
-                kind = MAP;
-                break;
-            case 0xdf:
-                length_bytes = 4;
-                kind = MAP;
-                break;
-            default:
-                return S_SPAN_INVALID; /* 0xc1 is never used */
-            }
-        }
-        if (length_bytes) {
-            if (size - pos < length_bytes)
-                return S_SPAN_TRUNCATED;
-            uint64_t length = 0;
-            for (size_t i = 0; i < length_bytes; i++)
-                length = (length << 8) | bytes[pos++];
-            if (kind == RAW)
-                payload = length;
-            else if (kind == EXT)
-                payload = length + 1; /* the type byte */
-            else if (kind == ARRAY)
-                children = length;
-            else
-                children = 2 * length;
-        }
-        if (payload > size - pos)
-            return S_SPAN_TRUNCATED;
-        pos += (size_t)payload;
-        pending += children;
-        if (pending > size - pos)
-            return S_SPAN_TRUNCATED;
-    }
-    *span = pos;
-    return S_SPAN_OK;
 }
 
 /* ---- UTF-8 ----------------------------------------------------------------------------- */
@@ -2274,10 +2134,13 @@ static int s_unpack(s_decoder_t *decoder, const void *data, size_t size, lk_mp_t
     if (result == LK_MP_TOO_DEEP) {
         /* a later truncation or invalid byte is what the structural check reports first */
         size_t span = 0;
-        s_span_result_t structure = s_msgpack_span(data, size, &span);
-        result = structure == S_SPAN_TRUNCATED ? LK_MP_TRUNCATED
-                 : structure != S_SPAN_OK      ? LK_MP_INVALID
-                                               : LK_MP_TOO_DEEP;
+        lk_mp_result_t structure = lk_mp_span(data, size, &span);
+        if (structure != LK_MP_OK)
+            result = structure;
+        else if (span != size) { /* and so are trailing bytes */
+            result = LK_MP_OK;
+            used = span;
+        }
     }
     switch (result) {
     case LK_MP_OK:
@@ -2506,20 +2369,18 @@ static json_t *s_object_to_json(const msgpack_object *object)
     are not exactly one msgpack object (or on OOM). */
 char *lk_msgpack_to_json(const void *data, size_t size)
 {
-    size_t span = 0;
-    if (!data || s_msgpack_span(data, size, &span) != S_SPAN_OK || span != size)
+    if (!data)
         return NULL;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init(&unpacked);
-    size_t offset = 0;
+    lk_mp_tree_t tree;
+    size_t used = 0;
     char *text = NULL;
-    if (msgpack_unpack_next(&unpacked, data, size, &offset) == MSGPACK_UNPACK_SUCCESS) {
-        json_t *json = s_object_to_json(&unpacked.data);
+    if (lk_mp_tree_read(&tree, data, size, &used) == LK_MP_OK && used == size) {
+        json_t *json = s_object_to_json(&tree.root);
         if (json)
             text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(json);
     }
-    msgpack_unpacked_destroy(&unpacked);
+    lk_mp_tree_destroy(&tree);
     return text;
 }
 

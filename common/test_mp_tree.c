@@ -4,9 +4,10 @@
     same bytes with the same tree (types, values, float bits, strings pointing at the same
     input bytes); where it needs more bytes, lk_mp_tree_read must say truncated; where it
     refuses the bytes (0xc1) or the nesting, lk_mp_tree_read must refuse them too (it may say
-    truncated first, when the objects announced outnumber the bytes left). Inputs: a message
-    holding every msgpack type and length form, every prefix of it, nestings around the
-    depth limit, and seeded random mutations and random bytes.
+    truncated first, when the objects announced outnumber the bytes left); and lk_mp_span
+    must agree with lk_mp_tree_read save for the depth limit it does not have. Inputs: a
+    message holding every msgpack type and length form, every prefix of it, nestings around
+    the depth limit, and seeded random mutations and random bytes.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,6 +101,17 @@ static void s_check(const void *data, size_t size, s_tally_t *tally)
     lk_mp_tree_t tree;
     size_t used = 0;
     lk_mp_result_t result = lk_mp_tree_read(&tree, input, size, &used);
+
+    /* the walk without a tree agrees, save for the depth it does not limit */
+    size_t span = 0;
+    lk_mp_result_t walked = lk_mp_span(input, size, &span);
+    if (result == LK_MP_TOO_DEEP)
+        assert_int_not_equal(walked, LK_MP_TOO_DEEP);
+    else {
+        assert_int_equal(walked, result);
+        if (result == LK_MP_OK)
+            assert_int_equal(span, used);
+    }
 
     switch (expected) {
     case MSGPACK_UNPACK_SUCCESS:
@@ -306,6 +318,19 @@ static void test_depth_limit(void **state)
             }
     assert_true(tally.ok > 0);
     assert_true(tally.refused > 0);
+    /* the walk without a tree has no limit and no stack: 100,000 nested arrays */
+    size_t deep_size = 100001;
+    unsigned char *deep = malloc(deep_size);
+    assert_non_null(deep);
+    memset(deep, 0x91, deep_size - 1);
+    deep[deep_size - 1] = 0xc0;
+    size_t span = 0;
+    assert_int_equal(lk_mp_span(deep, deep_size, &span), LK_MP_OK);
+    assert_int_equal(span, deep_size);
+    lk_mp_tree_t deep_tree;
+    assert_int_equal(lk_mp_tree_read(&deep_tree, deep, deep_size, NULL), LK_MP_TOO_DEEP);
+    lk_mp_tree_destroy(&deep_tree);
+    free(deep);
     /* the limit itself: 32 open arrays around a scalar is fine, around an empty array not */
     lk_mp_tree_t tree;
     s_nest(bytes, &size, LK_MP_MAX_DEPTH, false, false);

@@ -1490,6 +1490,20 @@ static void test_envelope_rejections(void **state)
     memset(deep, 0x91, sizeof deep); /* [[[[...]]]] */
     deep[99] = 0xc0;
     assert_int_equal(s_decode_copy(deep, sizeof deep, &decoded, err, sizeof err), -1);
+    assert_string_equal(err, "msg: msgpack nested too deep or out of memory");
+    /* too deep and cut short, or too deep and followed by bytes: refused for the latter, as
+       the structural walk finds it before the nesting matters */
+    assert_int_equal(s_decode_copy(deep, sizeof deep - 1, &decoded, err, sizeof err), -1);
+    assert_string_equal(err, "msg: truncated msgpack");
+    unsigned char deep_and_more[101];
+    memcpy(deep_and_more, deep, sizeof deep);
+    deep_and_more[100] = 0x01;
+    assert_int_equal(s_decode_copy(deep_and_more, sizeof deep_and_more, &decoded, err, sizeof err),
+                     -1);
+    assert_string_equal(err, "msg: 1 trailing bytes after the message");
+    deep[50] = 0xc1;
+    assert_int_equal(s_decode_copy(deep, sizeof deep, &decoded, err, sizeof err), -1);
+    assert_string_equal(err, "msg: not msgpack");
 }
 
 static void test_oversize_rejections(void **state)
