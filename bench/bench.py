@@ -149,6 +149,9 @@ class AlertmanagerSystem:
     def pids(self):
         return [self.proc.pid]
 
+    def named_pids(self):
+        return {"alertmanager": [self.proc.pid]}
+
     def version(self):
         out = subprocess.run([ALERTMANAGER, "--version"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT).stdout.decode()
@@ -295,6 +298,13 @@ class LookoutSystem:
             pids += [self.postmaster] + children(self.postmaster)
         return pids
 
+    def named_pids(self):
+        """pids() by program (the PostgreSQL server's processes as one)."""
+        named = {name: [proc.pid] for name, proc in self.cluster.procs.items()}
+        if self.postmaster:
+            named["postgresql"] = [self.postmaster] + children(self.postmaster)
+        return named
+
     def stop(self):
         for proc in self.extra.values():
             if proc.poll() is None:
@@ -437,7 +447,22 @@ def _settle_answer(system, deadline):
     log("%s did not answer within a second before its deadline" % system.name)
 
 
-def run_open(system, scenario, rate, duration, connections, warmup=1):
+def cpu_per_request(named, before, requests):
+    """CPU milliseconds per request of each program in named (name -> pids) since before
+    (name -> cpu_seconds), over requests requests, and their sum under "all". An open-loop
+    round of new alerts sends exactly rate * (warm-up + duration) requests and nothing else
+    (no priming): on an otherwise idle system, this is the work one request costs, which a
+    request that finds the system idle waits for in full: the floor of its latency."""
+    cost = {name: round((cpu_seconds(pids) - before[name]) * 1000.0 / requests, 3)
+            for name, pids in named.items()}
+    cost["all"] = round(sum(cost.values()), 3)
+    return cost
+
+
+OPEN_WARMUP_S = 1
+
+
+def run_open(system, scenario, rate, duration, connections, warmup=OPEN_WARMUP_S):
     """Open loop at rate requests (of 64 alerts) per second for duration seconds after
     warmup, from a pool of 1,024 alerts per connection; answers are awaited until 3 s after
     the last request was due."""
@@ -475,17 +500,24 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 others = [pid for other in systems if other is not system
                           for pid in other.pids()]
                 others_before = cpu_seconds(others)
+                named = system.named_pids()
+                own_before = {name: cpu_seconds(pids) for name, pids in named.items()}
                 result = run_open(system, scenario, rate, duration, connections)
                 # CPU the other systems used meanwhile: they were idle when the round
                 # began, so this is their background work (a GC, a checkpoint) landing in it
                 result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
+                if scenario == "new" and not result["incomplete"]:
+                    result["cpu_ms_per_request"] = cpu_per_request(
+                        named, own_before, rate * (OPEN_WARMUP_S + duration))
                 results[system.name].append(result)
                 latency = result["latency_ms"]
                 log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
                     "ms, others' CPU %.2f s%s" % (
                         key, system.name, rate, round_index + 1, latency.get("p50", -1),
                         latency.get("p99", -1), latency.get("p999", -1), result["others_cpu_s"],
-                        " (%d incomplete)" % result["incomplete"] if result["incomplete"] else ""))
+                        " (%d incomplete)" % result["incomplete"] if result["incomplete"] else "")
+                    + (", CPU %.2f ms a request" % result["cpu_ms_per_request"]["all"]
+                       if "cpu_ms_per_request" in result else ""))
         for system in systems:
             runs = results[system.name]
             figure = {}
@@ -497,6 +529,11 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
             figure["count"] = sum(run["latency_ms"].get("count", 0) for run in runs)
             figure["rounds_p99"] = [run["latency_ms"].get("p99") for run in runs]
             figure["rounds_others_cpu_s"] = [run["others_cpu_s"] for run in runs]
+            costs = [run["cpu_ms_per_request"] for run in runs if "cpu_ms_per_request" in run]
+            if costs:
+                figure["cpu_ms_per_request"] = {
+                    name: round(statistics.median(cost[name] for cost in costs), 3)
+                    for name in costs[0]}
             # requests still unanswered (or never sent) 3 s after the last was due: the
             # system could not keep up; their waits so far are in the percentiles
             figure["incomplete"] = sum(run["incomplete"] for run in runs)
@@ -752,6 +789,12 @@ def print_table(report, out=sys.stdout):
                     else "",
                     "  (could not keep up: %d unanswered)" % e["incomplete"]
                     if e["incomplete"] else ""))
+                cost = e.get("cpu_ms_per_request")
+                if cost:
+                    w("    %-20s CPU per request %s ms (%s)\n" % (
+                        "", fmt(cost["all"], 2), ", ".join(
+                            "%s %s" % (n.replace("lookout-", ""), fmt(v, 2))
+                            for n, v in cost.items() if n != "all")))
     if "e2e" in report:
         w("\nEnd to end, alert POST → notification (ms; zero grouping delay)\n")
         for name, e in report["e2e"].items():
