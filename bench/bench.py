@@ -150,7 +150,7 @@ class AlertmanagerSystem:
         return [self.proc.pid]
 
     def named_pids(self):
-        return {"alertmanager": [self.proc.pid]}
+        return {"alertmanager": self.pids()}
 
     def version(self):
         out = subprocess.run([ALERTMANAGER, "--version"], stdout=subprocess.PIPE,
@@ -293,10 +293,7 @@ class LookoutSystem:
         this machine, the server's processes: its checkpoints and autovacuum are this
         system's work, so settle() waits for them too and another system's round counts
         them as background work."""
-        pids = [proc.pid for proc in self.cluster.procs.values()]
-        if self.postmaster:
-            pids += [self.postmaster] + children(self.postmaster)
-        return pids
+        return [pid for pids in self.named_pids().values() for pid in pids]
 
     def named_pids(self):
         """pids() by program (the PostgreSQL server's processes as one)."""
@@ -449,20 +446,17 @@ def _settle_answer(system, deadline):
 
 def cpu_per_request(named, before, requests):
     """CPU milliseconds per request of each program in named (name -> pids) since before
-    (name -> cpu_seconds), over requests requests, and their sum under "all". An open-loop
-    round of new alerts sends exactly rate * (warm-up + duration) requests and nothing else
-    (no priming): on an otherwise idle system, this is the work one request costs, which a
-    request that finds the system idle waits for in full: the floor of its latency."""
+    (name -> cpu_seconds), over requests requests, and their sum under "all". Over an
+    open-loop round of new alerts (no priming: loadgen's "sent" is every request of it) on
+    an otherwise idle system, this is the work one request costs, which a request that
+    finds the system idle waits for in full: the floor of its latency."""
     cost = {name: round((cpu_seconds(pids) - before[name]) * 1000.0 / requests, 3)
             for name, pids in named.items()}
     cost["all"] = round(sum(cost.values()), 3)
     return cost
 
 
-OPEN_WARMUP_S = 1
-
-
-def run_open(system, scenario, rate, duration, connections, warmup=OPEN_WARMUP_S):
+def run_open(system, scenario, rate, duration, connections, warmup=1):
     """Open loop at rate requests (of 64 alerts) per second for duration seconds after
     warmup, from a pool of 1,024 alerts per connection; answers are awaited until 3 s after
     the last request was due."""
@@ -507,8 +501,8 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 # began, so this is their background work (a GC, a checkpoint) landing in it
                 result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
                 if scenario == "new" and not result["incomplete"]:
-                    result["cpu_ms_per_request"] = cpu_per_request(
-                        named, own_before, rate * (OPEN_WARMUP_S + duration))
+                    result["cpu_ms_per_request"] = cpu_per_request(named, own_before,
+                                                                   result["sent"])
                 results[system.name].append(result)
                 latency = result["latency_ms"]
                 log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
@@ -582,9 +576,10 @@ def phase_capacity(system, throughput, duration, connections, quiet=()):
     from 30% of its closed-loop saturation up in steps of x1.3, until one is not answered in
     full (something left unanswered 3 s after the last request was due, or an error) or with
     p99 above CAPACITY_P99_MS, twice in a row; then CAPACITY_BISECTIONS steps halve the gap
-    between the last rate sustained and the first not (the same rule for each). Closed loop, 32 connections share a commit or a
-    correlate wake-up between many requests; requests that arrive one by one do not, so this
-    is the better-founded reference for "50% of saturation" (both are reported)."""
+    between the last rate sustained and the first not (the same rule for each). Closed
+    loop, 32 connections share a commit or a correlate wake-up between many requests;
+    requests that arrive one by one do not, so this is the better-founded reference for
+    "50% of saturation" (both are reported)."""
     figures = {}
     for scenario in ("new", "resend"):
         saturation = throughput[scenario][system.name]["alerts_per_s"]

@@ -150,6 +150,7 @@ typedef struct {
 } s_samples_t;
 
 typedef struct {
+    uint64_t sent; /* requests sent, warm-up included, priming not */
     uint64_t requests;
     uint64_t alerts;
     uint64_t errors; /* non-2xx answers and failed exchanges */
@@ -492,6 +493,8 @@ static void s_conn_send(s_conn_t *conn, double intended_ms, bool priming, int64_
     if (s_conn_flush(conn) != 0) {
         s_stats.transport_errors++;
         s_conn_close(conn);
+    } else if (!priming) {
+        s_stats.sent++;
     }
 }
 
@@ -1353,6 +1356,7 @@ int main(int argc, char **argv)
            measured_s);
     if (s_opt.mode != S_MODE_CLOSED)
         printf("  \"offered_rps\": %.1f,\n", s_opt.rate);
+    printf("  \"sent\": %" PRIu64 ",\n", s_stats.sent);
     printf("  \"requests\": %" PRIu64 ",\n  \"alerts\": %" PRIu64 ",\n  \"errors\": %" PRIu64
            ",\n  \"transport_errors\": %" PRIu64 ",\n  \"incomplete\": %" PRIu64
            ",\n  \"status\": {",
