@@ -1154,17 +1154,64 @@ static const msgpack_object *s_map_find(const msgpack_object *map, const char *k
     return NULL;
 }
 
+/*  Each field decoder comes in two layers: s_<kind>_at takes the field's value as found
+    (NULL: absent) with its name for the path, and s_get_<kind> looks the name up in a map
+    first. Entities on the hot path (alerts, events) find all their fields in one pass
+    (s_fields) and call the first; the rest look each field up.
+
+    Takes a field's value as found (NULL: absent): nil counts as absent, which is an error
+    only when required. The caller has pushed the field's name onto the path. */
+static int s_present(s_decoder_t *decoder, const msgpack_object **value, bool required)
+{
+    if (*value && (*value)->type == MSGPACK_OBJECT_NIL)
+        *value = NULL;
+    if (!*value && required)
+        return s_fail(decoder, "missing");
+    return 0;
+}
+
 /*  Looks key up: *value is NULL when it is absent or nil. That is an error only when
     required. The caller has pushed key onto the path. */
 static int s_lookup(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool required,
                     const msgpack_object **value)
 {
     *value = s_map_find(map, key);
-    if (*value && (*value)->type == MSGPACK_OBJECT_NIL)
-        *value = NULL;
-    if (!*value && required)
-        return s_fail(decoder, "missing");
-    return 0;
+    return s_present(decoder, value, required);
+}
+
+/* A field name with its length, for s_fields. */
+typedef struct {
+    const char *name;
+    size_t size;
+} s_field_name_t;
+/* An entry of a field list (the X of an entity's S_<ENTITY>_FIELDS_LIST): its name. */
+#define S_FIELD_NAME(id, text) {text, sizeof(text) - 1},
+
+/*  Finds the fields named in names[count] among map's pairs in one pass: at[i] is the value
+    of names[i] (NULL when absent; the first pair wins when a key repeats, as a lookup finds
+    it). Looking each field up scans the pairs once per field, absent ones to the end, which
+    for an alert (about twenty fields, a third of them absent) was most of its decoding cost.
+    Names listed in the order encoders write them are matched at the first comparison. */
+static void s_fields(const msgpack_object *map, const s_field_name_t *names, size_t count,
+                     const msgpack_object **at)
+{
+    memset(at, 0, count * sizeof *at);
+    size_t next = 0; /* where the next pair's name is expected */
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr[i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            continue; /* cannot be ours */
+        for (size_t tried = 0, field = next; tried < count;
+             tried++, field = field + 1 == count ? 0 : field + 1) {
+            if (key->via.str.size == names[field].size &&
+                memcmp(key->via.str.ptr, names[field].name, names[field].size) == 0) {
+                if (!at[field])
+                    at[field] = &map->via.map.ptr[i].val;
+                next = field + 1 == count ? 0 : field + 1;
+                break;
+            }
+        }
+    }
 }
 
 /*  Checks that object is a string fit for a C string: bounded, NUL-free, UTF-8. */
@@ -1204,12 +1251,11 @@ static char *s_copy_object(char *out, const msgpack_object *object)
 }
 
 /*  String field → malloc'd *out (left NULL when optional and absent). */
-static int s_get_str(s_decoder_t *decoder, const msgpack_object *map, const char *key,
-                     bool required, char **out)
+static int s_str_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                    bool required, char **out)
 {
     size_t mark = s_push(decoder, key);
-    const msgpack_object *value;
-    if (s_lookup(decoder, map, key, required, &value))
+    if (s_present(decoder, &value, required))
         return -1;
     if (value) {
         if (s_check_str(decoder, value))
@@ -1221,6 +1267,12 @@ static int s_get_str(s_decoder_t *decoder, const msgpack_object *map, const char
     }
     s_pop(decoder, mark);
     return 0;
+}
+
+static int s_get_str(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                     bool required, char **out)
+{
+    return s_str_at(decoder, s_map_find(map, key), key, required, out);
 }
 
 typedef enum { S_UUID, S_FINGERPRINT } s_id_kind_t;
@@ -1240,13 +1292,12 @@ static bool s_fingerprint_valid(const char *text, size_t size)
 
 /*  UUID or fingerprint field into a fixed buffer. required: the key must be present;
     allow_empty: "" is accepted (an identity not assigned yet). Absent leaves out "". */
-static int s_get_id(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool required,
-                    bool allow_empty, s_id_kind_t kind, char *out)
+static int s_id_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                   bool required, bool allow_empty, s_id_kind_t kind, char *out)
 {
     size_t mark = s_push(decoder, key);
-    const msgpack_object *value;
     out[0] = '\0';
-    if (s_lookup(decoder, map, key, required, &value))
+    if (s_present(decoder, &value, required))
         return -1;
     if (value) {
         if (value->type != MSGPACK_OBJECT_STR)
@@ -1275,13 +1326,18 @@ static int s_get_id(s_decoder_t *decoder, const msgpack_object *map, const char 
     return 0;
 }
 
+static int s_get_id(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool required,
+                    bool allow_empty, s_id_kind_t kind, char *out)
+{
+    return s_id_at(decoder, s_map_find(map, key), key, required, allow_empty, kind, out);
+}
+
 /*  Signed integer field within [min, max]; *out untouched when optional and absent. */
-static int s_get_int(s_decoder_t *decoder, const msgpack_object *map, const char *key,
-                     bool required, int64_t min, int64_t max, int64_t *out)
+static int s_int_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                    bool required, int64_t min, int64_t max, int64_t *out)
 {
     size_t mark = s_push(decoder, key);
-    const msgpack_object *value;
-    if (s_lookup(decoder, map, key, required, &value))
+    if (s_present(decoder, &value, required))
         return -1;
     if (value) {
         if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -1299,13 +1355,18 @@ static int s_get_int(s_decoder_t *decoder, const msgpack_object *map, const char
     return 0;
 }
 
+static int s_get_int(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                     bool required, int64_t min, int64_t max, int64_t *out)
+{
+    return s_int_at(decoder, s_map_find(map, key), key, required, min, max, out);
+}
+
 /*  Unsigned integer field up to max; *out untouched when optional and absent. */
-static int s_get_uint(s_decoder_t *decoder, const msgpack_object *map, const char *key,
-                      bool required, uint64_t max, uint64_t *out)
+static int s_uint_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                     bool required, uint64_t max, uint64_t *out)
 {
     size_t mark = s_push(decoder, key);
-    const msgpack_object *value;
-    if (s_lookup(decoder, map, key, required, &value))
+    if (s_present(decoder, &value, required))
         return -1;
     if (value) {
         if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -1320,6 +1381,12 @@ static int s_get_uint(s_decoder_t *decoder, const msgpack_object *map, const cha
     return 0;
 }
 
+static int s_get_uint(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                      bool required, uint64_t max, uint64_t *out)
+{
+    return s_uint_at(decoder, s_map_find(map, key), key, required, max, out);
+}
+
 /*  s_get_uint narrowed to a uint32_t field. */
 static int s_get_u32(s_decoder_t *decoder, const msgpack_object *map, const char *key,
                      bool required, uint32_t *out)
@@ -1332,13 +1399,12 @@ static int s_get_u32(s_decoder_t *decoder, const msgpack_object *map, const char
 }
 
 /*  Optional number field (float32, float64 or integer); *has tells whether it was there. */
-static int s_get_double(s_decoder_t *decoder, const msgpack_object *map, const char *key, bool *has,
-                        double *out)
+static int s_double_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                       bool *has, double *out)
 {
     size_t mark = s_push(decoder, key);
-    const msgpack_object *value;
     *has = false;
-    if (s_lookup(decoder, map, key, false, &value))
+    if (s_present(decoder, &value, false))
         return -1;
     if (value) {
         if (value->type == MSGPACK_OBJECT_FLOAT32 || value->type == MSGPACK_OBJECT_FLOAT64)
@@ -1373,12 +1439,11 @@ static int s_get_bool(s_decoder_t *decoder, const msgpack_object *map, const cha
 }
 
 /*  Enum field given by its exact wire name; *out untouched when optional and absent. */
-static int s_get_enum(s_decoder_t *decoder, const msgpack_object *map, const char *key,
-                      bool required, const char **names, size_t count, int *out)
+static int s_enum_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                     bool required, const char **names, size_t count, int *out)
 {
     size_t mark = s_push(decoder, key);
-    const msgpack_object *value;
-    if (s_lookup(decoder, map, key, required, &value))
+    if (s_present(decoder, &value, required))
         return -1;
     if (value) {
         if (value->type != MSGPACK_OBJECT_STR)
@@ -1398,10 +1463,11 @@ static int s_get_enum(s_decoder_t *decoder, const msgpack_object *map, const cha
 }
 
 /*  Array field of at most max items; *array is NULL when optional and absent. */
-static int s_get_array(s_decoder_t *decoder, const msgpack_object *map, const char *key,
-                       bool required, size_t max, const msgpack_object **array)
+static int s_array_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                      bool required, size_t max, const msgpack_object **array)
 {
-    if (s_lookup(decoder, map, key, required, array))
+    *array = value;
+    if (s_present(decoder, array, required))
         return -1;
     if (*array) {
         if ((*array)->type != MSGPACK_OBJECT_ARRAY)
@@ -1412,6 +1478,12 @@ static int s_get_array(s_decoder_t *decoder, const msgpack_object *map, const ch
     return 0;
 }
 
+static int s_get_array(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                       bool required, size_t max, const msgpack_object **array)
+{
+    return s_array_at(decoder, s_map_find(map, key), key, required, max, array);
+}
+
 /*  qsort order of a label set: strcmp of names, as lk_labels_set keeps it. */
 static int s_compare_labels(const void *a, const void *b)
 {
@@ -1420,12 +1492,11 @@ static int s_compare_labels(const void *a, const void *b)
 
 /*  Map of string → string into a sorted, unique label set. Built in one pass and sorted once
     so a huge map costs n log n, not the n² of repeated sorted inserts. */
-static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const char *key,
-                        bool required, lk_labels_t *labels)
+static int s_labels_at(s_decoder_t *decoder, const msgpack_object *value, const char *key,
+                       bool required, lk_labels_t *labels)
 {
     size_t mark = s_push(decoder, key);
-    const msgpack_object *value;
-    if (s_lookup(decoder, map, key, required, &value))
+    if (s_present(decoder, &value, required))
         return -1;
     if (value) {
         if (value->type != MSGPACK_OBJECT_MAP)
@@ -1484,19 +1555,28 @@ static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const c
     return 0;
 }
 
+static int s_get_labels(s_decoder_t *decoder, const msgpack_object *map, const char *key,
+                        bool required, lk_labels_t *labels)
+{
+    return s_labels_at(decoder, s_map_find(map, key), key, required, labels);
+}
+
 #define S_REQUIRED    true
 #define S_OPTIONAL    false
 #define S_ALLOW_EMPTY true
 #define S_NONEMPTY    false
 
-/*  Decodes an enum into a C enum field through an int. */
-#define S_GET_ENUM(decoder, map, key, required, names, field)                                      \
+/*  Decodes an enum (its value as found, NULL when absent) into a C enum field through an
+    int; S_GET_ENUM looks it up in map first. */
+#define S_ENUM_AT(decoder, value, key, required, names, field)                                     \
     do {                                                                                           \
         int s_value_ = (int)(field);                                                               \
-        if (s_get_enum(decoder, map, key, required, names, S_COUNT(names), &s_value_))             \
+        if (s_enum_at(decoder, value, key, required, names, S_COUNT(names), &s_value_))            \
             return -1;                                                                             \
         (field) = s_value_;                                                                        \
     } while (0)
+#define S_GET_ENUM(decoder, map, key, required, names, field)                                      \
+    S_ENUM_AT(decoder, s_map_find(map, key), key, required, names, field)
 
 /*  Fails unless object is a map (every entity and the envelope are maps). */
 static int s_expect_map(s_decoder_t *decoder, const msgpack_object *object)
@@ -1535,36 +1615,73 @@ static int s_get_strings(s_decoder_t *decoder, const msgpack_object *map, const 
 
 /*  Entity decoders: fill a zeroed struct from a map, or fail naming the field. On failure
     the struct may be partly filled; the caller clears it. */
+/* An alert's fields, in the order s_pack_alert writes them. */
+#define S_ALERT_FIELDS_LIST(X)                                                                     \
+    X(TENANT, "tenant")                                                                            \
+    X(FINGERPRINT, "fingerprint")                                                                  \
+    X(INCIDENT_ID, "incident_id")                                                                  \
+    X(SOURCE, "source")                                                                            \
+    X(NAME, "name")                                                                                \
+    X(QUERY, "query")                                                                              \
+    X(DEDUP_KEY, "dedup_key")                                                                      \
+    X(GENERATOR_URL, "generator_url")                                                              \
+    X(LABELS, "labels")                                                                            \
+    X(ANNOTATIONS, "annotations")                                                                  \
+    X(SEVERITY, "severity")                                                                        \
+    X(STATUS, "status")                                                                            \
+    X(VALUE, "value")                                                                              \
+    X(THRESHOLD, "threshold")                                                                      \
+    X(STARTS_AT, "starts_at")                                                                      \
+    X(ENDS_AT, "ends_at")                                                                          \
+    X(UPDATED_AT, "updated_at")                                                                    \
+    X(STATE, "state")                                                                              \
+    X(SUPPRESSED_BY, "suppressed_by")
+#define S_ALERT_ID(id, text) S_ALERT_##id,
+enum { S_ALERT_FIELDS_LIST(S_ALERT_ID) S_ALERT_FIELDS };
+static const s_field_name_t s_alert_fields[S_ALERT_FIELDS] = {S_ALERT_FIELDS_LIST(S_FIELD_NAME)};
+
 static int s_decode_alert(s_decoder_t *decoder, const msgpack_object *map, void *item)
 {
     lk_alert_t *alert = item;
-    if (s_expect_map(decoder, map) ||
-        /* "" until correlate assigns them; ingest may leave tenant to the envelope */
-        s_get_id(decoder, map, "tenant", S_REQUIRED, S_ALLOW_EMPTY, S_UUID, alert->tenant_id) ||
-        s_get_id(decoder, map, "fingerprint", S_REQUIRED, S_ALLOW_EMPTY, S_FINGERPRINT,
-                 alert->fingerprint) ||
-        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_ALLOW_EMPTY, S_UUID,
-                 alert->incident_id) ||
-        s_get_str(decoder, map, "source", S_REQUIRED, &alert->source) ||
-        s_get_str(decoder, map, "name", S_REQUIRED, &alert->name) ||
-        s_get_str(decoder, map, "query", S_OPTIONAL, &alert->query) ||
-        s_get_str(decoder, map, "dedup_key", S_OPTIONAL, &alert->dedup_key) ||
-        s_get_str(decoder, map, "generator_url", S_OPTIONAL, &alert->generator_url) ||
-        s_get_labels(decoder, map, "labels", S_REQUIRED, &alert->labels) ||
-        s_get_labels(decoder, map, "annotations", S_REQUIRED, &alert->annotations))
+    if (s_expect_map(decoder, map))
         return -1;
-    S_GET_ENUM(decoder, map, "severity", S_REQUIRED, s_severity_names, alert->severity);
-    S_GET_ENUM(decoder, map, "status", S_REQUIRED, s_alert_status_names, alert->status);
-    if (s_get_double(decoder, map, "value", &alert->has_value, &alert->value) ||
-        s_get_double(decoder, map, "threshold", &alert->has_threshold, &alert->threshold) ||
-        s_get_int(decoder, map, "starts_at", S_REQUIRED, INT64_MIN, INT64_MAX,
-                  &alert->starts_at_ms) ||
-        s_get_int(decoder, map, "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX, &alert->ends_at_ms) ||
-        s_get_int(decoder, map, "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
-                  &alert->updated_at_ms) ||
-        s_get_str(decoder, map, "suppressed_by", S_OPTIONAL, &alert->suppressed_by))
+    const msgpack_object *at[S_ALERT_FIELDS];
+    s_fields(map, s_alert_fields, S_ALERT_FIELDS, at);
+    if (/* "" until correlate assigns them; ingest may leave tenant to the envelope */
+        s_id_at(decoder, at[S_ALERT_TENANT], "tenant", S_REQUIRED, S_ALLOW_EMPTY, S_UUID,
+                alert->tenant_id) ||
+        s_id_at(decoder, at[S_ALERT_FINGERPRINT], "fingerprint", S_REQUIRED, S_ALLOW_EMPTY,
+                S_FINGERPRINT, alert->fingerprint) ||
+        s_id_at(decoder, at[S_ALERT_INCIDENT_ID], "incident_id", S_REQUIRED, S_ALLOW_EMPTY, S_UUID,
+                alert->incident_id) ||
+        s_str_at(decoder, at[S_ALERT_SOURCE], "source", S_REQUIRED, &alert->source) ||
+        s_str_at(decoder, at[S_ALERT_NAME], "name", S_REQUIRED, &alert->name) ||
+        s_str_at(decoder, at[S_ALERT_QUERY], "query", S_OPTIONAL, &alert->query) ||
+        s_str_at(decoder, at[S_ALERT_DEDUP_KEY], "dedup_key", S_OPTIONAL, &alert->dedup_key) ||
+        s_str_at(decoder, at[S_ALERT_GENERATOR_URL], "generator_url", S_OPTIONAL,
+                 &alert->generator_url) ||
+        s_labels_at(decoder, at[S_ALERT_LABELS], "labels", S_REQUIRED, &alert->labels) ||
+        s_labels_at(decoder, at[S_ALERT_ANNOTATIONS], "annotations", S_REQUIRED,
+                    &alert->annotations))
         return -1;
-    S_GET_ENUM(decoder, map, "state", S_OPTIONAL, s_alert_state_names, alert->state);
+    S_ENUM_AT(decoder, at[S_ALERT_SEVERITY], "severity", S_REQUIRED, s_severity_names,
+              alert->severity);
+    S_ENUM_AT(decoder, at[S_ALERT_STATUS], "status", S_REQUIRED, s_alert_status_names,
+              alert->status);
+    if (s_double_at(decoder, at[S_ALERT_VALUE], "value", &alert->has_value, &alert->value) ||
+        s_double_at(decoder, at[S_ALERT_THRESHOLD], "threshold", &alert->has_threshold,
+                    &alert->threshold) ||
+        s_int_at(decoder, at[S_ALERT_STARTS_AT], "starts_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                 &alert->starts_at_ms) ||
+        s_int_at(decoder, at[S_ALERT_ENDS_AT], "ends_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                 &alert->ends_at_ms) ||
+        s_int_at(decoder, at[S_ALERT_UPDATED_AT], "updated_at", S_REQUIRED, INT64_MIN, INT64_MAX,
+                 &alert->updated_at_ms))
+        return -1;
+    S_ENUM_AT(decoder, at[S_ALERT_STATE], "state", S_OPTIONAL, s_alert_state_names, alert->state);
+    if (s_str_at(decoder, at[S_ALERT_SUPPRESSED_BY], "suppressed_by", S_OPTIONAL,
+                 &alert->suppressed_by))
+        return -1;
     return 0;
 }
 
@@ -1606,22 +1723,44 @@ static int s_decode_incident(s_decoder_t *decoder, const msgpack_object *map, vo
     return 0;
 }
 
+/* An event's fields, in the order s_pack_event writes them. */
+#define S_EVENT_FIELDS_LIST(X)                                                                     \
+    X(SEQUENCE, "sequence")                                                                        \
+    X(EVENT_ID, "event_id")                                                                        \
+    X(TENANT, "tenant")                                                                            \
+    X(INCIDENT_ID, "incident_id")                                                                  \
+    X(TYPE, "type")                                                                                \
+    X(ACTOR, "actor")                                                                              \
+    X(NOTE, "note")                                                                                \
+    X(FINGERPRINT, "fingerprint")                                                                  \
+    X(AT, "at")
+#define S_EVENT_ID(id, text) S_EVENT_##id,
+enum { S_EVENT_FIELDS_LIST(S_EVENT_ID) S_EVENT_FIELDS };
+static const s_field_name_t s_event_fields[S_EVENT_FIELDS] = {S_EVENT_FIELDS_LIST(S_FIELD_NAME)};
+
 static int s_decode_event(s_decoder_t *decoder, const msgpack_object *map, void *item)
 {
     lk_event_t *event = item;
-    if (s_expect_map(decoder, map) ||
-        s_get_uint(decoder, map, "sequence", S_REQUIRED, UINT64_MAX, &event->sequence) ||
-        s_get_id(decoder, map, "event_id", S_REQUIRED, S_NONEMPTY, S_UUID, event->event_id) ||
-        s_get_id(decoder, map, "tenant", S_REQUIRED, S_NONEMPTY, S_UUID, event->tenant_id) ||
-        s_get_id(decoder, map, "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID, event->incident_id) ||
-        s_get_str(decoder, map, "type", S_REQUIRED, &event->type) ||
-        s_get_str(decoder, map, "actor", S_REQUIRED, &event->actor) ||
-        s_get_str(decoder, map, "note", S_OPTIONAL, &event->note) ||
-        s_get_int(decoder, map, "at", S_REQUIRED, INT64_MIN, INT64_MAX, &event->at_ms))
+    if (s_expect_map(decoder, map))
+        return -1;
+    const msgpack_object *at[S_EVENT_FIELDS];
+    s_fields(map, s_event_fields, S_EVENT_FIELDS, at);
+    if (s_uint_at(decoder, at[S_EVENT_SEQUENCE], "sequence", S_REQUIRED, UINT64_MAX,
+                  &event->sequence) ||
+        s_id_at(decoder, at[S_EVENT_EVENT_ID], "event_id", S_REQUIRED, S_NONEMPTY, S_UUID,
+                event->event_id) ||
+        s_id_at(decoder, at[S_EVENT_TENANT], "tenant", S_REQUIRED, S_NONEMPTY, S_UUID,
+                event->tenant_id) ||
+        s_id_at(decoder, at[S_EVENT_INCIDENT_ID], "incident_id", S_REQUIRED, S_NONEMPTY, S_UUID,
+                event->incident_id) ||
+        s_str_at(decoder, at[S_EVENT_TYPE], "type", S_REQUIRED, &event->type) ||
+        s_str_at(decoder, at[S_EVENT_ACTOR], "actor", S_REQUIRED, &event->actor) ||
+        s_str_at(decoder, at[S_EVENT_NOTE], "note", S_OPTIONAL, &event->note) ||
+        s_int_at(decoder, at[S_EVENT_AT], "at", S_REQUIRED, INT64_MIN, INT64_MAX, &event->at_ms))
         return -1;
     char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
-    if (s_get_id(decoder, map, "fingerprint", S_OPTIONAL, S_ALLOW_EMPTY, S_FINGERPRINT,
-                 fingerprint))
+    if (s_id_at(decoder, at[S_EVENT_FINGERPRINT], "fingerprint", S_OPTIONAL, S_ALLOW_EMPTY,
+                S_FINGERPRINT, fingerprint))
         return -1;
     if (fingerprint[0]) {
         event->fingerprint = strdup(fingerprint);
@@ -2097,7 +2236,8 @@ static int s_decode_msg(s_decoder_t *decoder, const msgpack_object *map, lk_msg_
     if (s_expect_map(decoder, map))
         return -1;
     int type = LK_MSG_INVALID;
-    if (s_get_enum(decoder, map, "type", S_REQUIRED, s_type_names, S_COUNT(s_type_names), &type))
+    if (s_enum_at(decoder, s_map_find(map, "type"), "type", S_REQUIRED, s_type_names,
+                  S_COUNT(s_type_names), &type))
         return -1;
     if (type == LK_MSG_INVALID) {
         s_push(decoder, "type");

@@ -1362,6 +1362,79 @@ static void test_unknown_keys_are_ignored(void **state)
     lk_msg_clear(&msg);
 }
 
+/*  How s_alert_keys re-packs the map of alerts[0]. */
+static enum {
+    S_KEYS_DECOY_FIRST,  /* "nxme" (as long as "name") first */
+    S_KEYS_DECOY_ONLY,   /* "name" renamed "nxme" */
+    S_KEYS_NAME_TWICE,   /* a second "name" after the rest */
+    S_KEYS_MANY_UNKNOWN, /* 40 unknown keys after the rest */
+    S_KEYS_REVERSED,     /* the pairs in the opposite of the encoder's order */
+} s_alert_keys_mode;
+
+static void s_alert_keys(msgpack_packer *pk, const msgpack_object *original)
+{
+    const msgpack_object_map *map = &original->via.map;
+    uint32_t extra =
+        s_alert_keys_mode == S_KEYS_MANY_UNKNOWN                                            ? 40
+        : s_alert_keys_mode == S_KEYS_DECOY_FIRST || s_alert_keys_mode == S_KEYS_NAME_TWICE ? 1
+                                                                                            : 0;
+    msgpack_pack_map(pk, map->size + extra);
+    if (s_alert_keys_mode == S_KEYS_DECOY_FIRST) {
+        msgpack_pack_str(pk, 4);
+        msgpack_pack_str_body(pk, "nxme", 4);
+        msgpack_pack_str(pk, 5);
+        msgpack_pack_str_body(pk, "decoy", 5);
+    }
+    for (uint32_t pair = 0; pair < map->size; pair++) {
+        uint32_t i = s_alert_keys_mode == S_KEYS_REVERSED ? map->size - 1 - pair : pair;
+        const msgpack_object *key = &map->ptr[i].key;
+        if (s_alert_keys_mode == S_KEYS_DECOY_ONLY && key->via.str.size == 4 &&
+            memcmp(key->via.str.ptr, "name", 4) == 0) {
+            msgpack_pack_str(pk, 4);
+            msgpack_pack_str_body(pk, "nxme", 4);
+        } else
+            msgpack_pack_object(pk, *key);
+        msgpack_pack_object(pk, map->ptr[i].val);
+    }
+    if (s_alert_keys_mode == S_KEYS_NAME_TWICE) {
+        msgpack_pack_str(pk, 4);
+        msgpack_pack_str_body(pk, "name", 4);
+        msgpack_pack_str(pk, 6);
+        msgpack_pack_str_body(pk, "second", 6);
+    }
+    for (uint32_t i = 0; s_alert_keys_mode == S_KEYS_MANY_UNKNOWN && i < 40; i++) {
+        char key[16];
+        int length = snprintf(key, sizeof key, "extra_%02u", i);
+        msgpack_pack_str(pk, (size_t)length);
+        msgpack_pack_str_body(pk, key, (size_t)length);
+        msgpack_pack_int(pk, (int)i);
+    }
+}
+
+/*  Fields are found by name whatever else a map holds and in whatever order: a key as long
+    as a field's name, the first of two pairs with one key, many unknown keys, the pairs in
+    the opposite of the order encoders write them. */
+static void test_key_lookup(void **state)
+{
+    (void)state;
+    lk_msg_t msg, decoded;
+    char err[256];
+    s_full_msg(&msg, LK_MSG_ALERT_BATCH);
+    int modes[] = {S_KEYS_DECOY_FIRST, S_KEYS_NAME_TWICE, S_KEYS_MANY_UNKNOWN, S_KEYS_REVERSED};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        s_alert_keys_mode = modes[i];
+        assert_int_equal(s_decode_rewritten(LK_MSG_ALERT_BATCH, "alerts[0]", s_alert_keys, &decoded,
+                                            err, sizeof err),
+                         0);
+        s_assert_msg_equal(&msg, &decoded);
+        lk_msg_clear(&decoded);
+    }
+    s_alert_keys_mode = S_KEYS_DECOY_ONLY;
+    s_expect_path_error(LK_MSG_ALERT_BATCH, "alerts[0]", s_alert_keys,
+                        "alert_batch: alerts[0].name: missing");
+    lk_msg_clear(&msg);
+}
+
 /*  A packer over a fresh buffer, for hand-built messages. */
 typedef struct {
     msgpack_sbuffer buffer;
@@ -2284,6 +2357,7 @@ int main(void)
         cmocka_unit_test(test_string_checks_every_position),
         cmocka_unit_test(test_lenient_where_documented),
         cmocka_unit_test(test_unknown_keys_are_ignored),
+        cmocka_unit_test(test_key_lookup),
         cmocka_unit_test(test_envelope_rejections),
         cmocka_unit_test(test_oversize_rejections),
         cmocka_unit_test(test_content_rejections),
