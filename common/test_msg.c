@@ -1374,10 +1374,11 @@ static enum {
 static void s_alert_keys(msgpack_packer *pk, const msgpack_object *original)
 {
     const msgpack_object_map *map = &original->via.map;
-    uint32_t extra =
-        s_alert_keys_mode == S_KEYS_MANY_UNKNOWN                                            ? 40
-        : s_alert_keys_mode == S_KEYS_DECOY_FIRST || s_alert_keys_mode == S_KEYS_NAME_TWICE ? 1
-                                                                                            : 0;
+    uint32_t extra = 0; /* pairs added to the alert's */
+    if (s_alert_keys_mode == S_KEYS_MANY_UNKNOWN)
+        extra = 40;
+    else if (s_alert_keys_mode == S_KEYS_DECOY_FIRST || s_alert_keys_mode == S_KEYS_NAME_TWICE)
+        extra = 1;
     msgpack_pack_map(pk, map->size + extra);
     if (s_alert_keys_mode == S_KEYS_DECOY_FIRST) {
         msgpack_pack_str(pk, 4);
