@@ -1615,6 +1615,7 @@ static int s_get_strings(s_decoder_t *decoder, const msgpack_object *map, const 
 
 /*  Entity decoders: fill a zeroed struct from a map, or fail naming the field. On failure
     the struct may be partly filled; the caller clears it. */
+
 /* An alert's fields, in the order s_pack_alert writes them. */
 #define S_ALERT_FIELDS_LIST(X)                                                                     \
     X(TENANT, "tenant")                                                                            \

@@ -1362,6 +1362,13 @@ static void test_unknown_keys_are_ignored(void **state)
     lk_msg_clear(&msg);
 }
 
+/*  Packs a C string as a msgpack string. */
+static void s_pack_text(msgpack_packer *pk, const char *text)
+{
+    msgpack_pack_str(pk, strlen(text));
+    msgpack_pack_str_body(pk, text, strlen(text));
+}
+
 /*  How s_alert_keys re-packs the map of alerts[0]. */
 static enum {
     S_KEYS_DECOY_FIRST,  /* "nxme" (as long as "name") first */
@@ -1381,33 +1388,27 @@ static void s_alert_keys(msgpack_packer *pk, const msgpack_object *original)
         extra = 1;
     msgpack_pack_map(pk, map->size + extra);
     if (s_alert_keys_mode == S_KEYS_DECOY_FIRST) {
-        msgpack_pack_str(pk, 4);
-        msgpack_pack_str_body(pk, "nxme", 4);
-        msgpack_pack_str(pk, 5);
-        msgpack_pack_str_body(pk, "decoy", 5);
+        s_pack_text(pk, "nxme");
+        s_pack_text(pk, "decoy");
     }
     for (uint32_t pair = 0; pair < map->size; pair++) {
         uint32_t i = s_alert_keys_mode == S_KEYS_REVERSED ? map->size - 1 - pair : pair;
         const msgpack_object *key = &map->ptr[i].key;
         if (s_alert_keys_mode == S_KEYS_DECOY_ONLY && key->via.str.size == 4 &&
             memcmp(key->via.str.ptr, "name", 4) == 0) {
-            msgpack_pack_str(pk, 4);
-            msgpack_pack_str_body(pk, "nxme", 4);
+            s_pack_text(pk, "nxme");
         } else
             msgpack_pack_object(pk, *key);
         msgpack_pack_object(pk, map->ptr[i].val);
     }
     if (s_alert_keys_mode == S_KEYS_NAME_TWICE) {
-        msgpack_pack_str(pk, 4);
-        msgpack_pack_str_body(pk, "name", 4);
-        msgpack_pack_str(pk, 6);
-        msgpack_pack_str_body(pk, "second", 6);
+        s_pack_text(pk, "name");
+        s_pack_text(pk, "second");
     }
     for (uint32_t i = 0; s_alert_keys_mode == S_KEYS_MANY_UNKNOWN && i < 40; i++) {
         char key[16];
-        int length = snprintf(key, sizeof key, "extra_%02u", i);
-        msgpack_pack_str(pk, (size_t)length);
-        msgpack_pack_str_body(pk, key, (size_t)length);
+        snprintf(key, sizeof key, "extra_%02u", i);
+        s_pack_text(pk, key);
         msgpack_pack_int(pk, (int)i);
     }
 }
@@ -1450,8 +1451,7 @@ static void s_builder_init(s_builder_t *builder)
 
 static void s_put_str(s_builder_t *builder, const char *text)
 {
-    msgpack_pack_str(&builder->pk, strlen(text));
-    msgpack_pack_str_body(&builder->pk, text, strlen(text));
+    s_pack_text(&builder->pk, text);
 }
 
 /*  Starts a map of fields entries with the envelope {type, v, req} as its first three. */
