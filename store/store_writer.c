@@ -20,6 +20,13 @@
 #include "store_outbox.h"
 #include "store_status.h"
 
+/* Rows per multi-row alert upsert and event insert. A statement's fixed costs (SQLite:
+   opening its cursors, the constraint set-up, its statement journal; PostgreSQL: a round
+   trip) are paid once per statement, so a flood of new alerts goes in statements of 32 rows;
+   the rest in 8s and 1s. Few distinct sizes keep the prepared-statement cache small. */
+#define S_ALERT_ROWS_MAX 32
+static const size_t S_ALERT_ROWS[2] = {S_ALERT_ROWS_MAX, 8};
+
 struct store_writer_t {
     store_db_t *db;
     const store_dialect_t *sql;
@@ -33,14 +40,10 @@ struct store_writer_t {
        one at a time) */
     char *alert_rows_sql[2];
     char *event_rows_sql[2];
+    /* the parameters of one alert upsert: kept here rather than zeroed on the stack for
+       each statement (29 KB, 1.2% of store's instructions per new alert) */
+    store_param_t alert_params[S_ALERT_ROWS_MAX * STORE_ALERT_PARAMS];
 };
-
-/* Rows per multi-row alert upsert and event insert. A statement's fixed costs (SQLite:
-   opening its cursors, the constraint set-up, its statement journal; PostgreSQL: a round
-   trip) are paid once per statement, so a flood of new alerts goes in statements of 32 rows;
-   the rest in 8s and 1s. Few distinct sizes keep the prepared-statement cache small. */
-#define S_ALERT_ROWS_MAX 32
-static const size_t S_ALERT_ROWS[2] = {S_ALERT_ROWS_MAX, 8};
 
 /* Reloads the last sequence from the database (after start and every rollback, since a
    rollback undoes the sequences the transaction handed out). */
@@ -486,7 +489,7 @@ static int s_apply_alerts(store_writer_t *self, const lk_msg_t *batch, size_t *i
             rows = S_ALERT_ROWS[size];
             break;
         }
-    store_param_t params[S_ALERT_ROWS_MAX * STORE_ALERT_PARAMS] = {0}; /* 0: quiets -Wmaybe- */
+    store_param_t *params = self->alert_params;
     store_map_json_t json[S_ALERT_ROWS_MAX];
     size_t filled = 0;
     int rc = STORE_DB_OK;
