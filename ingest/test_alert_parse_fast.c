@@ -181,22 +181,23 @@ static void test_declined_forms(void **state)
         "[{}]",
         "[{\"labels\":null}]",
         "[{\"labels\":{}}]",
-        "[{\"labels\":{\"a\":\"\"}}]",                           /* no label left */
-        "[{\"labels\":{\"a\":1}}]",                              /* not a string */
-        "[{\"labels\":{\"a-b\":\"1\"}}]",                        /* not a label name */
-        "[{\"labels\":{\"1a\":\"1\"}}]",                         /* not a label name */
-        "[{\"labels\":{\"a\":\"1\",\"a\":\"2\"}}]",              /* duplicate name */
-        "[{\"labels\":{\"a\":\"1\"},\"labels\":{\"b\":\"1\"}}]", /* duplicate member */
-        "[{\"labels\":{\"a\":\"1\"},\"status\":\"firing\"}]",    /* a member it does not know */
-        "[{\"labels\":{\"a\":\"1\\u0000\"}}]",                   /* NUL */
-        "[{\"labels\":{\"a\":\"\\ud800\"}}]",                    /* lone surrogate */
-        "[{\"labels\":{\"a\":\"\\udc00x\"}}]",                   /* lone low surrogate */
-        "[{\"labels\":{\"a\":\"\xc3\x28\"}}]",                   /* ill-formed UTF-8 */
-        "[{\"labels\":{\"a\":\"\xed\xa0\x80\"}}]",               /* encoded surrogate */
-        "[{\"labels\":{\"a\":\"\xc0\xaf\"}}]",                   /* overlong */
-        "[{\"labels\":{\"a\":\"x\ty\"}}]",                       /* raw control character */
-        "[{\"labels\":{\"a\":\"\\x\"}}]",                        /* unknown escape */
-        "[{\"labels\":{\"\\u0061\":\"1\"}}]",                    /* escaped name */
+        "[{\"labels\":{\"a\":\"\"}}]",                                      /* no label left */
+        "[{\"labels\":{\"a\":1}}]",                                         /* not a string */
+        "[{\"labels\":{\"a-b\":\"1\"}}]",                                   /* not a label name */
+        "[{\"labels\":{\"1a\":\"1\"}}]",                                    /* not a label name */
+        "[{\"labels\":{\"a\":\"1\",\"a\":\"2\"}}]",                         /* duplicate name */
+        "[{\"labels\":{\"c\":\"1\",\"b\":\"1\",\"a\":\"1\",\"c\":\"2\"}}]", /* apart */
+        "[{\"labels\":{\"a\":\"1\"},\"labels\":{\"b\":\"1\"}}]",            /* duplicate member */
+        "[{\"labels\":{\"a\":\"1\"},\"status\":\"firing\"}]", /* a member it does not know */
+        "[{\"labels\":{\"a\":\"1\\u0000\"}}]",                /* NUL */
+        "[{\"labels\":{\"a\":\"\\ud800\"}}]",                 /* lone surrogate */
+        "[{\"labels\":{\"a\":\"\\udc00x\"}}]",                /* lone low surrogate */
+        "[{\"labels\":{\"a\":\"\xc3\x28\"}}]",                /* ill-formed UTF-8 */
+        "[{\"labels\":{\"a\":\"\xed\xa0\x80\"}}]",            /* encoded surrogate */
+        "[{\"labels\":{\"a\":\"\xc0\xaf\"}}]",                /* overlong */
+        "[{\"labels\":{\"a\":\"x\ty\"}}]",                    /* raw control character */
+        "[{\"labels\":{\"a\":\"\\x\"}}]",                     /* unknown escape */
+        "[{\"labels\":{\"\\u0061\":\"1\"}}]",                 /* escaped name */
         "[{\"labels\":{\"a\":\"1\"},\"startsAt\":\"yesterday\"}]",
         "[{\"labels\":{\"a\":\"1\"},\"startsAt\":\"1960-01-01T00:00:00Z\"}]",
         "[{\"labels\":{\"a\":\"1\"},\"startsAt\":\"2030-01-01T00:00:00Z\","
@@ -216,6 +217,52 @@ static void test_declined_forms(void **state)
     /* embedded NUL byte in the body */
     static const char with_nul[] = "[{\"labels\":{\"a\":\"1\0\"}}]";
     assert_int_equal(s_check(with_nul, sizeof with_nul - 1), 0);
+}
+
+/* The reader takes plain ASCII eight bytes at a time: every byte that needs a look of its own
+   (escapes, UTF-8, what is declined), at every offset from a word's start and with every
+   length of plain text after it, in a label value and in a member name. */
+static void test_special_byte_offsets(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        int accepted; /* in a value; a member name declines escapes too */
+    } specials[] = {
+        {"", 1},
+        {"\\\"", 1},
+        {"\\\\", 1},
+        {"\\u00e9", 1},
+        {"\\n", 1},
+        {"\xc3\xa9", 1},
+        {"\xf0\x9f\x98\x80", 1},
+        {"\x7f", 1},
+        {"~", 1},
+        {"\t", 0},
+        {"\x1f", 0},
+        {"\xc3\x28", 0},
+        {"\xff", 0},
+        {"\xe2\x82", 0},
+        {"\\u0000", 0},
+    };
+    char value[64], body[256];
+    size_t checked = 0;
+    for (size_t kind = 0; kind < sizeof specials / sizeof specials[0]; kind++)
+        for (int before = 0; before <= 17; before++)
+            for (int after = 0; after <= 9; after++) {
+                snprintf(value, sizeof value, "%.*s%s%.*s", before, "abcdefghijklmnopqrstuvwxyz",
+                         specials[kind].bytes, after, "0123456789");
+                snprintf(body, sizeof body, "[{\"labels\":{\"alertname\":\"%s\"}}]", value);
+                /* an empty value leaves no label, which declines */
+                assert_int_equal(s_check_text(body), specials[kind].accepted && value[0]);
+                /* the same text as an annotation's name: no escapes there */
+                snprintf(body, sizeof body,
+                         "[{\"labels\":{\"a\":\"1\"},\"annotations\":{\"%s\":\"v\"}}]", value);
+                int named = s_check_text(body);
+                assert_true(named == 0 || (specials[kind].accepted && !strchr(value, '\\')));
+                checked += 2;
+            }
+    print_message("special bytes: %zu bodies\n", checked);
 }
 
 /* Appends to a growing body. */
@@ -336,7 +383,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prometheus_body), cmocka_unit_test(test_accepted_forms),
         cmocka_unit_test(test_declined_forms),  cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_mutations),       cmocka_unit_test(test_special_byte_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
