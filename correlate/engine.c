@@ -385,22 +385,49 @@ static bool s_fingerprint_parse(const char *text, uint64_t *out)
     return true;
 }
 
+/* One step of s_content_hash: the 128-bit product of value and a constant, its halves
+   folded (wyhash's mixing). */
+static uint64_t s_mix(uint64_t value)
+{
+    __uint128_t product = (__uint128_t)value * 0xe7037ed1a0b428dbULL;
+    return (uint64_t)product ^ (uint64_t)(product >> 64);
+}
+
+/* Adds one string to a content hash: its length, then its bytes eight at a time. */
+static uint64_t s_hash_text(uint64_t hash, const char *text)
+{
+    static const uint64_t salt = 0xa0761d6478bd642fULL;
+    size_t size = strlen(text);
+    hash = s_mix(hash ^ salt ^ size);
+    for (; size >= sizeof(uint64_t); text += sizeof(uint64_t), size -= sizeof(uint64_t)) {
+        uint64_t word;
+        memcpy(&word, text, sizeof word);
+        hash = s_mix(hash ^ salt ^ word);
+    }
+    if (size) {
+        uint64_t word = 0;
+        memcpy(&word, text, size);
+        hash = s_mix(hash ^ salt ^ word);
+    }
+    return hash;
+}
+
 /* Hash of what makes a re-send significant besides status and severity: labels (they can
-   change under a dedup_key identity) and annotations. 64 bits, like the fingerprint. */
+   change under a dedup_key identity) and annotations. 64 bits, like the fingerprint; never
+   stored or sent (a rebuild recomputes it), so it need not be the fingerprint's FNV-1a,
+   which takes a multiplication per byte: this one takes one per eight bytes and per string
+   (2,040 -> 1,135 instructions per alert, callgrind). */
 static uint64_t s_content_hash(const lk_alert_t *alert)
 {
-    static const unsigned char pair_end = 0xff, set_end = 0xfe;
-    uint64_t hash = LK_FNV64_OFFSET;
+    uint64_t hash = 0;
     const lk_labels_t *sets[2] = {&alert->labels, &alert->annotations};
     for (int set = 0; set < 2; set++) {
+        hash = s_mix(hash ^ sets[set]->count ^ ((uint64_t)set << 32));
         for (size_t i = 0; i < sets[set]->count; i++) {
             const lk_label_t *label = &sets[set]->items[i];
-            hash = lk_fnv1a64(hash, label->name, strlen(label->name));
-            hash = lk_fnv1a64(hash, &pair_end, 1);
-            hash = lk_fnv1a64(hash, label->value, strlen(label->value));
-            hash = lk_fnv1a64(hash, &pair_end, 1);
+            hash = s_hash_text(hash, label->name);
+            hash = s_hash_text(hash, label->value);
         }
-        hash = lk_fnv1a64(hash, &set_end, 1);
     }
     return hash;
 }
