@@ -1184,8 +1184,14 @@ typedef struct {
     const char *name;
     size_t size;
 } s_field_name_t;
-/* An entry of a field list (the X of an entity's S_<ENTITY>_FIELDS_LIST): its name. */
+/* An entity's field list, S_<ENTITY>_FIELDS_LIST(X), holds X(enum name, wire name) per
+   field. S_FIELD_TABLE makes from it the enum of the fields' indexes, ending with count,
+   and table, their names in the same order, for s_fields. */
+#define S_FIELD_ID(id, text)   id,
 #define S_FIELD_NAME(id, text) {text, sizeof(text) - 1},
+#define S_FIELD_TABLE(LIST, count, table)                                                          \
+    enum { LIST(S_FIELD_ID) count };                                                               \
+    static const s_field_name_t table[count] = {LIST(S_FIELD_NAME)}
 
 /*  Finds the fields named in names[count] among map's pairs in one pass: at[i] is the value
     of names[i] (NULL when absent; the first pair wins when a key repeats, as a lookup finds
@@ -1618,28 +1624,26 @@ static int s_get_strings(s_decoder_t *decoder, const msgpack_object *map, const 
 
 /* An alert's fields, in the order s_pack_alert writes them. */
 #define S_ALERT_FIELDS_LIST(X)                                                                     \
-    X(TENANT, "tenant")                                                                            \
-    X(FINGERPRINT, "fingerprint")                                                                  \
-    X(INCIDENT_ID, "incident_id")                                                                  \
-    X(SOURCE, "source")                                                                            \
-    X(NAME, "name")                                                                                \
-    X(QUERY, "query")                                                                              \
-    X(DEDUP_KEY, "dedup_key")                                                                      \
-    X(GENERATOR_URL, "generator_url")                                                              \
-    X(LABELS, "labels")                                                                            \
-    X(ANNOTATIONS, "annotations")                                                                  \
-    X(SEVERITY, "severity")                                                                        \
-    X(STATUS, "status")                                                                            \
-    X(VALUE, "value")                                                                              \
-    X(THRESHOLD, "threshold")                                                                      \
-    X(STARTS_AT, "starts_at")                                                                      \
-    X(ENDS_AT, "ends_at")                                                                          \
-    X(UPDATED_AT, "updated_at")                                                                    \
-    X(STATE, "state")                                                                              \
-    X(SUPPRESSED_BY, "suppressed_by")
-#define S_ALERT_ID(id, text) S_ALERT_##id,
-enum { S_ALERT_FIELDS_LIST(S_ALERT_ID) S_ALERT_FIELDS };
-static const s_field_name_t s_alert_fields[S_ALERT_FIELDS] = {S_ALERT_FIELDS_LIST(S_FIELD_NAME)};
+    X(S_ALERT_TENANT, "tenant")                                                                    \
+    X(S_ALERT_FINGERPRINT, "fingerprint")                                                          \
+    X(S_ALERT_INCIDENT_ID, "incident_id")                                                          \
+    X(S_ALERT_SOURCE, "source")                                                                    \
+    X(S_ALERT_NAME, "name")                                                                        \
+    X(S_ALERT_QUERY, "query")                                                                      \
+    X(S_ALERT_DEDUP_KEY, "dedup_key")                                                              \
+    X(S_ALERT_GENERATOR_URL, "generator_url")                                                      \
+    X(S_ALERT_LABELS, "labels")                                                                    \
+    X(S_ALERT_ANNOTATIONS, "annotations")                                                          \
+    X(S_ALERT_SEVERITY, "severity")                                                                \
+    X(S_ALERT_STATUS, "status")                                                                    \
+    X(S_ALERT_VALUE, "value")                                                                      \
+    X(S_ALERT_THRESHOLD, "threshold")                                                              \
+    X(S_ALERT_STARTS_AT, "starts_at")                                                              \
+    X(S_ALERT_ENDS_AT, "ends_at")                                                                  \
+    X(S_ALERT_UPDATED_AT, "updated_at")                                                            \
+    X(S_ALERT_STATE, "state")                                                                      \
+    X(S_ALERT_SUPPRESSED_BY, "suppressed_by")
+S_FIELD_TABLE(S_ALERT_FIELDS_LIST, S_ALERT_FIELDS, s_alert_fields);
 
 static int s_decode_alert(s_decoder_t *decoder, const msgpack_object *map, void *item)
 {
@@ -1726,18 +1730,16 @@ static int s_decode_incident(s_decoder_t *decoder, const msgpack_object *map, vo
 
 /* An event's fields, in the order s_pack_event writes them. */
 #define S_EVENT_FIELDS_LIST(X)                                                                     \
-    X(SEQUENCE, "sequence")                                                                        \
-    X(EVENT_ID, "event_id")                                                                        \
-    X(TENANT, "tenant")                                                                            \
-    X(INCIDENT_ID, "incident_id")                                                                  \
-    X(TYPE, "type")                                                                                \
-    X(ACTOR, "actor")                                                                              \
-    X(NOTE, "note")                                                                                \
-    X(FINGERPRINT, "fingerprint")                                                                  \
-    X(AT, "at")
-#define S_EVENT_ID(id, text) S_EVENT_##id,
-enum { S_EVENT_FIELDS_LIST(S_EVENT_ID) S_EVENT_FIELDS };
-static const s_field_name_t s_event_fields[S_EVENT_FIELDS] = {S_EVENT_FIELDS_LIST(S_FIELD_NAME)};
+    X(S_EVENT_SEQUENCE, "sequence")                                                                \
+    X(S_EVENT_EVENT_ID, "event_id")                                                                \
+    X(S_EVENT_TENANT, "tenant")                                                                    \
+    X(S_EVENT_INCIDENT_ID, "incident_id")                                                          \
+    X(S_EVENT_TYPE, "type")                                                                        \
+    X(S_EVENT_ACTOR, "actor")                                                                      \
+    X(S_EVENT_NOTE, "note")                                                                        \
+    X(S_EVENT_FINGERPRINT, "fingerprint")                                                          \
+    X(S_EVENT_AT, "at")
+S_FIELD_TABLE(S_EVENT_FIELDS_LIST, S_EVENT_FIELDS, s_event_fields);
 
 static int s_decode_event(s_decoder_t *decoder, const msgpack_object *map, void *item)
 {
