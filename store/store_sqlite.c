@@ -22,6 +22,7 @@
 
 #include "lk_env.h"
 #include "lk_log.h"
+#include "store_sqlite_pcache.h"
 #include "store_sqlite_vfs.h"
 
 #define S_BUSY_TIMEOUT_MS 5000
@@ -120,13 +121,16 @@ static int s_make_parent_dirs(const char *path)
 }
 
 /* Runs a constant pragma, returning an SQLite code. */
-/* SQLite's allocation statistics take a global mutex around every malloc it makes; nothing
-   reads them, so they are turned off once, before the library initialises. */
+/* Once, before the library initialises: SQLite's allocation statistics take a global mutex
+   around every malloc it makes and nothing reads them, so they are off; the page cache is
+   the bounded one (store_sqlite_pcache.h). Either fails with SQLITE_MISUSE if something in
+   the process initialised SQLite first: only slower, fine. */
 static pthread_once_t s_configured = PTHREAD_ONCE_INIT;
 
 static void s_configure(void)
 {
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* SQLITE_MISUSE if already initialised: fine */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    store_sqlite_pcache_install();
 }
 
 static int s_pragma(sqlite3 *handle, const char *sql)

@@ -17,6 +17,7 @@
 
 #include "store_sqlite_vfs.h"
 #include "lk_testing.h"
+#include "lk_testing_sqlite.h"
 
 typedef struct {
     char dir[64];
@@ -24,35 +25,6 @@ typedef struct {
     sqlite3 *writer;
     sqlite3 *reader;
 } s_fixture_t;
-
-static void s_exec(sqlite3 *db, const char *sql)
-{
-    char *error = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &error);
-    if (rc != SQLITE_OK)
-        fail_msg("%s: %s", sql, error ? error : sqlite3_errstr(rc));
-}
-
-static int64_t s_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-    int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_ROW)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    int64_t value = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return value;
-}
-
-static void s_assert_intact(sqlite3 *db)
-{
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "ok");
-    sqlite3_finalize(stmt);
-}
 
 /* Inserts rows [first, first + count) of 1,000-byte payloads (about one page per four). */
 static void s_insert(sqlite3 *db, int first, int count)
@@ -62,7 +34,7 @@ static void s_insert(sqlite3 *db, int first, int count)
              "WITH RECURSIVE n(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
              "INSERT INTO t (id, payload) SELECT i, randomblob(1000) FROM n",
              first, first + count - 1);
-    s_exec(db, sql);
+    lk_testing_sqlite_exec(db, sql);
 }
 
 static int s_setup(void **state)
@@ -77,10 +49,11 @@ static int s_setup(void **state)
                                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                      STORE_SQLITE_VFS_NAME),
                      SQLITE_OK);
-    s_exec(f->writer, "PRAGMA journal_mode=WAL");
-    s_exec(f->writer, "PRAGMA synchronous=OFF");
-    s_exec(f->writer, "PRAGMA wal_autocheckpoint=0");
-    s_exec(f->writer, "CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)");
+    lk_testing_sqlite_exec(f->writer, "PRAGMA journal_mode=WAL");
+    lk_testing_sqlite_exec(f->writer, "PRAGMA synchronous=OFF");
+    lk_testing_sqlite_exec(f->writer, "PRAGMA wal_autocheckpoint=0");
+    lk_testing_sqlite_exec(f->writer,
+                           "CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)");
     assert_int_equal(sqlite3_open_v2(f->path, &f->reader, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     *state = f;
     return 0;
@@ -103,15 +76,15 @@ static void test_commits_visible_without_sync(void **state)
     int next = 1;
     const int sizes[] = {1, 3, 40, 400, 2500, 7};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        s_exec(f->writer, "BEGIN IMMEDIATE");
+        lk_testing_sqlite_exec(f->writer, "BEGIN IMMEDIATE");
         s_insert(f->writer, next, sizes[i]);
-        s_exec(f->writer, "COMMIT");
+        lk_testing_sqlite_exec(f->writer, "COMMIT");
         next += sizes[i];
-        assert_int_equal(s_int(f->reader, "SELECT count(*) FROM t"), next - 1);
-        assert_int_equal(s_int(f->reader, "SELECT max(id) FROM t"), next - 1);
+        assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT count(*) FROM t"), next - 1);
+        assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT max(id) FROM t"), next - 1);
     }
-    s_assert_intact(f->reader);
-    s_assert_intact(f->writer);
+    lk_testing_sqlite_assert_intact(f->reader);
+    lk_testing_sqlite_assert_intact(f->writer);
 }
 
 /* A transaction larger than the writer's page cache writes frames before its commit and
@@ -119,22 +92,24 @@ static void test_commits_visible_without_sync(void **state)
 static void test_spill_and_rollback(void **state)
 {
     s_fixture_t *f = *state;
-    s_exec(f->writer, "PRAGMA cache_size=16");
+    lk_testing_sqlite_exec(f->writer, "PRAGMA cache_size=16");
     s_insert(f->writer, 1, 100);
-    s_exec(f->writer, "BEGIN IMMEDIATE");
+    lk_testing_sqlite_exec(f->writer, "BEGIN IMMEDIATE");
     s_insert(f->writer, 101, 3000);
-    s_exec(f->writer, "UPDATE t SET payload = randomblob(900) WHERE id % 7 = 0");
-    assert_int_equal(s_int(f->writer, "SELECT count(*) FROM t WHERE length(payload) = 900"),
-                     3100 / 7);
-    s_exec(f->writer, "ROLLBACK");
-    assert_int_equal(s_int(f->reader, "SELECT count(*) FROM t"), 100);
-    assert_int_equal(s_int(f->writer, "SELECT count(*) FROM t"), 100);
-    s_exec(f->writer, "BEGIN IMMEDIATE");
+    lk_testing_sqlite_exec(f->writer, "UPDATE t SET payload = randomblob(900) WHERE id % 7 = 0");
+    assert_int_equal(
+        lk_testing_sqlite_int(f->writer, "SELECT count(*) FROM t WHERE length(payload) = 900"),
+        3100 / 7);
+    lk_testing_sqlite_exec(f->writer, "ROLLBACK");
+    assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT count(*) FROM t"), 100);
+    assert_int_equal(lk_testing_sqlite_int(f->writer, "SELECT count(*) FROM t"), 100);
+    lk_testing_sqlite_exec(f->writer, "BEGIN IMMEDIATE");
     s_insert(f->writer, 101, 3000);
-    s_exec(f->writer, "COMMIT");
-    assert_int_equal(s_int(f->reader, "SELECT count(*) FROM t"), 3100);
-    assert_int_equal(s_int(f->reader, "SELECT sum(length(payload)) FROM t"), 3100 * 1000);
-    s_assert_intact(f->reader);
+    lk_testing_sqlite_exec(f->writer, "COMMIT");
+    assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT count(*) FROM t"), 3100);
+    assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT sum(length(payload)) FROM t"),
+                     3100 * 1000);
+    lk_testing_sqlite_assert_intact(f->reader);
 }
 
 /* The reader checkpoints the whole log (the next commit restarts it from its header), the
@@ -146,21 +121,21 @@ static void test_checkpoints_restart_the_log(void **state)
     for (int round = 0; round < 5; round++) {
         s_insert(f->writer, next, 300);
         next += 300;
-        s_exec(f->reader, "PRAGMA wal_checkpoint(RESTART)");
+        lk_testing_sqlite_exec(f->reader, "PRAGMA wal_checkpoint(RESTART)");
         s_insert(f->writer, next, 5);
         next += 5;
-        assert_int_equal(s_int(f->reader, "SELECT count(*) FROM t"), next - 1);
+        assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT count(*) FROM t"), next - 1);
     }
-    s_exec(f->reader, "PRAGMA wal_checkpoint(TRUNCATE)");
+    lk_testing_sqlite_exec(f->reader, "PRAGMA wal_checkpoint(TRUNCATE)");
     s_insert(f->writer, next, 50);
     next += 50;
     assert_int_equal(sqlite3_close(f->writer), SQLITE_OK);
     assert_int_equal(
         sqlite3_open_v2(f->path, &f->writer, SQLITE_OPEN_READWRITE, STORE_SQLITE_VFS_NAME),
         SQLITE_OK);
-    assert_int_equal(s_int(f->writer, "SELECT count(*) FROM t"), next - 1);
-    assert_int_equal(s_int(f->reader, "SELECT count(*) FROM t"), next - 1);
-    s_assert_intact(f->writer);
+    assert_int_equal(lk_testing_sqlite_int(f->writer, "SELECT count(*) FROM t"), next - 1);
+    assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT count(*) FROM t"), next - 1);
+    lk_testing_sqlite_assert_intact(f->writer);
 }
 
 int main(void)
