@@ -120,7 +120,6 @@ static int s_make_parent_dirs(const char *path)
     return rc;
 }
 
-/* Runs a constant pragma, returning an SQLite code. */
 /* Once, before the library initialises: SQLite's allocation statistics take a global mutex
    around every malloc it makes and nothing reads them, so they are off; the page cache is
    the bounded one (store_sqlite_pcache.h). Either fails with SQLITE_MISUSE if something in
@@ -133,6 +132,7 @@ static void s_configure(void)
     store_sqlite_pcache_install();
 }
 
+/* Runs a constant pragma, returning an SQLite code. */
 static int s_pragma(sqlite3 *handle, const char *sql)
 {
     return sqlite3_exec(handle, sql, NULL, NULL, NULL);

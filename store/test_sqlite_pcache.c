@@ -31,15 +31,17 @@ static int s_setup_group(void **state)
     return 0;
 }
 
-/* The page under number, pinned, or NULL; create as in xFetch. */
-static sqlite3_pcache_page *s_page(sqlite3_pcache *cache, unsigned number, int create)
+/* Puts a page under number into the cache, unpinned. */
+static void s_add(sqlite3_pcache *cache, unsigned number)
 {
-    return s_methods.xFetch(cache, number, create);
+    sqlite3_pcache_page *page = s_methods.xFetch(cache, number, 2);
+    assert_non_null(page);
+    s_methods.xUnpin(cache, page, 0);
 }
 
 static bool s_held(sqlite3_pcache *cache, unsigned number)
 {
-    sqlite3_pcache_page *page = s_page(cache, number, 0);
+    sqlite3_pcache_page *page = s_methods.xFetch(cache, number, 0);
     if (page)
         s_methods.xUnpin(cache, page, 0);
     return page != NULL;
@@ -47,7 +49,7 @@ static bool s_held(sqlite3_pcache *cache, unsigned number)
 
 static void s_move(sqlite3_pcache *cache, unsigned from, unsigned to)
 {
-    sqlite3_pcache_page *page = s_page(cache, from, 0);
+    sqlite3_pcache_page *page = s_methods.xFetch(cache, from, 0);
     assert_non_null(page);
     s_methods.xRekey(cache, page, from, to);
     s_methods.xUnpin(cache, page, 0);
@@ -72,11 +74,8 @@ static void test_methods(void **state)
     sqlite3_pcache *cache = s_methods.xCreate(4096, 64, 1);
     assert_non_null(cache);
     s_methods.xCachesize(cache, 100);
-    for (unsigned number = 1; number <= 10; number++) {
-        sqlite3_pcache_page *page = s_page(cache, number, 2);
-        assert_non_null(page);
-        s_methods.xUnpin(cache, page, 0);
-    }
+    for (unsigned number = 1; number <= 10; number++)
+        s_add(cache, number);
     assert_int_equal(s_methods.xPagecount(cache), 10);
     assert_false(s_truncate_passed(cache, 11));
 
@@ -110,9 +109,7 @@ static void test_methods(void **state)
         if (s_held(cache, number))
             s_move(cache, number, 300000 + number);
     for (unsigned number = 11; number <= 14; number++) {
-        sqlite3_pcache_page *page = s_page(cache, number, 2);
-        assert_non_null(page);
-        s_methods.xUnpin(cache, page, 0);
+        s_add(cache, number);
         s_move(cache, number, 400000 + number);
     }
     assert_true(s_truncate_passed(cache, 2));
@@ -125,7 +122,7 @@ static void test_methods(void **state)
     assert_int_equal(s_methods.xPagecount(cache), 0);
 
     /* a moved page discarded by its user: the bound stays high (passed on), nothing is lost */
-    sqlite3_pcache_page *page = s_page(cache, 1, 2);
+    sqlite3_pcache_page *page = s_methods.xFetch(cache, 1, 2);
     assert_non_null(page);
     s_methods.xRekey(cache, page, 1, S_SPARE);
     s_methods.xUnpin(cache, page, 1);
