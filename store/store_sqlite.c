@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,22 @@
 
 #include "lk_env.h"
 #include "lk_log.h"
+#include "lk_time.h"
 #include "store_sqlite_pcache.h"
 #include "store_sqlite_vfs.h"
 
 #define S_BUSY_TIMEOUT_MS 5000
 /* Page cache of the writer connection, KiB (SQLite's default is 2 MiB). */
 #define S_WRITER_CACHE_KIB "32768"
-/* The checkpointer's default interval (LOOKOUT_SQLITE_CHECKPOINT_MS), and the WAL size
-   (pages) at which the writer checkpoints itself because the checkpointer fell behind. */
-#define S_CHECKPOINT_MS  20
-#define S_BACKSTOP_PAGES "20000"
-#define S_CACHE_SIZE     48
+/* The checkpointer's default interval (LOOKOUT_SQLITE_CHECKPOINT_MS); the frames a
+   checkpoint waits for, unless its last one is S_CHECKPOINT_MAX_WAIT_MS old; and the WAL
+   size (frames) at which the writer checkpoints itself because the checkpointer fell
+   behind. */
+#define S_CHECKPOINT_MS          20
+#define S_CHECKPOINT_FRAMES      128
+#define S_CHECKPOINT_MAX_WAIT_MS 1000
+#define S_BACKSTOP_FRAMES        20000
+#define S_CACHE_SIZE             48
 
 typedef struct {
     char *sql;
@@ -49,6 +55,9 @@ typedef struct {
     bool stopping;
     char *path;
     long interval_ms;
+    long min_frames;
+    int wal_frames;                  /* the writer's: frames in the WAL after its last commit */
+    _Atomic uint64_t frames_written; /* frames the writer has committed, ever */
 } s_checkpointer_t;
 
 typedef struct {
@@ -149,8 +158,15 @@ static int s_pragma(sqlite3 *handle, const char *sql)
     each checkpoint synced a few megabytes of the database file, and the commits' WAL syncs
     queued behind it (new alerts at 23,500/s open loop: p99 19-21 ms at 100 ms, 8-10 ms at
     10-20 ms, 11-13 ms at 2 ms; closed-loop throughput the same within noise). A PASSIVE checkpoint
-   syncs the database file before the WAL can be reused, so durability is unchanged. Errors are
-   logged: the writer meets any real I/O problem itself and exits (DESIGN: crash, don't limp). */
+   syncs the database file before the WAL can be reused, so durability is unchanged.
+
+    A checkpoint costs a sync of the WAL and, when it copies everything, one of the database
+    file: two disk cache flushes. Under a trickle of alerts a checkpoint every 20 ms copied a
+    few frames each and made a third of all the flushes, which a slow disk queues the commits'
+    own behind; so a tick checkpoints only once S_CHECKPOINT_FRAMES have come (every tick
+    under load, where 20 ms brings hundreds) or the last checkpoint is a second old. The
+    writer's WAL hook counts the frames it commits. Errors are logged: the writer meets any real
+    I/O problem itself and exits (DESIGN: crash, don't limp). */
 static void *s_checkpoint_run(void *arg)
 {
     s_checkpointer_t *checkpointer = arg;
@@ -165,6 +181,8 @@ static void *s_checkpoint_run(void *arg)
         lk_warn("store: sqlite checkpointer cannot open %s (%s); the writer checkpoints",
                 checkpointer->path, handle ? sqlite3_errmsg(handle) : sqlite3_errstr(code));
     bool logged = false;
+    uint64_t last_written = 0; /* frames_written when the last checkpoint began */
+    int64_t last_ms = lk_mono_ms();
     pthread_mutex_lock(&checkpointer->mutex);
     while (!checkpointer->stopping) {
         struct timespec until;
@@ -175,10 +193,17 @@ static void *s_checkpoint_run(void *arg)
         pthread_cond_timedwait(&checkpointer->wake, &checkpointer->mutex, &until);
         if (checkpointer->stopping || code != SQLITE_OK)
             continue;
+        uint64_t written =
+            atomic_load_explicit(&checkpointer->frames_written, memory_order_relaxed);
+        int64_t now_ms = lk_mono_ms();
+        if (written == last_written ||
+            (written - last_written < (uint64_t)checkpointer->min_frames &&
+             now_ms - last_ms < S_CHECKPOINT_MAX_WAIT_MS))
+            continue;
+        last_written = written;
+        last_ms = now_ms;
         pthread_mutex_unlock(&checkpointer->mutex);
-        int log_frames = 0, copied = 0;
-        int rc = sqlite3_wal_checkpoint_v2(handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                           &copied);
+        int rc = sqlite3_wal_checkpoint_v2(handle, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && !logged) {
             lk_warn("store: sqlite checkpoint failed: %s", sqlite3_errmsg(handle));
             logged = true;
@@ -188,6 +213,23 @@ static void *s_checkpoint_run(void *arg)
     pthread_mutex_unlock(&checkpointer->mutex);
     sqlite3_close_v2(handle);
     return NULL;
+}
+
+/* The writer's WAL hook, run after each commit: counts the frames the commit added for the
+   checkpointer (a restarted WAL that outgrew its last size is undercounted by that size,
+   which only delays a checkpoint to the second's end), and checkpoints on the writer's
+   thread past the backstop, as SQLite's own automatic checkpoints (which this hook
+   replaces) would. */
+static int s_wal_hook(void *arg, sqlite3 *handle, const char *database, int frames)
+{
+    s_checkpointer_t *checkpointer = arg;
+    /* a WAL shorter than after the last commit has restarted from its beginning */
+    int added = frames >= checkpointer->wal_frames ? frames - checkpointer->wal_frames : frames;
+    checkpointer->wal_frames = frames;
+    atomic_fetch_add_explicit(&checkpointer->frames_written, (uint64_t)added, memory_order_relaxed);
+    if (frames >= S_BACKSTOP_FRAMES)
+        sqlite3_wal_checkpoint_v2(handle, database, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
 }
 
 /* Starts the checkpointer of the writer connection on path. Returns it, or NULL (the writer
@@ -201,6 +243,8 @@ static s_checkpointer_t *s_checkpointer_start(const char *path)
     }
     checkpointer->interval_ms =
         lk_env_int("LOOKOUT_SQLITE_CHECKPOINT_MS", S_CHECKPOINT_MS, 1, 60000);
+    checkpointer->min_frames =
+        lk_env_int("LOOKOUT_SQLITE_CHECKPOINT_FRAMES", S_CHECKPOINT_FRAMES, 1, 1000000);
     pthread_mutex_init(&checkpointer->mutex, NULL);
     pthread_cond_init(&checkpointer->wake, NULL);
     if (pthread_create(&checkpointer->thread, NULL, s_checkpoint_run, checkpointer) != 0) {
@@ -286,7 +330,7 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
     if (code == SQLITE_OK && !read_only)
         code = s_pragma(conn->handle, "PRAGMA temp_store=MEMORY");
     if (code == SQLITE_OK && !read_only && (conn->checkpointer = s_checkpointer_start(path)))
-        code = s_pragma(conn->handle, "PRAGMA wal_autocheckpoint=" S_BACKSTOP_PAGES);
+        sqlite3_wal_hook(conn->handle, s_wal_hook, conn->checkpointer);
     if (code == SQLITE_OK)
         code = s_pragma(conn->handle, "PRAGMA foreign_keys=ON");
     if (code != SQLITE_OK) {
