@@ -641,8 +641,67 @@ escalation_policies:
 """
 
 
-def phase_e2e(backends, rate, duration):
-    """Alert POST → Slack-style receiver (and → Kafka message for Lookout), p50/p99."""
+class DiskProbe:
+    """What the disk does meanwhile: a 4 KiB write and fdatasync every 100 ms in a file of
+    the directory given (the system's own file system). A durable system's answers wait for
+    the same disk; a round whose probe stalled too is the disk's, one whose probe did not
+    is the system's."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "disk-probe")
+        self.samples = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while not self.stop.wait(0.1):
+                os.pwrite(fd, os.urandom(4096), 0)
+                started = time.monotonic()
+                os.fdatasync(fd)
+                self.samples.append((time.monotonic() - started) * 1000)
+        finally:
+            os.close(fd)
+            os.unlink(self.path)
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join()
+        return {"syncs": len(self.samples), "max_ms": round(max(self.samples, default=0), 1),
+                "over_20_ms": sum(1 for v in self.samples if v > 20)}
+
+
+def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
+    """A warm-up second, then rounds of duration seconds at rate, each with its disk probe:
+    per round figures, and the median round's p99s as the system's."""
+    run_loadgen(system.url, system.headers, "--mode", "e2e", "--rate", rate,
+                "--duration", 1, "--connections", 4, "--e2e-wait", 5, *loadgen_args)
+    figures = {"rounds": []}
+    for _ in range(rounds):
+        probe = DiskProbe(directory)
+        result = run_loadgen(system.url, system.headers, "--mode", "e2e",
+                             "--rate", rate, "--duration", duration, "--connections", 4,
+                             "--e2e-wait", 15, *loadgen_args)
+        figures["rounds"].append({
+            "sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
+            "notification_ms": result["notification_ms"],
+            "kafka_ms": result.get("kafka_ms"), "disk_probe": probe.finish()})
+    for key in ("answer_ms", "notification_ms", "kafka_ms"):
+        p99s = [r[key].get("p99") for r in figures["rounds"] if r[key] and r[key].get("p99")]
+        p50s = [r[key].get("p50") for r in figures["rounds"] if r[key] and r[key].get("p50")]
+        if p99s:
+            figures[key] = {"p50": statistics.median(p50s), "p99": statistics.median(p99s),
+                            "rounds_p99": p99s,
+                            "count": sum(r[key]["count"] for r in figures["rounds"])}
+    figures["sent"] = sum(r["sent"] for r in figures["rounds"])
+    return figures
+
+
+def phase_e2e(backends, rate, duration, rounds):
+    """Alert POST → Slack-style receiver (and → Kafka message for Lookout), p50/p99: the
+    median of the rounds' figures, each round's alongside with the disk probe's."""
     figures = {}
     for backend in backends:
         port = lookout.free_ports(1)[0]
@@ -650,37 +709,29 @@ def phase_e2e(backends, rate, duration):
                                notify_config=NOTIFY_CONFIG % {"port": port, "tenant": TENANT},
                                kafka=True)
         try:
-            # a warm-up second first: the producer's first messages wait for its id and
+            # the warm-up second: the producer's first messages wait for its id and
             # metadata, the consumer's first fetch for its offsets
-            for seconds, wait in ((1, 5), (duration, 15)):
-                result = run_loadgen(system.url, system.headers, "--mode", "e2e", "--rate",
-                                     rate, "--duration", seconds, "--connections", 4,
-                                     "--receiver-port", port, "--kafka-brokers",
-                                     system.bootstrap, "--kafka-topic", "lookout.incidents",
-                                     "--e2e-wait", wait)
+            e = e2e_rounds(system, system.cluster.dir, rounds, rate, duration,
+                           "--receiver-port", port, "--kafka-brokers", system.bootstrap,
+                           "--kafka-topic", "lookout.incidents")
         finally:
             system.stop()
-        figures["lookout-" + backend] = {
-            "sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
-            "notification_ms": result["notification_ms"], "kafka_ms": result["kafka_ms"]}
-        log("e2e lookout-%s: notification p50 %s p99 %s ms (%d/%d); kafka p50 %s p99 %s ms" % (
-            backend, result["notification_ms"].get("p50"), result["notification_ms"].get("p99"),
-            result["notification_ms"]["count"], result["e2e_sent"],
-            result["kafka_ms"].get("p50"), result["kafka_ms"].get("p99")))
+        figures["lookout-" + backend] = e
+        log("e2e lookout-%s: notification p50 %s p99 %s ms (rounds %s); kafka p50 %s p99 %s ms;"
+            " disk probe max %s ms" % (
+                backend, e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
+                e["notification_ms"].get("rounds_p99"), e["kafka_ms"].get("p50"),
+                e["kafka_ms"].get("p99"), [r["disk_probe"]["max_ms"] for r in e["rounds"]]))
     port = lookout.free_ports(1)[0]
     system = AlertmanagerSystem("alertmanager-e2e", ALERTMANAGER_WEBHOOK_CONFIG % port)
     try:
-        for seconds, wait in ((1, 5), (duration, 15)):
-            result = run_loadgen(system.url, [], "--mode", "e2e", "--rate", rate, "--duration",
-                                 seconds, "--connections", 4, "--receiver-port", port,
-                                 "--e2e-wait", wait)
+        e = e2e_rounds(system, system.dir, rounds, rate, duration, "--receiver-port", port)
     finally:
         system.stop()
-    figures["alertmanager"] = {"sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
-                               "notification_ms": result["notification_ms"]}
-    log("e2e alertmanager: notification p50 %s p99 %s ms (%d/%d)" % (
-        result["notification_ms"].get("p50"), result["notification_ms"].get("p99"),
-        result["notification_ms"]["count"], result["e2e_sent"]))
+    figures["alertmanager"] = e
+    log("e2e alertmanager: notification p50 %s p99 %s ms (rounds %s); disk probe max %s ms" % (
+        e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
+        e["notification_ms"].get("rounds_p99"), [r["disk_probe"]["max_ms"] for r in e["rounds"]]))
     return figures
 
 
@@ -791,7 +842,11 @@ def print_table(report, out=sys.stdout):
                             "%s %s" % (n.replace("lookout-", ""), fmt(v, 2))
                             for n, v in cost.items() if n != "all")))
     if "e2e" in report:
-        w("\nEnd to end, alert POST → notification (ms; zero grouping delay)\n")
+        settings = report.get("settings", {})
+        w("\nEnd to end, alert POST → notification (ms; zero grouping delay%s)\n" % (
+            "; %d rounds of 10 s at %s alerts/s" % (settings["e2e_rounds"],
+                                                    fmt(settings["e2e_rate"], 0))
+            if "e2e_rounds" in settings else ""))
         for name, e in report["e2e"].items():
             n = e["notification_ms"]
             line = "  %-20s receiver p50 %7s p99 %7s (%d of %d)" % (
@@ -801,6 +856,11 @@ def print_table(report, out=sys.stdout):
                 line += "   Kafka p50 %7s p99 %7s (%d)" % (fmt(k.get("p50"), 1),
                                                           fmt(k.get("p99"), 1), k["count"])
             w(line + "\n")
+            # medians of the rounds: each round's p99, and the disk's own worst sync then
+            if len(e.get("rounds", [])) > 1:
+                w("  %-20s   rounds' receiver p99 %s; disk probe's slowest fdatasync %s\n" % (
+                    "", ", ".join(fmt(v, 1) for v in n.get("rounds_p99", [])),
+                    ", ".join(fmt(r["disk_probe"]["max_ms"], 1) for r in e["rounds"])))
     for backend, e in report.get("wave", {}).items():
         w("\nAnswer latency while %s alerts end (endsAt %d s after they were sent), new alerts "
           "at %s/s open loop (ms)\n" % (format(e["alerts"], ","), e["ends_after_s"],
@@ -840,6 +900,8 @@ def main():
                         help="also measure Lookout's memory on PostgreSQL (server not counted)")
     parser.add_argument("--storm-samples", type=int, default=1000000)
     parser.add_argument("--e2e-rate", type=float, default=20, help="alerts/s in the e2e phase")
+    parser.add_argument("--e2e-rounds", type=int, default=3,
+                        help="10-second rounds of the e2e phase per system (medians)")
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--skip", default="", help="comma list of phases to leave out: "
                         "latency,wave,e2e,memory,storm")
@@ -866,7 +928,8 @@ def main():
                      "duration_s": args.duration,
                      "connections": args.connections, "batch": 64,
                      "lookout_http_threads": args.http_threads,
-                     "memory_alerts": args.memory_alerts, "storm_samples": args.storm_samples},
+                     "memory_alerts": args.memory_alerts, "storm_samples": args.storm_samples,
+                     "e2e_rate": args.e2e_rate, "e2e_rounds": args.e2e_rounds},
     }
     lookout_env = {"LOOKOUT_HTTP_THREADS": str(args.http_threads)}
     # One pass per backend, each with a fresh Alertmanager beside it, so a PostgreSQL server
@@ -904,7 +967,7 @@ def main():
             for system in systems:
                 system.stop()
     if "e2e" not in skip:
-        report["e2e"] = phase_e2e(backends, args.e2e_rate, 10)
+        report["e2e"] = phase_e2e(backends, args.e2e_rate, 10, args.e2e_rounds)
     if "memory" not in skip:
         # SQLite: the database is inside Lookout's processes, as Alertmanager's state is in
         # its own; a PostgreSQL server's memory would not be counted (--memory-postgresql)
