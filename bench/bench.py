@@ -687,16 +687,25 @@ def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
         figures["rounds"].append({
             "sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
             "notification_ms": result["notification_ms"],
-            "kafka_ms": result.get("kafka_ms"), "disk_probe": probe.finish()})
+            "kafka_ms": result["kafka_ms"], "disk_probe": probe.finish()})
     for key in ("answer_ms", "notification_ms", "kafka_ms"):
-        p99s = [r[key].get("p99") for r in figures["rounds"] if r[key] and r[key].get("p99")]
-        p50s = [r[key].get("p50") for r in figures["rounds"] if r[key] and r[key].get("p50")]
-        if p99s:
-            figures[key] = {"p50": statistics.median(p50s), "p99": statistics.median(p99s),
-                            "rounds_p99": p99s,
-                            "count": sum(r[key]["count"] for r in figures["rounds"])}
+        measured = [r[key] for r in figures["rounds"] if r[key].get("p99") is not None]
+        if measured:
+            figures[key] = {"p50": statistics.median(m["p50"] for m in measured),
+                            "p99": statistics.median(m["p99"] for m in measured),
+                            "rounds_p99": [m["p99"] for m in measured],
+                            "count": sum(m["count"] for m in measured)}
     figures["sent"] = sum(r["sent"] for r in figures["rounds"])
     return figures
+
+
+def log_e2e(name, e):
+    kafka = e.get("kafka_ms")
+    log("e2e %s: notification p50 %s p99 %s ms (rounds %s)%s; disk probe max %s ms" % (
+        name, e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
+        e["notification_ms"].get("rounds_p99"),
+        "; kafka p50 %s p99 %s ms" % (kafka.get("p50"), kafka.get("p99")) if kafka else "",
+        [r["disk_probe"]["max_ms"] for r in e["rounds"]]))
 
 
 def phase_e2e(backends, rate, duration, rounds):
@@ -717,11 +726,7 @@ def phase_e2e(backends, rate, duration, rounds):
         finally:
             system.stop()
         figures["lookout-" + backend] = e
-        log("e2e lookout-%s: notification p50 %s p99 %s ms (rounds %s); kafka p50 %s p99 %s ms;"
-            " disk probe max %s ms" % (
-                backend, e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
-                e["notification_ms"].get("rounds_p99"), e["kafka_ms"].get("p50"),
-                e["kafka_ms"].get("p99"), [r["disk_probe"]["max_ms"] for r in e["rounds"]]))
+        log_e2e("lookout-" + backend, e)
     port = lookout.free_ports(1)[0]
     system = AlertmanagerSystem("alertmanager-e2e", ALERTMANAGER_WEBHOOK_CONFIG % port)
     try:
@@ -729,9 +734,7 @@ def phase_e2e(backends, rate, duration, rounds):
     finally:
         system.stop()
     figures["alertmanager"] = e
-    log("e2e alertmanager: notification p50 %s p99 %s ms (rounds %s); disk probe max %s ms" % (
-        e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
-        e["notification_ms"].get("rounds_p99"), [r["disk_probe"]["max_ms"] for r in e["rounds"]]))
+    log_e2e("alertmanager", e)
     return figures
 
 
