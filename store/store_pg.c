@@ -1,8 +1,15 @@
 /*  store_pg — the PostgreSQL backend of store_db (libpq, "postgresql://..." URLs).
 
-    Every statement goes through PQexecParams with out-of-line parameters; the only other
-    entry point is PQexec for the embedded migration scripts, which are constants of the
-    binary (multi-statement DDL that PQexecParams cannot run).
+    Every statement runs with out-of-line parameters. A connection prepares each distinct
+    statement text the first time it runs it (PQprepare, named "lk1", "lk2", ...) and from
+    then on only binds and executes it (PQexecPrepared): the server parses, analyses and
+    rewrites the writer's 32-row upserts once per session instead of at every statement,
+    which was most of its CPU per new alert. At most S_PREPARED_MAX texts are kept; past
+    that, and with LOOKOUT_POSTGRES_PREPARE=0 (for a pooler in transaction mode, where a
+    session's statements do not follow it to the next server connection), statements go
+    through PQexecParams. The only other entry point is PQexec for the embedded migration
+    scripts, which are constants of the binary (multi-statement DDL that PQexecParams cannot
+    run).
 
     Parameters travel as text (blobs as binary) and let the server infer their types from
     the statement, which carries explicit casts where it cannot. Results come back as text;
@@ -20,13 +27,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_env.h"
 #include "lk_log.h"
 
 /* The writer's multi-row statements bind up to 32 rows of 19 alert columns (store_writer). */
 #define S_MAX_PARAMS 640
+/* Statement texts one connection prepares. store's are a few dozen constants and the list
+   queries' filter combinations; the bound only keeps a caller composing unbounded texts
+   from growing the server's memory. A power of two over twice the bound keeps probes short. */
+#define S_PREPARED_MAX   128
+#define S_PREPARED_SLOTS 256
+
+/* One prepared statement: its text (owned) and the FNV-1a hash that places it. The server
+   knows it as "lk<number>". */
+typedef struct {
+    char *sql;
+    uint64_t hash;
+    unsigned number;
+} s_prepared_t;
 
 typedef struct {
     PGconn *handle;
+    bool prepare; /* LOOKOUT_POSTGRES_PREPARE */
+    unsigned prepared_count;
+    s_prepared_t prepared[S_PREPARED_SLOTS];
     char error[512];
 } s_conn_t;
 
@@ -72,6 +96,8 @@ static void s_close(void *connection)
     if (!conn)
         return;
     PQfinish(conn->handle);
+    for (size_t slot = 0; slot < S_PREPARED_SLOTS; slot++)
+        free(conn->prepared[slot].sql);
     free(conn);
 }
 
@@ -136,6 +162,7 @@ static void *s_open(const char *url, bool read_only, char *err, size_t err_size)
         return NULL;
     }
     PQsetNoticeProcessor(conn->handle, s_notice, NULL);
+    conn->prepare = lk_env_bool("LOOKOUT_POSTGRES_PREPARE", true);
     /* Times are epoch ms in bigint columns, so only the client encoding matters here. */
     PGresult *result =
         PQexecParams(conn->handle, "SET client_encoding = 'UTF8'", 0, NULL, NULL, NULL, NULL, 0);
@@ -167,6 +194,55 @@ static int s_run_script(void *connection, const char *sql)
         return STORE_DB_OK;
     }
     return s_fail(conn, result);
+}
+
+/* The slot of sql in the connection's prepared statements: the one holding it, or the empty
+   slot where it would go. */
+static s_prepared_t *s_prepared_slot(s_conn_t *conn, const char *sql, uint64_t hash)
+{
+    size_t slot = (size_t)hash & (S_PREPARED_SLOTS - 1);
+    while (conn->prepared[slot].sql &&
+           (conn->prepared[slot].hash != hash || strcmp(conn->prepared[slot].sql, sql) != 0))
+        slot = (slot + 1) & (S_PREPARED_SLOTS - 1);
+    return &conn->prepared[slot];
+}
+
+/* The name of sql's prepared statement, preparing it on first use, in name (room for
+   "lk" and a number). Returns STORE_DB_OK with *name set, STORE_DB_OK with *name empty
+   when sql is to go unprepared (preparing is off or the table is full), or the failure of
+   PQprepare (a statement that does not parse fails here, as PQexecParams would). */
+static int s_prepared_name(s_conn_t *conn, const char *sql, int param_count, char *name,
+                           size_t name_size)
+{
+    *name = '\0';
+    if (!conn->prepare)
+        return STORE_DB_OK;
+    uint64_t hash = 14695981039346656037ULL;
+    for (const unsigned char *cursor = (const unsigned char *)sql; *cursor; cursor++)
+        hash = (hash ^ *cursor) * 1099511628211ULL;
+    s_prepared_t *prepared = s_prepared_slot(conn, sql, hash);
+    if (prepared->sql) {
+        snprintf(name, name_size, "lk%u", prepared->number);
+        return STORE_DB_OK;
+    }
+    if (conn->prepared_count >= S_PREPARED_MAX)
+        return STORE_DB_OK;
+    char *copy = strdup(sql);
+    if (!copy) /* unprepared, as when the table is full */
+        return STORE_DB_OK;
+    unsigned number = conn->prepared_count + 1;
+    char statement[16];
+    snprintf(statement, sizeof(statement), "lk%u", number);
+    PGresult *result = PQprepare(conn->handle, statement, sql, param_count, NULL);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        free(copy);
+        return s_fail(conn, result);
+    }
+    PQclear(result);
+    *prepared = (s_prepared_t){.sql = copy, .hash = hash, .number = number};
+    conn->prepared_count = number;
+    snprintf(name, name_size, "%s", statement);
+    return STORE_DB_OK;
 }
 
 /* Runs sql with params, expecting status want. Returns the result or NULL (with the
@@ -210,8 +286,14 @@ static PGresult *s_run(s_conn_t *conn, const char *sql, const store_param_t *par
             break;
         }
     }
+    char statement[16];
+    *rc = s_prepared_name(conn, sql, param_count, statement, sizeof(statement));
+    if (*rc != STORE_DB_OK)
+        return NULL;
     PGresult *result =
-        PQexecParams(conn->handle, sql, param_count, NULL, values, lengths, formats, 0);
+        *statement
+            ? PQexecPrepared(conn->handle, statement, param_count, values, lengths, formats, 0)
+            : PQexecParams(conn->handle, sql, param_count, NULL, values, lengths, formats, 0);
     if (PQresultStatus(result) != want) {
         *rc = s_fail(conn, result);
         return NULL;

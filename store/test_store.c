@@ -364,6 +364,106 @@ static void s_simple_batch(lk_msg_t *batch, uint64_t req, const char *tenant, co
 
 /* Opening and migrating a migrated database changes nothing; a restarted actor keeps the
    data and continues the sequence. */
+/* PostgreSQL: each connection prepares a statement text the first time it runs it and only
+   executes it after that, keeps at most 128 texts (the rest run unprepared), survives a
+   rollback of the transaction that prepared a statement and a failure inside one, and
+   prepares nothing with LOOKOUT_POSTGRES_PREPARE=0. */
+static int64_t s_prepared_count(store_db_t *db)
+{
+    int64_t count = -1;
+    assert_int_equal(store_db_query_int(db,
+                                        "SELECT COUNT(*) FROM pg_prepared_statements "
+                                        "WHERE statement NOT LIKE '%pg_prepared_statements%'",
+                                        NULL, 0, &count),
+                     STORE_DB_OK);
+    return count;
+}
+
+static int64_t s_select_plus(store_db_t *db, const char *sql, int64_t value)
+{
+    store_param_t param = store_param_int(value);
+    int64_t result = -1;
+    int rc = store_db_query_int(db, sql, &param, 1, &result);
+    if (rc != STORE_DB_OK)
+        fail_msg("%s: %s", sql, store_db_error(db));
+    return result;
+}
+
+static void test_pg_prepared_statements(void **state)
+{
+    fixture_t *f = *state;
+    if (!s_postgres)
+        skip();
+    char err[512];
+    store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
+    if (!db)
+        fail_msg("open: %s", err);
+    assert_int_equal(store_db_migrate(db), STORE_DB_OK);
+    const store_dialect_t *sql = store_db_dialect(db);
+    assert_int_equal(store_db_exec(db, sql->begin_write, NULL, 0, NULL), STORE_DB_OK);
+    assert_int_equal(store_db_exec(db, sql->rollback, NULL, 0, NULL), STORE_DB_OK);
+    int64_t base = s_prepared_count(db);
+    assert_true(base >= 3); /* migrate's own statements, BEGIN, ROLLBACK */
+
+    /* first run prepares, later runs reuse: one statement for three runs */
+    for (int64_t run = 0; run < 3; run++)
+        assert_int_equal(s_select_plus(db, "SELECT 40 + $1::bigint", run), 40 + run);
+    assert_int_equal(s_prepared_count(db), base + 1);
+    int64_t found = -1;
+    store_param_t text = store_param_text("SELECT 40 + $1::bigint");
+    assert_int_equal(store_db_query_int(db,
+                                        "SELECT COUNT(*) FROM pg_prepared_statements "
+                                        "WHERE statement = $1",
+                                        &text, 1, &found),
+                     STORE_DB_OK);
+    assert_int_equal(found, 1);
+    base = s_prepared_count(db);
+
+    /* prepared inside a transaction that rolls back: still there and usable */
+    assert_int_equal(store_db_exec(db, sql->begin_write, NULL, 0, NULL), STORE_DB_OK);
+    assert_int_equal(s_select_plus(db, "SELECT 50 + $1::bigint", 1), 51);
+    assert_int_equal(store_db_exec(db, sql->rollback, NULL, 0, NULL), STORE_DB_OK);
+    assert_int_equal(s_select_plus(db, "SELECT 50 + $1::bigint", 2), 52);
+    assert_int_equal(s_prepared_count(db), base + 1);
+
+    /* a statement first seen in an aborted transaction fails there, is not remembered as
+       prepared, and works once the transaction is rolled back */
+    int64_t ignored;
+    assert_int_equal(store_db_exec(db, sql->begin_write, NULL, 0, NULL), STORE_DB_OK);
+    assert_int_equal(store_db_query_int(db, "SELECT 1 / 0", NULL, 0, &ignored), STORE_DB_ERROR);
+    store_param_t one = store_param_int(1);
+    assert_int_equal(store_db_query_int(db, "SELECT 60 + $1::bigint", &one, 1, &ignored),
+                     STORE_DB_ERROR);
+    assert_non_null(strstr(store_db_error(db), "25P02"));
+    assert_int_equal(store_db_exec(db, sql->rollback, NULL, 0, NULL), STORE_DB_OK);
+    assert_int_equal(s_select_plus(db, "SELECT 60 + $1::bigint", 3), 63);
+    assert_int_equal(s_prepared_count(db), base + 3); /* 50+, 1/0, 60+ */
+
+    /* a text that does not parse is an error that names the problem */
+    assert_int_equal(store_db_query_int(db, "SELEC 1", NULL, 0, &ignored), STORE_DB_ERROR);
+    assert_non_null(strstr(store_db_error(db), "syntax"));
+
+    /* at most 128 texts prepared; every text past them still runs */
+    for (int64_t value = 0; value < 160; value++) {
+        char text_sql[64];
+        snprintf(text_sql, sizeof(text_sql), "SELECT %" PRId64 " + $1::bigint", value);
+        assert_int_equal(s_select_plus(db, text_sql, 1000), value + 1000);
+    }
+    /* the two statements reading pg_prepared_statements are two of the 128 */
+    assert_int_equal(s_prepared_count(db), 128 - 2);
+    assert_int_equal(s_select_plus(db, "SELECT 159 + $1::bigint", 1), 160);
+    store_db_destroy(&db);
+
+    setenv("LOOKOUT_POSTGRES_PREPARE", "0", 1);
+    db = store_db_open(f->url, false, err, sizeof(err));
+    unsetenv("LOOKOUT_POSTGRES_PREPARE");
+    if (!db)
+        fail_msg("open: %s", err);
+    assert_int_equal(s_select_plus(db, "SELECT 40 + $1::bigint", 2), 42);
+    assert_int_equal(s_prepared_count(db), 0);
+    store_db_destroy(&db);
+}
+
 static void test_migrations_idempotent(void **state)
 {
     fixture_t *f = *state;
@@ -2293,6 +2393,7 @@ int main(int argc, char **argv)
     zsys_set_linger(0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_idempotent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_prepared_statements, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_apply_flood_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_shared_snapshots, s_setup, s_teardown),
