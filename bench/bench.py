@@ -496,7 +496,9 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 others_before = cpu_seconds(others)
                 named = system.named_pids()
                 own_before = {name: cpu_seconds(pids) for name, pids in named.items()}
+                probe = DiskProbe(system.dir)
                 result = run_open(system, scenario, rate, duration, connections)
+                result["disk_probe"] = probe.finish()
                 # CPU the other systems used meanwhile: they were idle when the round
                 # began, so this is their background work (a GC, a checkpoint) landing in it
                 result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
@@ -506,9 +508,10 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 results[system.name].append(result)
                 latency = result["latency_ms"]
                 log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
-                    "ms, others' CPU %.2f s%s" % (
+                    "ms, others' CPU %.2f s, disk probe max %.1f ms%s" % (
                         key, system.name, rate, round_index + 1, latency.get("p50", -1),
                         latency.get("p99", -1), latency.get("p999", -1), result["others_cpu_s"],
+                        result["disk_probe"]["max_ms"],
                         " (%d incomplete)" % result["incomplete"] if result["incomplete"] else "")
                     + (", CPU %.2f ms a request" % result["cpu_ms_per_request"]["all"]
                        if "cpu_ms_per_request" in result else ""))
@@ -523,6 +526,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
             figure["count"] = sum(run["latency_ms"].get("count", 0) for run in runs)
             figure["rounds_p99"] = [run["latency_ms"].get("p99") for run in runs]
             figure["rounds_others_cpu_s"] = [run["others_cpu_s"] for run in runs]
+            figure["rounds_disk_probe"] = [run["disk_probe"] for run in runs]
             costs = [run["cpu_ms_per_request"] for run in runs if "cpu_ms_per_request" in run]
             if costs:
                 figure["cpu_ms_per_request"] = {
@@ -828,7 +832,8 @@ def print_table(report, out=sys.stdout):
                 e = entry[name]
                 rounds_p99 = e.get("rounds_p99") or []
                 others_cpu = e.get("rounds_others_cpu_s") or []
-                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s%s\n" % (
+                disk = [probe["max_ms"] for probe in e.get("rounds_disk_probe") or []]
+                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s%s%s\n" % (
                     name, fmt(e["p50"], 2), fmt(e["p99"], 2), fmt(e["p999"], 2), e["errors"],
                     "  (p99 of the rounds: %s)" % ", ".join(fmt(v, 1) for v in rounds_p99)
                     if len(rounds_p99) > 1 else "",
@@ -836,6 +841,9 @@ def print_table(report, out=sys.stdout):
                     "  (the other system's CPU during the rounds: %s s)" % ", ".join(
                         fmt(v, 2) for v in others_cpu) if max(others_cpu, default=0) >= 0.1
                     else "",
+                    # the disk itself stalled in a round (DiskProbe)
+                    "  (disk probe's slowest fdatasync in the rounds: %s ms)" % ", ".join(
+                        fmt(v, 1) for v in disk) if max(disk, default=0) >= 20 else "",
                     "  (could not keep up: %d unanswered)" % e["incomplete"]
                     if e["incomplete"] else ""))
                 cost = e.get("cpu_ms_per_request")
