@@ -555,14 +555,17 @@ def phase_wave(systems, rate_alerts, connections, alerts=300000, ends_after_s=15
         fill = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
                            "--alerts", alerts, "--warmup", 0, "--connections", connections,
                            "--firing-for", ends_after_s)
+        probe = DiskProbe(system.dir)
         result = run_open(system, "new", rate, ends_after_s + 10, connections, warmup=0)
         latency = result["latency_ms"]
         figures[system.name] = {key: latency.get(key) for key in ("p50", "p99", "p999", "max")}
         figures[system.name].update(fill_alerts_per_s=round(fill["alerts_per_s"]),
-                                    incomplete=result["incomplete"], errors=result["errors"])
-        log("wave %-18s %d alerts ending, new at %.0f/s: p50 %.2f p99 %.2f p99.9 %.2f ms" % (
-            system.name, alerts, rate * 64, latency.get("p50", -1), latency.get("p99", -1),
-            latency.get("p999", -1)))
+                                    incomplete=result["incomplete"], errors=result["errors"],
+                                    disk_probe=probe.finish())
+        log("wave %-18s %d alerts ending, new at %.0f/s: p50 %.2f p99 %.2f p99.9 %.2f ms, "
+            "disk probe max %.1f ms" % (
+                system.name, alerts, rate * 64, latency.get("p50", -1), latency.get("p99", -1),
+                latency.get("p999", -1), figures[system.name]["disk_probe"]["max_ms"]))
     return figures
 
 
@@ -591,14 +594,16 @@ def phase_capacity(system, throughput, duration, connections, quiet=()):
 
         def measure(rate, again):
             settle(system, quiet=quiet)
+            probe = DiskProbe(system.dir)
             result = run_open(system, scenario, rate, duration, connections)
+            disk = probe.finish()
             p99 = result["latency_ms"].get("p99")
             ok = (not result["incomplete"] and not result["errors"] and p99 is not None
                   and p99 <= CAPACITY_P99_MS)
             steps.append({"offered_alerts_per_s": round(rate * 64), "p99": p99, "ok": ok,
-                          "again": again})
-            log("capacity %-6s %-18s at %.0f alerts/s: p99 %s ms%s" % (
-                scenario, system.name, rate * 64, p99,
+                          "again": again, "disk_probe": disk})
+            log("capacity %-6s %-18s at %.0f alerts/s: p99 %s ms, disk probe max %.1f ms%s" % (
+                scenario, system.name, rate * 64, p99, disk["max_ms"],
                 "" if ok else " (not sustained)" if again else " (measuring it again)"))
             return ok
 
@@ -823,7 +828,13 @@ def print_table(report, out=sys.stdout):
             w("Open-loop capacity of Lookout/%s (highest offered rate answered in full with p99 "
               "<= %d ms)\n" % (backend, CAPACITY_P99_MS))
             for scenario, entry in capacity.items():
-                w("  %-8s %s alerts/s\n" % (scenario, fmt(entry["alerts_per_s"])))
+                failed = [step for step in entry.get("steps", []) if not step["ok"]]
+                stalled = [step for step in failed
+                           if (step.get("disk_probe") or {}).get("max_ms", 0) >= 20]
+                w("  %-8s %s alerts/s%s\n" % (
+                    scenario, fmt(entry["alerts_per_s"]),
+                    "  (steps that missed with the disk probe's slowest fdatasync at 20 ms or "
+                    "more: %d of %d)" % (len(stalled), len(failed)) if stalled else ""))
         w("Answer latency, open loop at 50%% of Lookout/%s's closed-loop saturation, at 50%% of "
           "its open-loop capacity, and re-sends at 50%% of Alertmanager's (ms)\n" % backend)
         for scenario, entry in latency.items():
@@ -878,8 +889,10 @@ def print_table(report, out=sys.stdout):
                                         format(e["offered_alerts_per_s"], ",")))
         for name in (n for n in e if isinstance(e[n], dict)):
             x = e[name]
-            w("  %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s\n" % (
+            disk = (x.get("disk_probe") or {}).get("max_ms", 0)
+            w("  %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s\n" % (
                 name, fmt(x["p50"], 2), fmt(x["p99"], 2), fmt(x["p999"], 2), x["errors"],
+                "  (disk probe's slowest fdatasync: %s ms)" % fmt(disk, 1) if disk >= 20 else "",
                 " (%d incomplete)" % x["incomplete"] if x["incomplete"] else ""))
     if "memory" in report:
         w("\nPeak memory with %s active alerts (MiB, processes summed)\n" %
