@@ -5,11 +5,12 @@
     then on only binds and executes it (PQexecPrepared): the server parses, analyses and
     rewrites the writer's 32-row upserts once per session instead of at every statement,
     which was most of its CPU per new alert. At most S_PREPARED_MAX texts are kept; past
-    that, and with LOOKOUT_POSTGRES_PREPARE=0 (for a pooler in transaction mode, where a
-    session's statements do not follow it to the next server connection), statements go
-    through PQexecParams. The only other entry point is PQexec for the embedded migration
-    scripts, which are constants of the binary (multi-statement DDL that PQexecParams cannot
-    run).
+    that, and with LOOKOUT_POSTGRES_PREPARE=0 (the way before: an escape hatch should a
+    generic plan ever go wrong, and the A/B of docs/performance.md), statements go through
+    PQexecParams. Statements, the writer's advisory lock and the query side's READ ONLY are
+    all the session's: a pooler in front of store must be in session mode. The only other
+    entry point is PQexec for the embedded migration scripts, which are constants of the
+    binary (multi-statement DDL that PQexecParams cannot run).
 
     Parameters travel as text (blobs as binary) and let the server infer their types from
     the statement, which carries explicit casts where it cannot. Results come back as text;
