@@ -1,7 +1,7 @@
 /*  store_pg — the PostgreSQL backend of store_db (libpq, "postgresql://..." URLs).
 
     Every statement runs with out-of-line parameters. A connection prepares each distinct
-    statement text the first time it runs it (PQprepare, named "lk1", "lk2", ...) and from
+    statement text the first time it runs it (PQprepare, named "lk" and its slot) and from
     then on only binds and executes it (PQexecPrepared): the server parses, analyses and
     rewrites the writer's 32-row upserts once per session instead of at every statement,
     which was most of its CPU per new alert. At most S_PREPARED_MAX texts are kept; past
@@ -39,12 +39,11 @@
 #define S_PREPARED_MAX   128
 #define S_PREPARED_SLOTS 256
 
-/* One prepared statement: its text (owned) and the FNV-1a hash that places it. The server
-   knows it as "lk<number>". */
+/* One prepared statement: its text (owned) and the FNV-1a hash that places it. Entries are
+   never removed, so the server knows it by its slot: "lk<slot>". */
 typedef struct {
     char *sql;
     uint64_t hash;
-    unsigned number;
 } s_prepared_t;
 
 typedef struct {
@@ -222,26 +221,23 @@ static int s_prepared_name(s_conn_t *conn, const char *sql, int param_count, cha
     for (const unsigned char *cursor = (const unsigned char *)sql; *cursor; cursor++)
         hash = (hash ^ *cursor) * 1099511628211ULL;
     s_prepared_t *prepared = s_prepared_slot(conn, sql, hash);
-    if (prepared->sql) {
-        snprintf(name, name_size, "lk%u", prepared->number);
-        return STORE_DB_OK;
-    }
-    if (conn->prepared_count >= S_PREPARED_MAX)
-        return STORE_DB_OK;
-    char *copy = strdup(sql);
-    if (!copy) /* unprepared, as when the table is full */
-        return STORE_DB_OK;
-    unsigned number = conn->prepared_count + 1;
     char statement[16];
-    snprintf(statement, sizeof(statement), "lk%u", number);
-    PGresult *result = PQprepare(conn->handle, statement, sql, param_count, NULL);
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
-        free(copy);
-        return s_fail(conn, result);
+    snprintf(statement, sizeof(statement), "lk%zu", (size_t)(prepared - conn->prepared));
+    if (!prepared->sql) {
+        if (conn->prepared_count >= S_PREPARED_MAX)
+            return STORE_DB_OK;
+        char *copy = strdup(sql);
+        if (!copy) /* unprepared, as when the table is full */
+            return STORE_DB_OK;
+        PGresult *result = PQprepare(conn->handle, statement, sql, param_count, NULL);
+        if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+            free(copy);
+            return s_fail(conn, result);
+        }
+        PQclear(result);
+        *prepared = (s_prepared_t){.sql = copy, .hash = hash};
+        conn->prepared_count++;
     }
-    PQclear(result);
-    *prepared = (s_prepared_t){.sql = copy, .hash = hash, .number = number};
-    conn->prepared_count = number;
     snprintf(name, name_size, "%s", statement);
     return STORE_DB_OK;
 }
