@@ -91,6 +91,16 @@ static void s_database_create(fixture_t *f)
     }
 }
 
+/* A connection of the test's own to the fixture's database (the actor keeps its own). */
+static store_db_t *s_db_open(const fixture_t *f)
+{
+    char err[512];
+    store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
+    if (!db)
+        fail_msg("open: %s", err);
+    return db;
+}
+
 static void s_database_drop(fixture_t *f)
 {
     if (s_postgres) {
@@ -392,10 +402,7 @@ static int64_t s_select_plus(store_db_t *db, const char *sql, int64_t value)
 static void test_pg_prepared_statements(void **state)
 {
     fixture_t *f = *state;
-    char err[512];
-    store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
-    if (!db)
-        fail_msg("open: %s", err);
+    store_db_t *db = s_db_open(f);
     assert_int_equal(store_db_migrate(db), STORE_DB_OK);
     const store_dialect_t *sql = store_db_dialect(db);
     assert_int_equal(store_db_exec(db, sql->begin_write, NULL, 0, NULL), STORE_DB_OK);
@@ -453,10 +460,8 @@ static void test_pg_prepared_statements(void **state)
     store_db_destroy(&db);
 
     setenv("LOOKOUT_POSTGRES_PREPARE", "0", 1);
-    db = store_db_open(f->url, false, err, sizeof(err));
+    db = s_db_open(f);
     unsetenv("LOOKOUT_POSTGRES_PREPARE");
-    if (!db)
-        fail_msg("open: %s", err);
     assert_int_equal(s_select_plus(db, "SELECT 40 + $1::bigint", 2), 42);
     assert_int_equal(s_prepared_count(db), 0);
     store_db_destroy(&db);
@@ -465,11 +470,8 @@ static void test_pg_prepared_statements(void **state)
 static void test_migrations_idempotent(void **state)
 {
     fixture_t *f = *state;
-    char err[512];
     for (int round = 0; round < 2; round++) {
-        store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
-        if (!db)
-            fail_msg("open: %s", err);
+        store_db_t *db = s_db_open(f);
         assert_int_equal(store_db_migrate(db), STORE_DB_OK);
         int64_t count = -1;
         assert_int_equal(
@@ -657,10 +659,7 @@ static void test_apply_flood_twice(void **state)
    of one integer, or (changes non-NULL) a statement whose changed rows are counted. */
 static int64_t s_db_run(fixture_t *f, const char *sql, int64_t *changes)
 {
-    char err[512];
-    store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
-    if (!db)
-        fail_msg("open: %s", err);
+    store_db_t *db = s_db_open(f);
     int64_t value = -1;
     if (changes)
         assert_int_equal(store_db_exec(db, sql, NULL, 0, changes), STORE_DB_OK);
@@ -1732,10 +1731,7 @@ static void test_failed_batch_isolated(void **state)
 static void test_writer_refuses_bad_content(void **state)
 {
     fixture_t *f = *state;
-    char err[512];
-    store_db_t *db = store_db_open(f->url, false, err, sizeof(err));
-    if (!db)
-        fail_msg("open: %s", err);
+    store_db_t *db = s_db_open(f);
     int rc;
     store_writer_t *writer = store_writer_new(db, &rc);
     assert_non_null(writer);
