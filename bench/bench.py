@@ -650,6 +650,10 @@ escalation_policies:
 """
 
 
+# The table names a disk probe's slowest fdatasync from this many ms on (its JSON keeps all).
+DISK_STALL_MS = 20
+
+
 class DiskProbe:
     """What the disk does meanwhile: a 4 KiB write and fdatasync every 100 ms in a file of
     the directory given (the system's own file system). A durable system's answers wait for
@@ -830,11 +834,12 @@ def print_table(report, out=sys.stdout):
             for scenario, entry in capacity.items():
                 failed = [step for step in entry.get("steps", []) if not step["ok"]]
                 stalled = [step for step in failed
-                           if (step.get("disk_probe") or {}).get("max_ms", 0) >= 20]
+                           if (step.get("disk_probe") or {}).get("max_ms", 0) >= DISK_STALL_MS]
                 w("  %-8s %s alerts/s%s\n" % (
                     scenario, fmt(entry["alerts_per_s"]),
-                    "  (steps that missed with the disk probe's slowest fdatasync at 20 ms or "
-                    "more: %d of %d)" % (len(stalled), len(failed)) if stalled else ""))
+                    "  (steps that missed with the disk probe's slowest fdatasync at %d ms or "
+                    "more: %d of %d)" % (DISK_STALL_MS, len(stalled), len(failed))
+                    if stalled else ""))
         w("Answer latency, open loop at 50%% of Lookout/%s's closed-loop saturation, at 50%% of "
           "its open-loop capacity, and re-sends at 50%% of Alertmanager's (ms)\n" % backend)
         for scenario, entry in latency.items():
@@ -854,7 +859,7 @@ def print_table(report, out=sys.stdout):
                     else "",
                     # the disk itself stalled in a round (DiskProbe)
                     "  (disk probe's slowest fdatasync in the rounds: %s ms)" % ", ".join(
-                        fmt(v, 1) for v in disk) if max(disk, default=0) >= 20 else "",
+                        fmt(v, 1) for v in disk) if max(disk, default=0) >= DISK_STALL_MS else "",
                     "  (could not keep up: %d unanswered)" % e["incomplete"]
                     if e["incomplete"] else ""))
                 cost = e.get("cpu_ms_per_request")
@@ -892,7 +897,8 @@ def print_table(report, out=sys.stdout):
             disk = (x.get("disk_probe") or {}).get("max_ms", 0)
             w("  %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s\n" % (
                 name, fmt(x["p50"], 2), fmt(x["p99"], 2), fmt(x["p999"], 2), x["errors"],
-                "  (disk probe's slowest fdatasync: %s ms)" % fmt(disk, 1) if disk >= 20 else "",
+                "  (disk probe's slowest fdatasync: %s ms)" % fmt(disk, 1)
+                if disk >= DISK_STALL_MS else "",
                 " (%d incomplete)" % x["incomplete"] if x["incomplete"] else ""))
     if "memory" in report:
         w("\nPeak memory with %s active alerts (MiB, processes summed)\n" %
