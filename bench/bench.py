@@ -242,8 +242,10 @@ class LookoutSystem:
         self.extra = {}
         self.mock = None
         self.notify = None
-        env = dict({"LOOKOUT_LOG_LEVEL": "warn", "LOOKOUT_REQUEST_TIMEOUT_MS": "30000"},
-                   **(env or {}))
+        # store's /metrics: each round reads its commit-duration histogram (StoreCommits)
+        self.store_metrics_port = lookout.free_ports(1)[0]
+        env = dict({"LOOKOUT_LOG_LEVEL": "warn", "LOOKOUT_REQUEST_TIMEOUT_MS": "30000",
+                    "LOOKOUT_STORE_METRICS_PORT": str(self.store_metrics_port)}, **(env or {}))
         self.dir = tempfile.mkdtemp(prefix="lookout-bench-")
         if notify_config:
             env["LOOKOUT_LOG_LEVEL"] = "info"  # readiness is read from the notify logs
@@ -496,9 +498,9 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 others_before = cpu_seconds(others)
                 named = system.named_pids()
                 own_before = {name: cpu_seconds(pids) for name, pids in named.items()}
-                probe = DiskProbe(system.dir)
+                probe, commits = DiskProbe(system.dir), StoreCommits(system)
                 result = run_open(system, scenario, rate, duration, connections)
-                result["disk_probe"] = probe.finish()
+                result["disk_probe"], result["store_commits"] = probe.finish(), commits.finish()
                 # CPU the other systems used meanwhile: they were idle when the round
                 # began, so this is their background work (a GC, a checkpoint) landing in it
                 result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
@@ -508,10 +510,12 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 results[system.name].append(result)
                 latency = result["latency_ms"]
                 log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
-                    "ms, others' CPU %.2f s, disk probe max %.1f ms%s" % (
+                    "ms, others' CPU %.2f s, disk probe max %.1f ms, store's commits of %d ms or "
+                    "more %s%s" % (
                         key, system.name, rate, round_index + 1, latency.get("p50", -1),
                         latency.get("p99", -1), latency.get("p999", -1), result["others_cpu_s"],
-                        result["disk_probe"]["max_ms"],
+                        result["disk_probe"]["max_ms"], SLOW_COMMIT_MS,
+                        slow_commits(result["store_commits"]),
                         " (%d incomplete)" % result["incomplete"] if result["incomplete"] else "")
                     + (", CPU %.2f ms a request" % result["cpu_ms_per_request"]["all"]
                        if "cpu_ms_per_request" in result else ""))
@@ -527,6 +531,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
             figure["rounds_p99"] = [run["latency_ms"].get("p99") for run in runs]
             figure["rounds_others_cpu_s"] = [run["others_cpu_s"] for run in runs]
             figure["rounds_disk_probe"] = [run["disk_probe"] for run in runs]
+            figure["rounds_store_commits"] = [run["store_commits"] for run in runs]
             costs = [run["cpu_ms_per_request"] for run in runs if "cpu_ms_per_request" in run]
             if costs:
                 figure["cpu_ms_per_request"] = {
@@ -555,17 +560,18 @@ def phase_wave(systems, rate_alerts, connections, alerts=300000, ends_after_s=15
         fill = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
                            "--alerts", alerts, "--warmup", 0, "--connections", connections,
                            "--firing-for", ends_after_s)
-        probe = DiskProbe(system.dir)
+        probe, commits = DiskProbe(system.dir), StoreCommits(system)
         result = run_open(system, "new", rate, ends_after_s + 10, connections, warmup=0)
         latency = result["latency_ms"]
         figures[system.name] = {key: latency.get(key) for key in ("p50", "p99", "p999", "max")}
         figures[system.name].update(fill_alerts_per_s=round(fill["alerts_per_s"]),
                                     incomplete=result["incomplete"], errors=result["errors"],
-                                    disk_probe=probe.finish())
+                                    disk_probe=probe.finish(), store_commits=commits.finish())
         log("wave %-18s %d alerts ending, new at %.0f/s: p50 %.2f p99 %.2f p99.9 %.2f ms, "
-            "disk probe max %.1f ms" % (
+            "disk probe max %.1f ms, store's commits of %d ms or more %s" % (
                 system.name, alerts, rate * 64, latency.get("p50", -1), latency.get("p99", -1),
-                latency.get("p999", -1), figures[system.name]["disk_probe"]["max_ms"]))
+                latency.get("p999", -1), figures[system.name]["disk_probe"]["max_ms"],
+                SLOW_COMMIT_MS, slow_commits(figures[system.name]["store_commits"])))
     return figures
 
 
@@ -594,16 +600,18 @@ def phase_capacity(system, throughput, duration, connections, quiet=()):
 
         def measure(rate, again):
             settle(system, quiet=quiet)
-            probe = DiskProbe(system.dir)
+            probe, commits = DiskProbe(system.dir), StoreCommits(system)
             result = run_open(system, scenario, rate, duration, connections)
-            disk = probe.finish()
+            disk, slow = probe.finish(), commits.finish()
             p99 = result["latency_ms"].get("p99")
             ok = (not result["incomplete"] and not result["errors"] and p99 is not None
                   and p99 <= CAPACITY_P99_MS)
             steps.append({"offered_alerts_per_s": round(rate * 64), "p99": p99, "ok": ok,
-                          "again": again, "disk_probe": disk})
-            log("capacity %-6s %-18s at %.0f alerts/s: p99 %s ms, disk probe max %.1f ms%s" % (
-                scenario, system.name, rate * 64, p99, disk["max_ms"],
+                          "again": again, "disk_probe": disk, "store_commits": slow})
+            log("capacity %-6s %-18s at %.0f alerts/s: p99 %s ms, disk probe max %.1f ms, "
+                "store's commits of %d ms or more %s%s" % (
+                scenario, system.name, rate * 64, p99, disk["max_ms"], SLOW_COMMIT_MS,
+                slow_commits(slow),
                 "" if ok else " (not sustained)" if again else " (measuring it again)"))
             return ok
 
@@ -686,6 +694,58 @@ class DiskProbe:
                 "over_20_ms": sum(1 for v in self.samples if v > 20)}
 
 
+# A commit of store's counts as slow from this many ms on: a bound of
+# lookout_store_commit_duration_seconds's buckets (common/lk_metrics.c).
+SLOW_COMMIT_MS = 25
+
+
+class StoreCommits:
+    """What store's own commits did meanwhile, from its commit-duration histogram (its
+    /metrics) before and after: how many it made, how many took SLOW_COMMIT_MS or more, and
+    the bucket bound the slowest stayed within. Each commit waits for its fdatasync (or
+    PostgreSQL's), so this is the stall as the answers met it, where DiskProbe samples the
+    disk every 100 ms beside them. None for a system without a store."""
+
+    FAMILY = "lookout_store_commit_duration_seconds_bucket"
+
+    def __init__(self, system):
+        self.port = getattr(system, "store_metrics_port", None)
+        self.before = self._buckets() if self.port else None
+
+    def _buckets(self):
+        url = "http://127.0.0.1:%d/metrics" % self.port
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            text = answer.read().decode("utf-8")
+        buckets = {}
+        for line in text.splitlines():
+            if line.startswith(self.FAMILY + "{"):
+                labels, value = line[len(self.FAMILY):].rsplit(" ", 1)
+                bound = labels.split('le="', 1)[1].split('"', 1)[0]
+                buckets[float(bound)] = float(value)  # "+Inf" parses as inf
+        return buckets
+
+    def finish(self):
+        if self.before is None:
+            return None
+        after = self._buckets()
+        within = {bound: after[bound] - self.before.get(bound, 0) for bound in sorted(after)}
+        commits = within[float("inf")]
+        slowest = next(bound for bound, count in within.items() if count == commits)
+        return {"commits": int(commits),
+                "slow": int(commits - within[SLOW_COMMIT_MS / 1000.0]),
+                "slowest_at_most_ms": None if slowest == float("inf")
+                else round(slowest * 1000, 1)}
+
+
+def slow_commits(commits):
+    """A round's StoreCommits in a few words: its slow commits and the slowest's bound."""
+    if not commits:
+        return "-"
+    bound = commits["slowest_at_most_ms"]
+    return "%d (slowest %s)" % (commits["slow"], "over 30 s" if bound is None
+                                 else "<= %s ms" % fmt(bound))
+
+
 def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
     """A warm-up second, then rounds of duration seconds at rate, each with its disk probe:
     per round figures, and the median round's p99s as the system's."""
@@ -693,14 +753,15 @@ def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
                 "--duration", 1, "--connections", 4, "--e2e-wait", 5, *loadgen_args)
     figures = {"rounds": []}
     for _ in range(rounds):
-        probe = DiskProbe(directory)
+        probe, commits = DiskProbe(directory), StoreCommits(system)
         result = run_loadgen(system.url, system.headers, "--mode", "e2e",
                              "--rate", rate, "--duration", duration, "--connections", 4,
                              "--e2e-wait", 15, *loadgen_args)
         figures["rounds"].append({
             "sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
             "notification_ms": result["notification_ms"],
-            "kafka_ms": result["kafka_ms"], "disk_probe": probe.finish()})
+            "kafka_ms": result["kafka_ms"], "disk_probe": probe.finish(),
+            "store_commits": commits.finish()})
     for key in ("answer_ms", "notification_ms", "kafka_ms"):
         measured = [r[key] for r in figures["rounds"] if r[key].get("p99") is not None]
         if measured:
@@ -714,11 +775,13 @@ def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
 
 def log_e2e(name, e):
     kafka = e.get("kafka_ms")
-    log("e2e %s: notification p50 %s p99 %s ms (rounds %s)%s; disk probe max %s ms" % (
-        name, e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
-        e["notification_ms"].get("rounds_p99"),
-        "; kafka p50 %s p99 %s ms" % (kafka.get("p50"), kafka.get("p99")) if kafka else "",
-        [r["disk_probe"]["max_ms"] for r in e["rounds"]]))
+    log("e2e %s: notification p50 %s p99 %s ms (rounds %s)%s; disk probe max %s ms; store's "
+        "commits of %d ms or more %s" % (
+            name, e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
+            e["notification_ms"].get("rounds_p99"),
+            "; kafka p50 %s p99 %s ms" % (kafka.get("p50"), kafka.get("p99")) if kafka else "",
+            [r["disk_probe"]["max_ms"] for r in e["rounds"]], SLOW_COMMIT_MS,
+            ", ".join(slow_commits(r.get("store_commits")) for r in e["rounds"])))
 
 
 def phase_e2e(backends, rate, duration, rounds):
@@ -835,11 +898,15 @@ def print_table(report, out=sys.stdout):
                 failed = [step for step in entry.get("steps", []) if not step["ok"]]
                 stalled = [step for step in failed
                            if (step.get("disk_probe") or {}).get("max_ms", 0) >= DISK_STALL_MS]
-                w("  %-8s %s alerts/s%s\n" % (
+                slow = [step for step in failed
+                        if (step.get("store_commits") or {}).get("slow")]
+                w("  %-8s %s alerts/s%s%s\n" % (
                     scenario, fmt(entry["alerts_per_s"]),
                     "  (steps that missed with the disk probe's slowest fdatasync at %d ms or "
                     "more: %d of %d)" % (DISK_STALL_MS, len(stalled), len(failed))
-                    if stalled else ""))
+                    if stalled else "",
+                    "  (steps that missed with store's commits of %d ms or more: %d of %d)" % (
+                        SLOW_COMMIT_MS, len(slow), len(failed)) if slow else ""))
         w("Answer latency, open loop at 50%% of Lookout/%s's closed-loop saturation, at 50%% of "
           "its open-loop capacity, and re-sends at 50%% of Alertmanager's (ms)\n" % backend)
         for scenario, entry in latency.items():
@@ -849,7 +916,8 @@ def print_table(report, out=sys.stdout):
                 rounds_p99 = e.get("rounds_p99") or []
                 others_cpu = e.get("rounds_others_cpu_s") or []
                 disk = [probe["max_ms"] for probe in e.get("rounds_disk_probe") or []]
-                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s%s%s\n" % (
+                commits = e.get("rounds_store_commits") or []
+                w("    %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s%s%s%s\n" % (
                     name, fmt(e["p50"], 2), fmt(e["p99"], 2), fmt(e["p999"], 2), e["errors"],
                     "  (p99 of the rounds: %s)" % ", ".join(fmt(v, 1) for v in rounds_p99)
                     if len(rounds_p99) > 1 else "",
@@ -860,6 +928,10 @@ def print_table(report, out=sys.stdout):
                     # the disk itself stalled in a round (DiskProbe)
                     "  (disk probe's slowest fdatasync in the rounds: %s ms)" % ", ".join(
                         fmt(v, 1) for v in disk) if max(disk, default=0) >= DISK_STALL_MS else "",
+                    # store's own commits waited that long (StoreCommits)
+                    "  (store's commits of %d ms or more in the rounds: %s)" % (
+                        SLOW_COMMIT_MS, ", ".join(slow_commits(c) for c in commits))
+                    if any(c and c["slow"] for c in commits) else "",
                     "  (could not keep up: %d unanswered)" % e["incomplete"]
                     if e["incomplete"] else ""))
                 cost = e.get("cpu_ms_per_request")
@@ -885,9 +957,12 @@ def print_table(report, out=sys.stdout):
             w(line + "\n")
             # medians of the rounds: each round's p99, and the disk's own worst sync then
             if len(e.get("rounds", [])) > 1:
-                w("  %-20s   rounds' receiver p99 %s; disk probe's slowest fdatasync %s\n" % (
+                w("  %-20s   rounds' receiver p99 %s; disk probe's slowest fdatasync %s%s\n" % (
                     "", ", ".join(fmt(v, 1) for v in n.get("rounds_p99", [])),
-                    ", ".join(fmt(r["disk_probe"]["max_ms"], 1) for r in e["rounds"])))
+                    ", ".join(fmt(r["disk_probe"]["max_ms"], 1) for r in e["rounds"]),
+                    "; store's commits of %d ms or more %s" % (SLOW_COMMIT_MS, ", ".join(
+                        slow_commits(r["store_commits"]) for r in e["rounds"]))
+                    if any(r.get("store_commits") for r in e["rounds"]) else ""))
     for backend, e in report.get("wave", {}).items():
         w("\nAnswer latency while %s alerts end (endsAt %d s after they were sent), new alerts "
           "at %s/s open loop (ms)\n" % (format(e["alerts"], ","), e["ends_after_s"],
@@ -895,10 +970,14 @@ def print_table(report, out=sys.stdout):
         for name in (n for n in e if isinstance(e[n], dict)):
             x = e[name]
             disk = (x.get("disk_probe") or {}).get("max_ms", 0)
-            w("  %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s\n" % (
+            commits = x.get("store_commits")
+            w("  %-20s p50 %8s  p99 %8s  p99.9 %8s  errors %d%s%s%s\n" % (
                 name, fmt(x["p50"], 2), fmt(x["p99"], 2), fmt(x["p999"], 2), x["errors"],
                 "  (disk probe's slowest fdatasync: %s ms)" % fmt(disk, 1)
                 if disk >= DISK_STALL_MS else "",
+                "  (store's commits of %d ms or more: %s)" % (SLOW_COMMIT_MS,
+                                                              slow_commits(commits))
+                if commits and commits["slow"] else "",
                 " (%d incomplete)" % x["incomplete"] if x["incomplete"] else ""))
     if "memory" in report:
         w("\nPeak memory with %s active alerts (MiB, processes summed)\n" %
