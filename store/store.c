@@ -6,9 +6,10 @@
     them in one transaction (store_writer), then acknowledge each to its sender in the order
     received, then publish the events the round committed. Nothing is acknowledged before
     its COMMIT, and no event is published that was not committed.
-    Between rounds, one timer runs the outbox retention (LOOKOUT_OUTBOX_RETENTION_S, see
-    store_outbox.h): a bounded chunk of expired events per tick, so it never holds the
-    writer for long.
+    Between rounds, one timer runs the retentions: the outbox's (LOOKOUT_OUTBOX_RETENTION_S,
+    see store_outbox.h), then the closed incidents' (LOOKOUT_INCIDENT_RETENTION_S, see
+    store_retention.h): a bounded chunk of each per tick, so it never holds the writer for
+    long.
 */
 #include "store.h"
 
@@ -27,6 +28,7 @@
 #include "store_db.h"
 #include "store_outbox.h"
 #include "store_query.h"
+#include "store_retention.h"
 #include "store_writer.h"
 
 void store_config_from_env(store_config_t *config)
@@ -43,14 +45,18 @@ void store_config_from_env(store_config_t *config)
    re-sends only its unacknowledged batches (correlate: at most one), so a few suffice. */
 #define S_COMMITTED_MAX 64
 
-/* Events deleted per retention tick; a full chunk schedules the next tick right away. */
-#define S_RETENTION_CHUNK    5000
-#define S_RETENTION_AGAIN_MS 50
+/* Events, and closed incidents, deleted per retention tick; a full chunk of either schedules
+   the next tick right away. An incident takes its alerts, escalations, notifications and
+   updates with it: its chunk is smaller. */
+#define S_RETENTION_CHUNK          5000
+#define S_INCIDENT_RETENTION_CHUNK 500
+#define S_RETENTION_AGAIN_MS       50
 
 typedef struct {
     const store_config_t *config;
-    int64_t retention_ms;      /* LOOKOUT_OUTBOX_RETENTION_S; 0 keeps events forever */
-    int64_t retention_next_ms; /* monotonic time of the next retention tick */
+    int64_t retention_ms;          /* LOOKOUT_OUTBOX_RETENTION_S; 0 keeps events forever */
+    int64_t incident_retention_ms; /* LOOKOUT_INCIDENT_RETENTION_S; 0 keeps incidents forever */
+    int64_t retention_next_ms;     /* monotonic time of the next retention tick */
     store_db_t *db;
     store_writer_t *writer;
     lk_tap_t *tap;
@@ -74,6 +80,7 @@ static struct {
     lk_metrics_series_t *batches_per_commit, *commit_seconds, *events_published, *last_sequence;
     lk_metrics_series_t *batches[LK_STATUS_ERROR + 1];
     lk_metrics_series_t *duplicates;
+    lk_metrics_series_t *incidents_expired;
     lk_metrics_t *consumer_sequence;
 } s_metrics;
 
@@ -99,6 +106,11 @@ static void s_metrics_register(void)
     s_metrics.events_published = lk_metrics_series(
         lk_metrics_counter("lookout_store_events_published_total",
                            "Committed events published on the events PUB.", NULL));
+    s_metrics.incidents_expired = lk_metrics_series(lk_metrics_counter(
+        "lookout_store_incidents_expired_total",
+        "Closed incidents deleted, with their alerts, escalations, notifications and updates, "
+        "by LOOKOUT_INCIDENT_RETENTION_S.",
+        NULL));
     s_metrics.last_sequence = lk_metrics_series(
         lk_metrics_gauge("lookout_outbox_last_sequence",
                          "Sequence of the newest committed event (outbox head).", NULL));
@@ -252,11 +264,21 @@ static void s_mutation_round(s_store_t *self)
     lk_metrics_set(s_metrics.last_sequence, (double)store_writer_last_sequence(self->writer));
 }
 
-/* Time between retention ticks: a tenth of the retention, at least a second, at most a
-   minute. */
+/* True when either retention is on. */
+static bool s_retention_on(const s_store_t *self)
+{
+    return self->retention_ms > 0 || self->incident_retention_ms > 0;
+}
+
+/* Time between retention ticks: a tenth of the shorter retention that is on, at least a
+   second, at most a minute. */
 static int64_t s_retention_interval_ms(const s_store_t *self)
 {
-    int64_t interval_ms = self->retention_ms / 10;
+    int64_t retention_ms = self->retention_ms;
+    if (retention_ms == 0 ||
+        (self->incident_retention_ms > 0 && self->incident_retention_ms < retention_ms))
+        retention_ms = self->incident_retention_ms;
+    int64_t interval_ms = retention_ms / 10;
     return interval_ms < 1000 ? 1000 : interval_ms > 60000 ? 60000 : interval_ms;
 }
 
@@ -297,6 +319,8 @@ static void s_start(s_store_t *self, const store_config_t *config)
         lk_fatal("store: out of memory");
     self->retention_ms =
         lk_env_int("LOOKOUT_OUTBOX_RETENTION_S", 604800, 0, INT64_MAX / 1000) * 1000;
+    self->incident_retention_ms =
+        lk_env_int("LOOKOUT_INCIDENT_RETENTION_S", 0, 0, INT64_MAX / 1000) * 1000;
     /* the first sweep one interval after start: a restart loop does not sweep each time */
     self->retention_next_ms = lk_mono_ms() + s_retention_interval_ms(self);
     s_metrics_register();
@@ -312,29 +336,49 @@ static void s_start(s_store_t *self, const store_config_t *config)
             store_db_backend_name(self->db), store_writer_last_sequence(self->writer));
 }
 
-/* The retention tick: deletes one chunk of events older than the retention, never the
-   newest (store_outbox_expire); the next tick comes sooner while a backlog remains. */
-static void s_retention_tick(s_store_t *self)
+/* Logs the outcome of one retention's chunk (what: "outbox", rows: "events"); lk_fatal
+   when the database is lost. Returns true when the chunk was full: a backlog remains. */
+static bool s_retention_done(s_store_t *self, int rc, const char *what, int64_t deleted,
+                             int64_t chunk, const char *rows)
 {
-    int64_t interval_ms = s_retention_interval_ms(self);
-    int64_t deleted = 0;
-    int rc =
-        store_outbox_expire(self->db, lk_now_ms() - self->retention_ms,
-                            store_writer_last_sequence(self->writer), S_RETENTION_CHUNK, &deleted);
     if (rc == STORE_DB_LOST)
         lk_fatal("store: lost the database: %s", store_db_error(self->db));
     if (rc != STORE_DB_OK)
-        lk_warn("store: outbox retention failed: %s", store_db_error(self->db));
+        lk_warn("store: %s retention failed: %s", what, store_db_error(self->db));
     else if (deleted > 0)
-        lk_debug("store: outbox retention removed %" PRId64 " events", deleted);
+        lk_debug("store: %s retention removed %" PRId64 " %s", what, deleted, rows);
+    return deleted == chunk;
+}
+
+/* The retention tick: deletes one chunk of events older than the outbox retention, never
+   the newest (store_outbox_expire), then one chunk of incidents closed before the incident
+   retention whose events are gone (store_incidents_expire); the next tick comes sooner
+   while a backlog of either remains. */
+static void s_retention_tick(s_store_t *self)
+{
+    bool backlog = false;
+    int64_t deleted = 0;
+    if (self->retention_ms > 0) {
+        int rc = store_outbox_expire(self->db, lk_now_ms() - self->retention_ms,
+                                     store_writer_last_sequence(self->writer), S_RETENTION_CHUNK,
+                                     &deleted);
+        backlog |= s_retention_done(self, rc, "outbox", deleted, S_RETENTION_CHUNK, "events");
+    }
+    if (self->incident_retention_ms > 0) {
+        int rc = store_incidents_expire(self->db, lk_now_ms() - self->incident_retention_ms,
+                                        S_INCIDENT_RETENTION_CHUNK, &deleted);
+        backlog |= s_retention_done(self, rc, "incident", deleted, S_INCIDENT_RETENTION_CHUNK,
+                                    "closed incidents");
+        lk_metrics_add(s_metrics.incidents_expired, (uint64_t)deleted);
+    }
     self->retention_next_ms =
-        lk_mono_ms() + (deleted == S_RETENTION_CHUNK ? S_RETENTION_AGAIN_MS : interval_ms);
+        lk_mono_ms() + (backlog ? S_RETENTION_AGAIN_MS : s_retention_interval_ms(self));
 }
 
 /* Milliseconds the actor may wait for a message before the next timer tick; -1 = forever. */
 static int s_wait_ms(const s_store_t *self)
 {
-    if (self->retention_ms == 0)
+    if (!s_retention_on(self))
         return -1;
     int64_t wait_ms = self->retention_next_ms - lk_mono_ms();
     return wait_ms < 0 ? 0 : wait_ms > 60000 ? 60000 : (int)wait_ms;
@@ -369,7 +413,7 @@ void store_actor(zsock_t *pipe, void *args)
 
     while (true) {
         zsock_t *which = zpoller_wait(poller, s_wait_ms(&self));
-        if (self.retention_ms > 0 && lk_mono_ms() >= self.retention_next_ms)
+        if (s_retention_on(&self) && lk_mono_ms() >= self.retention_next_ms)
             s_retention_tick(&self);
         if (!which) {
             if (zpoller_terminated(poller))

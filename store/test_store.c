@@ -25,6 +25,8 @@
 #include "lk_uuid.h"
 #include "store.h"
 #include "store_db.h"
+#include "store_outbox.h"
+#include "store_retention.h"
 #include "store_writer.h"
 
 #define RECV_TIMEOUT_MS 20000
@@ -2365,6 +2367,160 @@ static void test_notify_rows(void **state)
     lk_msg_clear(&batch);
 }
 
+/* ---- incident retention (store_retention.h) ------------------------------------------- */
+
+/* The tables that hold an incident's rows, the incident's own last. */
+static const char *const S_INCIDENT_TABLES[] = {"alerts",           "escalations", "notifications",
+                                                "incident_updates", "events",      "incidents"};
+#define S_INCIDENT_TABLE_COUNT (sizeof(S_INCIDENT_TABLES) / sizeof(S_INCIDENT_TABLES[0]))
+
+/* Rows of table that belong to incident id (the incident itself for "incidents"). */
+static int64_t s_incident_rows(fixture_t *f, const char *table, const char *id)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE %s = '%s'", table,
+             strcmp(table, "incidents") == 0 ? "id" : "incident_id", id);
+    return s_db_run(f, sql, NULL);
+}
+
+/* Writes an incident as correlate, escalate and ingest would: opened at opened_at_ms with two
+   alerts, an escalation step, a notification and an update, then brought to status at
+   opened_at_ms + 2 (its updated_at). Each of the two batches carries one event at
+   events_at_ms. */
+static void s_retained_incident(fixture_t *f, const char *tenant, const char *id,
+                                int64_t opened_at_ms, lk_incident_status_t status,
+                                int64_t events_at_ms)
+{
+    lk_msg_t batch;
+    s_batch_init(&batch, f->next_req++);
+    lk_incident_t incident;
+    s_incident(&incident, tenant, id, 1, opened_at_ms, LK_INCIDENT_TRIGGERED, LK_SEV_ERROR,
+               "Retained", NULL);
+    lk_alert_t alert;
+    s_alert(&alert, &incident, "00000000000000b1", opened_at_ms, "host-1");
+    s_add_alert(&batch, &alert);
+    s_alert(&alert, &incident, "00000000000000b2", opened_at_ms, "host-2");
+    s_add_alert(&batch, &alert);
+    lk_event_t event;
+    s_event(&event, &incident, "incident_triggered", events_at_ms);
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    lk_escalation_t step;
+    s_step_row(&step, tenant, id, 1, 0, "notified", opened_at_ms);
+    assert_int_equal(lk_msg_add_escalation(&batch, &step), 0);
+    lk_notification_t notification;
+    s_notification_row(&notification, tenant, id, "ops-slack", "", LK_NOTIFY_SENT, opened_at_ms);
+    assert_int_equal(lk_msg_add_notification(&batch, &notification), 0);
+    lk_incident_update_t update = {.visibility = LK_UPDATE_PUBLIC, .created_at_ms = opened_at_ms};
+    lk_uuid7(update.id);
+    snprintf(update.tenant_id, sizeof(update.tenant_id), "%s", tenant);
+    snprintf(update.incident_id, sizeof(update.incident_id), "%s", id);
+    update.message = (char *)"looking into it";
+    update.author = (char *)"alice";
+    assert_int_equal(lk_msg_add_update(&batch, &update), 0);
+    s_apply(f, &batch);
+
+    s_batch_init(&batch, f->next_req++);
+    s_incident(&incident, tenant, id, 2, opened_at_ms, status, LK_SEV_ERROR, "Retained", NULL);
+    s_event(&event, &incident, "alert_resolved", events_at_ms);
+    s_add_event(&batch, &event);
+    s_add_incident(&batch, &incident);
+    s_apply(f, &batch);
+}
+
+/* Checks that incident id has all its rows (events: with_events) or none at all, and
+   whether get_incident finds it. */
+static void s_check_incident_rows(fixture_t *f, const char *id, bool kept, bool with_events)
+{
+    const int64_t expected[S_INCIDENT_TABLE_COUNT] = {2, 1, 1, 1, 2, 1};
+    for (size_t table = 0; table < S_INCIDENT_TABLE_COUNT; table++) {
+        bool events = strcmp(S_INCIDENT_TABLES[table], "events") == 0;
+        int64_t want = kept && (!events || with_events) ? expected[table] : 0;
+        int64_t rows = s_incident_rows(f, S_INCIDENT_TABLES[table], id);
+        if (rows != want)
+            fail_msg("incident %s: %" PRId64 " rows in %s, expected %" PRId64, id, rows,
+                     S_INCIDENT_TABLES[table], want);
+    }
+    bool found = false;
+    const char *tenants[] = {TENANT_A, TENANT_B};
+    for (size_t tenant = 0; tenant < 2; tenant++) {
+        lk_msg_t reply;
+        found |= s_get(f, tenants[tenant], id, &reply) == LK_STATUS_OK;
+        lk_msg_clear(&reply);
+    }
+    assert_int_equal(found, kept);
+}
+
+/* Incident retention removes closed incidents that closed before the cutoff and have no
+   events left, oldest first and limit at a time, with their alerts, escalation steps,
+   notifications and updates; it leaves closed incidents that still have events, recently
+   closed ones and old ones that are not closed. lookout-store runs it when
+   LOOKOUT_INCIDENT_RETENTION_S is set. */
+static void test_incident_retention(void **state)
+{
+    fixture_t *f = *state;
+    const int64_t now_ms = zclock_time(), cutoff_ms = now_ms - 3600 * 1000;
+    enum { EXPIRED = 3, KEPT = 4 };
+    char expired[EXPIRED][LK_UUID_STR_LEN + 1], kept[KEPT][LK_UUID_STR_LEN + 1];
+    char later[LK_UUID_STR_LEN + 1];
+    for (int index = 0; index < EXPIRED; index++) { /* closed long ago, oldest first */
+        lk_uuid7(expired[index]);
+        s_retained_incident(f, index == 1 ? TENANT_B : TENANT_A, expired[index], 1000 * (index + 1),
+                            LK_INCIDENT_CLOSED, 1000 * (index + 1));
+    }
+    for (int index = 0; index < KEPT; index++)
+        lk_uuid7(kept[index]);
+    lk_uuid7(later);
+    s_retained_incident(f, TENANT_A, kept[0], 500, LK_INCIDENT_CLOSED, now_ms); /* events left */
+    s_retained_incident(f, TENANT_A, kept[1], 500, LK_INCIDENT_RESOLVED, 500);
+    s_retained_incident(f, TENANT_A, kept[2], 500, LK_INCIDENT_TRIGGERED, 500);
+    /* closed two seconds ago: not past this cutoff (an hour), past the store's below (a second) */
+    s_retained_incident(f, TENANT_A, later, now_ms - 2002, LK_INCIDENT_CLOSED, 500);
+    /* closed a second ago, the newest event (never deleted) */
+    s_retained_incident(f, TENANT_B, kept[3], now_ms - 1002, LK_INCIDENT_CLOSED, now_ms);
+
+    /* the outbox's retention first: every old event goes, those of kept[0] and kept[3] stay */
+    store_db_t *db = s_db_open(f);
+    int64_t deleted = -1;
+    lk_msg_t reply;
+    s_events_after(f, 0, 1, &reply);
+    uint64_t last_sequence = reply.last_sequence;
+    lk_msg_clear(&reply);
+    assert_int_equal(store_outbox_expire(db, cutoff_ms, last_sequence, 1000, &deleted),
+                     STORE_DB_OK);
+    assert_int_equal(deleted, 2 * (EXPIRED + 3));
+
+    /* limit 2 of the 3: the two oldest, then the third; then nothing is left to do */
+    assert_int_equal(store_incidents_expire(db, cutoff_ms, 2, &deleted), STORE_DB_OK);
+    assert_int_equal(deleted, 2);
+    s_check_incident_rows(f, expired[0], false, false);
+    s_check_incident_rows(f, expired[1], false, false);
+    s_check_incident_rows(f, expired[2], true, false);
+    assert_int_equal(store_incidents_expire(db, cutoff_ms, 2, &deleted), STORE_DB_OK);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(store_incidents_expire(db, cutoff_ms, 2, &deleted), STORE_DB_OK);
+    assert_int_equal(deleted, 0);
+    store_db_destroy(&db);
+    s_check_incident_rows(f, expired[2], false, false);
+    s_check_incident_rows(f, later, true, false);
+    for (int index = 0; index < KEPT; index++)
+        s_check_incident_rows(f, kept[index], true, index == 0 || index == 3);
+
+    /* a store keeping closed incidents for a second: its first sweep, a second after start,
+       removes later; kept[3], closed as long ago by then, waits for its events */
+    s_actor_stop(f);
+    setenv("LOOKOUT_INCIDENT_RETENTION_S", "1", 1);
+    s_actor_start(f);
+    unsetenv("LOOKOUT_INCIDENT_RETENTION_S");
+    for (int attempt = 0; s_incident_rows(f, "incidents", later) > 0; attempt++) {
+        assert_true(attempt < 200);
+        zclock_sleep(50);
+    }
+    s_check_incident_rows(f, later, false, false);
+    for (int index = 0; index < KEPT; index++)
+        s_check_incident_rows(f, kept[index], true, index == 0 || index == 3);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || (strcmp(argv[1], "sqlite") && strcmp(argv[1], "postgres"))) {
@@ -2405,6 +2561,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_correlation_rows, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_notify_rows, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ingest_token_rows, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_incident_retention, s_setup, s_teardown),
     };
     /* what only the PostgreSQL backend does */
     const struct CMUnitTest postgres_tests[] = {
