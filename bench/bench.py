@@ -700,50 +700,65 @@ SLOW_COMMIT_MS = 25
 
 
 class StoreCommits:
-    """What store's own commits did meanwhile, from its commit-duration histogram (its
-    /metrics) before and after: how many it made, how many took SLOW_COMMIT_MS or more, and
-    the bucket bound the slowest stayed within. Each commit waits for its fdatasync (or
-    PostgreSQL's), so this is the stall as the answers met it, where DiskProbe samples the
-    disk every 100 ms beside them. None for a system without a store."""
+    """What store's own commits did meanwhile, from its histograms (its /metrics) before and
+    after: how many commits it made, how many took SLOW_COMMIT_MS or more, and the bucket
+    bound the slowest stayed within; on SQLite the same for the syncs of its write-ahead log
+    (one per commit), which tells the disk's share of a slow commit from the CPU's. This is
+    the stall as the answers met it, where DiskProbe samples the disk every 100 ms beside
+    them. None for a system without a store."""
 
-    FAMILY = "lookout_store_commit_duration_seconds_bucket"
+    FAMILIES = {"commits": "lookout_store_commit_duration_seconds_bucket",
+                "wal_syncs": "lookout_store_wal_sync_duration_seconds_bucket"}
 
     def __init__(self, system):
         self.port = getattr(system, "store_metrics_port", None)
         self.before = self._buckets() if self.port else None
 
     def _buckets(self):
+        """{key: {bound: cumulative count}} of the FAMILIES the exposition has."""
         url = "http://127.0.0.1:%d/metrics" % self.port
         with urllib.request.urlopen(url, timeout=10) as answer:
             text = answer.read().decode("utf-8")
         buckets = {}
         for line in text.splitlines():
-            if line.startswith(self.FAMILY + "{"):
-                labels, value = line[len(self.FAMILY):].rsplit(" ", 1)
-                bound = labels.split('le="', 1)[1].split('"', 1)[0]
-                buckets[float(bound)] = float(value)  # "+Inf" parses as inf
+            for key, family in self.FAMILIES.items():
+                if line.startswith(family + "{"):
+                    labels, value = line[len(family):].rsplit(" ", 1)
+                    bound = labels.split('le="', 1)[1].split('"', 1)[0]
+                    buckets.setdefault(key, {})[float(bound)] = float(value)  # +Inf: inf
         return buckets
+
+    @staticmethod
+    def _summary(before, after):
+        within = {bound: after[bound] - before.get(bound, 0) for bound in sorted(after)}
+        count = within[float("inf")]
+        slowest = next(bound for bound, n in within.items() if n == count)
+        return {"count": int(count), "slow": int(count - within[SLOW_COMMIT_MS / 1000.0]),
+                "slowest_at_most_ms": None if slowest == float("inf")
+                else round(slowest * 1000, 1)}
 
     def finish(self):
         if self.before is None:
             return None
         after = self._buckets()
-        within = {bound: after[bound] - self.before.get(bound, 0) for bound in sorted(after)}
-        commits = within[float("inf")]
-        slowest = next(bound for bound, count in within.items() if count == commits)
-        return {"commits": int(commits),
-                "slow": int(commits - within[SLOW_COMMIT_MS / 1000.0]),
-                "slowest_at_most_ms": None if slowest == float("inf")
-                else round(slowest * 1000, 1)}
+        figures = {key: self._summary(self.before.get(key, {}), buckets)
+                   for key, buckets in after.items()}
+        commits = figures.pop("commits")
+        return {"commits": commits["count"], "slow": commits["slow"],
+                "slowest_at_most_ms": commits["slowest_at_most_ms"],
+                "wal_syncs": figures.get("wal_syncs")}
 
 
 def slow_commits(commits):
-    """A round's StoreCommits in a few words: its slow commits and the slowest's bound."""
+    """A round's StoreCommits in a few words: its slow commits and the slowest's bound, and
+    (SQLite) how many of the log's syncs were as slow."""
     if not commits:
         return "-"
     bound = commits["slowest_at_most_ms"]
-    return "%d (slowest %s)" % (commits["slow"], "over 30 s" if bound is None
-                                 else "<= %s ms" % fmt(bound))
+    syncs = commits.get("wal_syncs")
+    return "%d (slowest %s%s)" % (
+        commits["slow"], "over 30 s" if bound is None else "<= %s ms" % fmt(bound),
+        "; WAL syncs that slow: %d" % syncs["slow"] if syncs else "")
 
 
 def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):

@@ -29,6 +29,7 @@
 #include "store_outbox.h"
 #include "store_query.h"
 #include "store_retention.h"
+#include "store_sqlite_vfs.h"
 #include "store_writer.h"
 
 void store_config_from_env(store_config_t *config)
@@ -81,10 +82,17 @@ static struct {
     lk_metrics_series_t *batches[LK_STATUS_ERROR + 1];
     lk_metrics_series_t *duplicates;
     lk_metrics_series_t *incidents_expired;
+    lk_metrics_series_t *wal_sync_seconds; /* SQLite only */
     lk_metrics_t *consumer_sequence;
 } s_metrics;
 
-static void s_metrics_register(void)
+/* SQLite: a sync of the writer's write-ahead log, timed by its VFS (store_sqlite_vfs.h). */
+static void s_observe_wal_sync(double seconds)
+{
+    lk_metrics_observe(s_metrics.wal_sync_seconds, seconds);
+}
+
+static void s_metrics_register(bool sqlite)
 {
     s_metrics.batches_per_commit = lk_metrics_series(lk_metrics_histogram(
         "lookout_store_commit_batches", "Mutation batches folded into one transaction.", NULL,
@@ -106,6 +114,14 @@ static void s_metrics_register(void)
     s_metrics.events_published = lk_metrics_series(
         lk_metrics_counter("lookout_store_events_published_total",
                            "Committed events published on the events PUB.", NULL));
+    if (sqlite) {
+        s_metrics.wal_sync_seconds = lk_metrics_series(lk_metrics_histogram(
+            "lookout_store_wal_sync_duration_seconds",
+            "SQLite: one sync of the write-ahead log (one per durable commit), the disk's share "
+            "of lookout_store_commit_duration_seconds.",
+            NULL, lk_metrics_latency_buckets, lk_metrics_latency_bucket_count));
+        store_sqlite_vfs_on_sync(s_observe_wal_sync);
+    }
     s_metrics.incidents_expired = lk_metrics_series(lk_metrics_counter(
         "lookout_store_incidents_expired_total",
         "Closed incidents deleted, with their alerts, escalations, notifications and updates, "
@@ -323,7 +339,7 @@ static void s_start(s_store_t *self, const store_config_t *config)
         lk_env_int("LOOKOUT_INCIDENT_RETENTION_S", 0, 0, INT64_MAX / 1000) * 1000;
     /* the first sweep one interval after start: a restart loop does not sweep each time */
     self->retention_next_ms = lk_mono_ms() + s_retention_interval_ms(self);
-    s_metrics_register();
+    s_metrics_register(strcmp(store_db_backend_name(self->db), "sqlite") == 0);
     lk_metrics_set(s_metrics.last_sequence, (double)store_writer_last_sequence(self->writer));
     self->tap = lk_tap_new(config->tap_endpoint);
     self->mutations = lk_sock_new(ZMQ_ROUTER, config->mutation_endpoint);

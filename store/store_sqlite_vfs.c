@@ -3,9 +3,11 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Bytes gathered before they are written anyway: a commit of 64 new alerts is ~55 frames
    (~225 KiB); larger commits go out in pieces of this size. */
@@ -29,6 +31,7 @@ static sqlite3_vfs *s_default;
 static sqlite3_vfs s_vfs;
 static int s_registered = SQLITE_ERROR;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+static _Atomic(store_sqlite_vfs_sync_fn) s_on_sync;
 
 /* The real file starts at this offset of the allocation SQLite makes for us. */
 #define S_REAL_OFFSET ((sizeof(s_wal_t) + 15) & ~(size_t)15)
@@ -104,11 +107,28 @@ static int s_truncate(sqlite3_file *file, sqlite3_int64 size)
     return rc != SQLITE_OK ? rc : self->real->pMethods->xTruncate(self->real, size);
 }
 
+static double s_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* The gathered frames go out, then the log is synced; the observer learns how long the
+   sync alone took. */
 static int s_sync(sqlite3_file *file, int flags)
 {
     s_wal_t *self = (s_wal_t *)file;
     int rc = s_flush(self);
-    return rc != SQLITE_OK ? rc : self->real->pMethods->xSync(self->real, flags);
+    if (rc != SQLITE_OK)
+        return rc;
+    store_sqlite_vfs_sync_fn on_sync = atomic_load_explicit(&s_on_sync, memory_order_acquire);
+    if (!on_sync)
+        return self->real->pMethods->xSync(self->real, flags);
+    double started = s_seconds();
+    rc = self->real->pMethods->xSync(self->real, flags);
+    on_sync(s_seconds() - started);
+    return rc;
 }
 
 static int s_file_size(sqlite3_file *file, sqlite3_int64 *size)
@@ -359,4 +379,9 @@ int store_sqlite_vfs_register(void)
 {
     pthread_once(&s_once, s_register);
     return s_registered;
+}
+
+void store_sqlite_vfs_on_sync(store_sqlite_vfs_sync_fn fn)
+{
+    atomic_store_explicit(&s_on_sync, fn, memory_order_release);
 }

@@ -22,4 +22,11 @@
    Returns SQLITE_OK, or an SQLite error code (the caller then opens with the default). */
 int store_sqlite_vfs_register(void);
 
+/* Called after every sync of a write-ahead log opened through this VFS (the writer's: one
+   per durable commit) with the seconds the sync took, from whichever thread synced; NULL
+   (the default) times nothing. The disk's latency as the commits meet it, apart from the
+   work of the commit itself. */
+typedef void (*store_sqlite_vfs_sync_fn)(double seconds);
+void store_sqlite_vfs_on_sync(store_sqlite_vfs_sync_fn fn);
+
 #endif

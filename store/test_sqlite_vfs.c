@@ -4,7 +4,7 @@
     not sync (synchronous=OFF: only the end-of-commit write puts the frames in the file),
     when its page cache spills frames in the middle of a transaction, when a transaction
     spilled and rolled back, and across checkpoints that restart the log; the file stays
-    intact. */
+    intact. The sync observer hears of each sync of the log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,12 +138,45 @@ static void test_checkpoints_restart_the_log(void **state)
     lk_testing_sqlite_assert_intact(f->writer);
 }
 
+static int s_syncs;
+static double s_sync_seconds;
+
+static void s_count_sync(double seconds)
+{
+    s_syncs++;
+    s_sync_seconds += seconds;
+    assert_true(seconds >= 0 && seconds < 60);
+}
+
+/* The sync observer hears of each sync of the log, and of nothing else: none while the
+   writer does not sync, one per commit when it does (synchronous=FULL), none once unset. */
+static void test_syncs_observed(void **state)
+{
+    s_fixture_t *f = *state;
+    s_syncs = 0;
+    s_sync_seconds = 0;
+    store_sqlite_vfs_on_sync(s_count_sync);
+    s_insert(f->writer, 1, 10);
+    s_insert(f->writer, 11, 400);
+    assert_int_equal(s_syncs, 0);
+    lk_testing_sqlite_exec(f->writer, "PRAGMA synchronous=FULL");
+    for (int commit = 0; commit < 5; commit++)
+        s_insert(f->writer, 1000 + commit * 50, 50);
+    assert_int_equal(s_syncs, 5);
+    assert_true(s_sync_seconds > 0);
+    store_sqlite_vfs_on_sync(NULL);
+    s_insert(f->writer, 2000, 50);
+    assert_int_equal(s_syncs, 5);
+    assert_int_equal(lk_testing_sqlite_int(f->reader, "SELECT count(*) FROM t"), 10 + 400 + 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commits_visible_without_sync, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_spill_and_rollback, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_restart_the_log, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_syncs_observed, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,6 +144,7 @@ class MetricsTest(lookout.LookoutTestCase):
         before = {
             "commits": total("lookout_store_commit_batches_count"),
             "commit_seconds": total("lookout_store_commit_duration_seconds_count"),
+            "wal_syncs": total("lookout_store_wal_sync_duration_seconds_count"),
             "http_202": total('lookout_http_requests_total{route="/alerts",status="202"}'),
             "http_latency": total('lookout_http_request_duration_seconds_count{route="/alerts"}'),
             "unchanged": total('lookout_correlate_alerts_total{outcome="unchanged"}'),
@@ -211,6 +212,9 @@ class MetricsTest(lookout.LookoutTestCase):
                             lambda v: v > before["commit_seconds"], what="commit latency")
         prometheus.wait_for('sum(lookout_store_commit_duration_seconds_bucket{le="+Inf"})',
                             lambda v: v > before["commit_seconds"], what="commit buckets")
+        # SQLite (this cluster's store): each durable commit syncs the write-ahead log once
+        prometheus.wait_for("sum(lookout_store_wal_sync_duration_seconds_count)",
+                            lambda v: v > before["wal_syncs"], what="WAL sync latency")
         prometheus.wait_for('sum(lookout_http_requests_total{route="/alerts",status="202"})',
                             lambda v: v >= before["http_202"] + 3, what="HTTP 202 count")
         prometheus.wait_for('sum(lookout_http_requests_total{route="/alerts",status="400"})',
