@@ -498,9 +498,9 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 others_before = cpu_seconds(others)
                 named = system.named_pids()
                 own_before = {name: cpu_seconds(pids) for name, pids in named.items()}
-                probe, commits = DiskProbe(system.dir), StoreCommits(system)
+                watch = RoundWatch(system)
                 result = run_open(system, scenario, rate, duration, connections)
-                result["disk_probe"], result["store_commits"] = probe.finish(), commits.finish()
+                result.update(watch.finish())
                 # CPU the other systems used meanwhile: they were idle when the round
                 # began, so this is their background work (a GC, a checkpoint) landing in it
                 result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
@@ -560,13 +560,13 @@ def phase_wave(systems, rate_alerts, connections, alerts=300000, ends_after_s=15
         fill = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
                            "--alerts", alerts, "--warmup", 0, "--connections", connections,
                            "--firing-for", ends_after_s)
-        probe, commits = DiskProbe(system.dir), StoreCommits(system)
+        watch = RoundWatch(system)
         result = run_open(system, "new", rate, ends_after_s + 10, connections, warmup=0)
         latency = result["latency_ms"]
         figures[system.name] = {key: latency.get(key) for key in ("p50", "p99", "p999", "max")}
         figures[system.name].update(fill_alerts_per_s=round(fill["alerts_per_s"]),
                                     incomplete=result["incomplete"], errors=result["errors"],
-                                    disk_probe=probe.finish(), store_commits=commits.finish())
+                                    **watch.finish())
         log("wave %-18s %d alerts ending, new at %.0f/s: p50 %.2f p99 %.2f p99.9 %.2f ms, "
             "disk probe max %.1f ms, store's commits of %d ms or more %s" % (
                 system.name, alerts, rate * 64, latency.get("p50", -1), latency.get("p99", -1),
@@ -600,18 +600,18 @@ def phase_capacity(system, throughput, duration, connections, quiet=()):
 
         def measure(rate, again):
             settle(system, quiet=quiet)
-            probe, commits = DiskProbe(system.dir), StoreCommits(system)
+            watch = RoundWatch(system)
             result = run_open(system, scenario, rate, duration, connections)
-            disk, slow = probe.finish(), commits.finish()
+            seen = watch.finish()
             p99 = result["latency_ms"].get("p99")
             ok = (not result["incomplete"] and not result["errors"] and p99 is not None
                   and p99 <= CAPACITY_P99_MS)
             steps.append({"offered_alerts_per_s": round(rate * 64), "p99": p99, "ok": ok,
-                          "again": again, "disk_probe": disk, "store_commits": slow})
+                          "again": again, **seen})
             log("capacity %-6s %-18s at %.0f alerts/s: p99 %s ms, disk probe max %.1f ms, "
                 "store's commits of %d ms or more %s%s" % (
-                scenario, system.name, rate * 64, p99, disk["max_ms"], SLOW_COMMIT_MS,
-                slow_commits(slow),
+                scenario, system.name, rate * 64, p99, seen["disk_probe"]["max_ms"],
+                SLOW_COMMIT_MS, slow_commits(seen["store_commits"]),
                 "" if ok else " (not sustained)" if again else " (measuring it again)"))
             return ok
 
@@ -749,6 +749,19 @@ class StoreCommits:
                 "wal_syncs": figures.get("wal_syncs")}
 
 
+class RoundWatch:
+    """A measurement's two witnesses, started together: the disk probe beside the system
+    (in directory, by default the system's own) and store's counts. finish() gives both as
+    the round's "disk_probe" and "store_commits"."""
+
+    def __init__(self, system, directory=None):
+        self.probe = DiskProbe(directory or system.dir)
+        self.commits = StoreCommits(system)
+
+    def finish(self):
+        return {"disk_probe": self.probe.finish(), "store_commits": self.commits.finish()}
+
+
 def slow_commits(commits):
     """A round's StoreCommits in a few words: its slow commits and the slowest's bound, and
     (SQLite) how many of the log's syncs were as slow."""
@@ -768,15 +781,14 @@ def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
                 "--duration", 1, "--connections", 4, "--e2e-wait", 5, *loadgen_args)
     figures = {"rounds": []}
     for _ in range(rounds):
-        probe, commits = DiskProbe(directory), StoreCommits(system)
+        watch = RoundWatch(system, directory)
         result = run_loadgen(system.url, system.headers, "--mode", "e2e",
                              "--rate", rate, "--duration", duration, "--connections", 4,
                              "--e2e-wait", 15, *loadgen_args)
         figures["rounds"].append({
             "sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
             "notification_ms": result["notification_ms"],
-            "kafka_ms": result["kafka_ms"], "disk_probe": probe.finish(),
-            "store_commits": commits.finish()})
+            "kafka_ms": result["kafka_ms"], **watch.finish()})
     for key in ("answer_ms", "notification_ms", "kafka_ms"):
         measured = [r[key] for r in figures["rounds"] if r[key].get("p99") is not None]
         if measured:

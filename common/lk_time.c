@@ -20,6 +20,13 @@ int64_t lk_mono_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+double lk_mono_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
 void lk_time_format(int64_t epoch_ms, char *buf, size_t buf_size)
 {
     time_t seconds = (time_t)(epoch_ms / 1000);

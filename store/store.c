@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lk_env.h"
 #include "lk_log.h"
@@ -151,13 +150,6 @@ static void s_metrics_round(const store_writer_item_t *items, size_t count, doub
     }
 }
 
-static double s_seconds_now(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
-
 /* Answers identity's batch req with status (and error when not ok). */
 static void s_ack(s_store_t *self, zframe_t *identity, uint64_t req, lk_status_t status,
                   const char *error)
@@ -258,10 +250,10 @@ static void s_mutation_round(s_store_t *self)
     if (self->item_count == 0)
         return;
 
-    double started_s = s_seconds_now();
+    double started_s = lk_mono_seconds();
     if (store_writer_apply(self->writer, self->items, self->item_count) == STORE_DB_LOST)
         lk_fatal("store: lost the database: %s", store_db_error(self->db));
-    s_metrics_round(self->items, self->item_count, s_seconds_now() - started_s);
+    s_metrics_round(self->items, self->item_count, lk_mono_seconds() - started_s);
     s_committed_remember(self);
 
     for (size_t index = 0; index < self->item_count; index++) {

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "lk_time.h"
 
 /* Bytes gathered before they are written anyway: a commit of 64 new alerts is ~55 frames
    (~225 KiB); larger commits go out in pieces of this size. */
@@ -107,13 +108,6 @@ static int s_truncate(sqlite3_file *file, sqlite3_int64 size)
     return rc != SQLITE_OK ? rc : self->real->pMethods->xTruncate(self->real, size);
 }
 
-static double s_seconds(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
-
 /* The gathered frames go out, then the log is synced; the observer learns how long the
    sync alone took. */
 static int s_sync(sqlite3_file *file, int flags)
@@ -125,9 +119,9 @@ static int s_sync(sqlite3_file *file, int flags)
     store_sqlite_vfs_sync_fn on_sync = atomic_load_explicit(&s_on_sync, memory_order_acquire);
     if (!on_sync)
         return self->real->pMethods->xSync(self->real, flags);
-    double started = s_seconds();
+    double started = lk_mono_seconds();
     rc = self->real->pMethods->xSync(self->real, flags);
-    on_sync(s_seconds() - started);
+    on_sync(lk_mono_seconds() - started);
     return rc;
 }
 
