@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 import lookout  # noqa: E402  (path set above)
 import notify_tools  # noqa: E402
+import prom_tools  # noqa: E402
 import storm  # noqa: E402
 from correlation_tools import peak_rss_kb, rss_kb  # noqa: E402
 
@@ -707,8 +708,8 @@ class StoreCommits:
     the stall as the answers met it, where DiskProbe samples the disk every 100 ms beside
     them. None for a system without a store."""
 
-    FAMILIES = {"commits": "lookout_store_commit_duration_seconds_bucket",
-                "wal_syncs": "lookout_store_wal_sync_duration_seconds_bucket"}
+    FAMILIES = {"lookout_store_commit_duration_seconds_bucket": "commits",
+                "lookout_store_wal_sync_duration_seconds_bucket": "wal_syncs"}
 
     def __init__(self, system):
         self.port = getattr(system, "store_metrics_port", None)
@@ -716,16 +717,13 @@ class StoreCommits:
 
     def _buckets(self):
         """{key: {bound: cumulative count}} of the FAMILIES the exposition has."""
-        url = "http://127.0.0.1:%d/metrics" % self.port
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            text = answer.read().decode("utf-8")
+        answer, parsed = prom_tools.scrape("http://127.0.0.1:%d/metrics" % self.port)
+        if parsed is None:
+            raise lookout.HarnessError("store's /metrics answered %d" % answer.status)
         buckets = {}
-        for line in text.splitlines():
-            for key, family in self.FAMILIES.items():
-                if line.startswith(family + "{"):
-                    labels, value = line[len(family):].rsplit(" ", 1)
-                    bound = labels.split('le="', 1)[1].split('"', 1)[0]
-                    buckets.setdefault(key, {})[float(bound)] = float(value)  # +Inf: inf
+        for name, labels, value in parsed["samples"]:
+            if name in self.FAMILIES:  # "+Inf" parses as inf
+                buckets.setdefault(self.FAMILIES[name], {})[float(labels["le"])] = value
         return buckets
 
     @staticmethod
