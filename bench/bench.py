@@ -501,7 +501,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 own_before = {name: cpu_seconds(pids) for name, pids in named.items()}
                 watch = RoundWatch(system)
                 result = run_open(system, scenario, rate, duration, connections)
-                result.update(watch.finish())
+                result.update(watch.finish(result))
                 # CPU the other systems used meanwhile: they were idle when the round
                 # began, so this is their background work (a GC, a checkpoint) landing in it
                 result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
@@ -512,11 +512,12 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 latency = result["latency_ms"]
                 log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
                     "ms, others' CPU %.2f s, disk probe max %.1f ms, store's commits of %d ms or "
-                    "more %s%s" % (
+                    "more %s, waits for a core (ms) %s%s" % (
                         key, system.name, rate, round_index + 1, latency.get("p50", -1),
                         latency.get("p99", -1), latency.get("p999", -1), result["others_cpu_s"],
                         result["disk_probe"]["max_ms"], SLOW_COMMIT_MS,
                         slow_commits(result["store_commits"]),
+                        run_queue_words(result["run_queue"]),
                         " (%d incomplete)" % result["incomplete"] if result["incomplete"] else "")
                     + (", CPU %.2f ms a request" % result["cpu_ms_per_request"]["all"]
                        if "cpu_ms_per_request" in result else ""))
@@ -533,6 +534,16 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
             figure["rounds_others_cpu_s"] = [run["others_cpu_s"] for run in runs]
             figure["rounds_disk_probe"] = [run["disk_probe"] for run in runs]
             figure["rounds_store_commits"] = [run["store_commits"] for run in runs]
+            figure["rounds_run_queue"] = [run["run_queue"] for run in runs]
+            # each program's wait for a core over the round, per request sent (the
+            # median of the rounds): beside the CPU a request costs, what queueing for the
+            # two cores added
+            waits = [{name: ms / run["sent"] for name, ms in run["run_queue"]["wait_ms"].items()}
+                     for run in runs if run["sent"]]
+            if waits:
+                figure["run_queue_ms_per_request"] = {
+                    name: round(statistics.median(w.get(name, 0) for w in waits), 3)
+                    for name in waits[0]}
             costs = [run["cpu_ms_per_request"] for run in runs if "cpu_ms_per_request" in run]
             if costs:
                 figure["cpu_ms_per_request"] = {
@@ -567,12 +578,14 @@ def phase_wave(systems, rate_alerts, connections, alerts=300000, ends_after_s=15
         figures[system.name] = {key: latency.get(key) for key in ("p50", "p99", "p999", "max")}
         figures[system.name].update(fill_alerts_per_s=round(fill["alerts_per_s"]),
                                     incomplete=result["incomplete"], errors=result["errors"],
-                                    **watch.finish())
+                                    **watch.finish(result))
         log("wave %-18s %d alerts ending, new at %.0f/s: p50 %.2f p99 %.2f p99.9 %.2f ms, "
-            "disk probe max %.1f ms, store's commits of %d ms or more %s" % (
+            "disk probe max %.1f ms, store's commits of %d ms or more %s, waits for a core "
+            "(ms) %s" % (
                 system.name, alerts, rate * 64, latency.get("p50", -1), latency.get("p99", -1),
                 latency.get("p999", -1), figures[system.name]["disk_probe"]["max_ms"],
-                SLOW_COMMIT_MS, slow_commits(figures[system.name]["store_commits"])))
+                SLOW_COMMIT_MS, slow_commits(figures[system.name]["store_commits"]),
+                run_queue_words(figures[system.name]["run_queue"])))
     return figures
 
 
@@ -603,16 +616,17 @@ def phase_capacity(system, throughput, duration, connections, quiet=()):
             settle(system, quiet=quiet)
             watch = RoundWatch(system)
             result = run_open(system, scenario, rate, duration, connections)
-            seen = watch.finish()
+            seen = watch.finish(result)
             p99 = result["latency_ms"].get("p99")
             ok = (not result["incomplete"] and not result["errors"] and p99 is not None
                   and p99 <= CAPACITY_P99_MS)
             steps.append({"offered_alerts_per_s": round(rate * 64), "p99": p99, "ok": ok,
                           "again": again, **seen})
             log("capacity %-6s %-18s at %.0f alerts/s: p99 %s ms, disk probe max %.1f ms, "
-                "store's commits of %d ms or more %s%s" % (
+                "store's commits of %d ms or more %s, waits for a core (ms) %s%s" % (
                 scenario, system.name, rate * 64, p99, seen["disk_probe"]["max_ms"],
                 SLOW_COMMIT_MS, slow_commits(seen["store_commits"]),
+                run_queue_words(seen["run_queue"]),
                 "" if ok else " (not sustained)" if again else " (measuring it again)"))
             return ok
 
@@ -747,17 +761,91 @@ class StoreCommits:
                 "wal_syncs": figures.get("wal_syncs")}
 
 
+def thread_schedstat(pids):
+    """{(pid, tid): (ns on a core, ns waiting for one)} of every thread of the processes, from
+    /proc/PID/task/TID/schedstat (the kernel's CONFIG_SCHED_INFO); a process or thread gone
+    meanwhile is left out."""
+    stats = {}
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    on_cpu, waited = f.read().split()[:2]
+                stats[(pid, tid)] = (int(on_cpu), int(waited))
+            except (OSError, ValueError):
+                pass
+    return stats
+
+
+def steal_ms():
+    """The time the hypervisor has run something else on this machine's cores (steal,
+    /proc/stat), in ms, or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class RunQueue:
+    """How long the system's threads waited for a core meanwhile, by program (the kernel's
+    run_delay summed over each process's threads), beside the time they ran, and how much
+    of the machine the hypervisor took (steal). Three processes, the load generator and the
+    other system share two cores: a request waits for each process it passes to get one, and
+    a round whose programs waited long for a core is one of the CPU, not of the disk. A
+    thread that ends during the round is not counted; one that starts is, from zero."""
+
+    def __init__(self, system):
+        self.named = system.named_pids()
+        self.before = {name: thread_schedstat(pids) for name, pids in self.named.items()}
+        self.steal = steal_ms()
+
+    def finish(self, loadgen=None):
+        figures = {"wait_ms": {}, "cpu_ms": {}}
+        for name, pids in self.named.items():
+            before, after = self.before[name], thread_schedstat(pids)
+            on_cpu = sum(v[0] - before.get(k, (0, 0))[0] for k, v in after.items())
+            waited = sum(v[1] - before.get(k, (0, 0))[1] for k, v in after.items())
+            key = name.replace("lookout-", "")
+            figures["cpu_ms"][key] = round(on_cpu / 1e6, 1)
+            figures["wait_ms"][key] = round(waited / 1e6, 1)
+        if loadgen and loadgen.get("run_queue_wait_ms") is not None:
+            figures["wait_ms"]["loadgen"] = loadgen["run_queue_wait_ms"]
+        steal = steal_ms()
+        figures["steal_ms"] = (round(steal - self.steal, 1)
+                               if steal is not None and self.steal is not None else None)
+        return figures
+
+
+def run_queue_words(run_queue):
+    """A round's RunQueue in a few words: each program's wait for a core, and steal."""
+    if not run_queue:
+        return "-"
+    return "%s%s" % (", ".join("%s %s" % (name, fmt(ms, 0))
+                               for name, ms in run_queue["wait_ms"].items()),
+                     "; steal %s" % fmt(run_queue["steal_ms"], 0)
+                     if run_queue.get("steal_ms") else "")
+
+
 class RoundWatch:
-    """A measurement's two witnesses, started together: the disk probe beside the system
-    (in directory, by default the system's own) and store's counts. finish() gives both as
-    the round's "disk_probe" and "store_commits"."""
+    """A measurement's witnesses, started together: the disk probe beside the system (in
+    directory, by default the system's own), store's counts and the programs' waits for a
+    core. finish() gives them as the round's "disk_probe", "store_commits" and
+    "run_queue" (with the load generator's own wait, from its answer)."""
 
     def __init__(self, system, directory=None):
         self.probe = DiskProbe(directory or system.dir)
         self.commits = StoreCommits(system)
+        self.run_queue = RunQueue(system)
 
-    def finish(self):
-        return {"disk_probe": self.probe.finish(), "store_commits": self.commits.finish()}
+    def finish(self, loadgen=None):
+        return {"disk_probe": self.probe.finish(), "store_commits": self.commits.finish(),
+                "run_queue": self.run_queue.finish(loadgen)}
 
 
 def slow_commits(commits):
@@ -786,7 +874,7 @@ def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
         figures["rounds"].append({
             "sent": result["e2e_sent"], "answer_ms": result["answer_ms"],
             "notification_ms": result["notification_ms"],
-            "kafka_ms": result["kafka_ms"], **watch.finish()})
+            "kafka_ms": result["kafka_ms"], **watch.finish(result)})
     for key in ("answer_ms", "notification_ms", "kafka_ms"):
         measured = [r[key] for r in figures["rounds"] if r[key].get("p99") is not None]
         if measured:
@@ -801,12 +889,13 @@ def e2e_rounds(system, directory, rounds, rate, duration, *loadgen_args):
 def log_e2e(name, e):
     kafka = e.get("kafka_ms")
     log("e2e %s: notification p50 %s p99 %s ms (rounds %s)%s; disk probe max %s ms; store's "
-        "commits of %d ms or more %s" % (
+        "commits of %d ms or more %s; waits for a core (ms) %s" % (
             name, e["notification_ms"].get("p50"), e["notification_ms"].get("p99"),
             e["notification_ms"].get("rounds_p99"),
             "; kafka p50 %s p99 %s ms" % (kafka.get("p50"), kafka.get("p99")) if kafka else "",
             [r["disk_probe"]["max_ms"] for r in e["rounds"]], SLOW_COMMIT_MS,
-            ", ".join(slow_commits(r.get("store_commits")) for r in e["rounds"])))
+            ", ".join(slow_commits(r.get("store_commits")) for r in e["rounds"]),
+            " | ".join(run_queue_words(r.get("run_queue")) for r in e["rounds"])))
 
 
 def phase_e2e(backends, rate, duration, rounds):
@@ -965,6 +1054,11 @@ def print_table(report, out=sys.stdout):
                         "", fmt(cost["all"], 2), ", ".join(
                             "%s %s" % (n.replace("lookout-", ""), fmt(v, 2))
                             for n, v in cost.items() if n != "all")))
+                waits = e.get("run_queue_ms_per_request")
+                if waits:
+                    w("    %-20s waits for a core per request %s ms (%s)\n" % (
+                        "", fmt(sum(waits.values()), 2), ", ".join(
+                            "%s %s" % (n, fmt(v, 2)) for n, v in waits.items())))
     if "e2e" in report:
         settings = report.get("settings", {})
         w("\nEnd to end, alert POST → notification (ms; zero grouping delay%s)\n" % (

@@ -204,6 +204,21 @@ static double s_now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* How long this thread has waited for a core so far, in ms: the kernel's run_delay
+   (/proc/thread-self/schedstat, CONFIG_SCHED_INFO), or -1 where it is not there. A loop
+   that waits to run sends its requests late, and their latency counts from when they were
+   due: the bench reports it beside the servers' own waits. */
+static double s_run_queue_ms(void)
+{
+    FILE *file = fopen("/proc/thread-self/schedstat", "r");
+    if (!file)
+        return -1;
+    unsigned long long on_cpu_ns, waited_ns;
+    int read = fscanf(file, "%llu %llu", &on_cpu_ns, &waited_ns);
+    fclose(file);
+    return read == 2 ? (double)waited_ns / 1e6 : -1;
+}
+
 /* Wall-clock milliseconds since the epoch. */
 static int64_t s_wall_ms(void)
 {
@@ -1320,10 +1335,13 @@ int main(int argc, char **argv)
     double prime_s = (s_now_ms() - prime_started) / 1000;
 
     double started = s_now_ms();
+    double waited_before_ms = s_run_queue_ms();
     if (s_opt.mode == S_MODE_CLOSED)
         s_run_closed();
     else
         s_run_open(e2e_total);
+    double waited_ms = s_run_queue_ms();
+    waited_ms = waited_ms < 0 || waited_before_ms < 0 ? -1 : waited_ms - waited_before_ms;
     double measured_s = s_opt.mode == S_MODE_CLOSED
                             ? (s_measure_until_ms - s_measure_from_ms) / 1000
                             : s_opt.duration_s;
@@ -1356,6 +1374,9 @@ int main(int argc, char **argv)
            measured_s);
     if (s_opt.mode != S_MODE_CLOSED)
         printf("  \"offered_rps\": %.1f,\n", s_opt.rate);
+    /* the sending loop's wait for a core over the run (warm-up and drain included) */
+    if (waited_ms >= 0)
+        printf("  \"run_queue_wait_ms\": %.1f,\n", waited_ms);
     printf("  \"sent\": %" PRIu64 ",\n", s_stats.sent);
     printf("  \"requests\": %" PRIu64 ",\n  \"alerts\": %" PRIu64 ",\n  \"errors\": %" PRIu64
            ",\n  \"transport_errors\": %" PRIu64 ",\n  \"incomplete\": %" PRIu64
