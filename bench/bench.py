@@ -762,9 +762,9 @@ class StoreCommits:
 
 
 def thread_schedstat(pids):
-    """{(pid, tid): (ns on a core, ns waiting for one)} of every thread of the processes, from
-    /proc/PID/task/TID/schedstat (the kernel's CONFIG_SCHED_INFO); a process or thread gone
-    meanwhile is left out."""
+    """{(pid, tid): (ns on a core, ns waiting for one, thread name)} of every thread of the
+    processes, from /proc/PID/task/TID/schedstat (the kernel's CONFIG_SCHED_INFO) and comm;
+    a process or thread gone meanwhile is left out."""
     stats = {}
     for pid in pids:
         try:
@@ -775,7 +775,9 @@ def thread_schedstat(pids):
             try:
                 with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
                     on_cpu, waited = f.read().split()[:2]
-                stats[(pid, tid)] = (int(on_cpu), int(waited))
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    name = f.read().strip()
+                stats[(pid, tid)] = (int(on_cpu), int(waited), name)
             except (OSError, ValueError):
                 pass
     return stats
@@ -806,14 +808,27 @@ class RunQueue:
         self.steal = steal_ms()
 
     def finish(self, loadgen=None):
-        figures = {"wait_ms": {}, "cpu_ms": {}}
+        # by_thread: the same by program and thread name (numbers dropped, so a pool's
+        # threads are one), e.g. "correlate ZMQbg/IO", the I/O thread of ZeroMQ
+        figures = {"wait_ms": {}, "cpu_ms": {}, "by_thread": {}}
         for name, pids in self.named.items():
             before, after = self.before[name], thread_schedstat(pids)
-            on_cpu = sum(v[0] - before.get(k, (0, 0))[0] for k, v in after.items())
-            waited = sum(v[1] - before.get(k, (0, 0))[1] for k, v in after.items())
             key = name.replace("lookout-", "")
-            figures["cpu_ms"][key] = round(on_cpu / 1e6, 1)
-            figures["wait_ms"][key] = round(waited / 1e6, 1)
+            figures["cpu_ms"][key] = figures["wait_ms"][key] = 0.0
+            for thread, (on_cpu, waited, comm) in after.items():
+                was = before.get(thread, (0, 0, comm))
+                on_cpu, waited = (on_cpu - was[0]) / 1e6, (waited - was[1]) / 1e6
+                figures["cpu_ms"][key] += on_cpu
+                figures["wait_ms"][key] += waited
+                pool = figures["by_thread"].setdefault(
+                    "%s %s" % (key, comm.rstrip("0123456789/-_")),
+                    {"threads": 0, "cpu_ms": 0.0, "wait_ms": 0.0})
+                pool["threads"] += 1
+                pool["cpu_ms"] += on_cpu
+                pool["wait_ms"] += waited
+        for table in (figures["cpu_ms"], figures["wait_ms"], *figures["by_thread"].values()):
+            for field in table:
+                table[field] = round(table[field], 1)
         if loadgen and loadgen.get("run_queue_wait_ms") is not None:
             figures["wait_ms"]["loadgen"] = loadgen["run_queue_wait_ms"]
         steal = steal_ms()
