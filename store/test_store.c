@@ -2506,12 +2506,16 @@ static void test_incident_retention(void **state)
     for (int index = 0; index < KEPT; index++)
         s_check_incident_rows(f, kept[index], true, index == 0 || index == 3);
 
-    /* a store keeping closed incidents for a second: its first sweep, a second after start,
-       removes later; kept[3], closed as long ago by then, waits for its events */
+    /* a store keeping closed incidents for a second, and events forever (the timer runs for
+       the incidents' retention alone; integration_incident_retention has both on): its
+       first sweep, a second after start, removes later; kept[3], closed as long ago by
+       then, waits for its events */
     s_actor_stop(f);
     setenv("LOOKOUT_INCIDENT_RETENTION_S", "1", 1);
+    setenv("LOOKOUT_OUTBOX_RETENTION_S", "0", 1);
     s_actor_start(f);
     unsetenv("LOOKOUT_INCIDENT_RETENTION_S");
+    unsetenv("LOOKOUT_OUTBOX_RETENTION_S");
     for (int attempt = 0; s_incident_rows(f, "incidents", later) > 0; attempt++) {
         assert_true(attempt < 200);
         zclock_sleep(50);
