@@ -153,6 +153,10 @@ class AlertmanagerSystem:
     def named_pids(self):
         return {"alertmanager": self.pids()}
 
+    def active_alerts(self):
+        """The alerts Alertmanager holds (its alertmanager_alerts gauge, every state)."""
+        return metric_sum("http://127.0.0.1:%d/metrics" % self.port, "alertmanager_alerts")
+
     def version(self):
         out = subprocess.run([ALERTMANAGER, "--version"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT).stdout.decode()
@@ -244,9 +248,12 @@ class LookoutSystem:
         self.mock = None
         self.notify = None
         # store's /metrics: each round reads its commit-duration histogram (StoreCommits)
-        self.store_metrics_port = lookout.free_ports(1)[0]
+        # correlate's: the alerts it holds (active_alerts)
+        self.store_metrics_port, self.correlate_metrics_port = lookout.free_ports(2)
         env = dict({"LOOKOUT_LOG_LEVEL": "warn", "LOOKOUT_REQUEST_TIMEOUT_MS": "30000",
-                    "LOOKOUT_STORE_METRICS_PORT": str(self.store_metrics_port)}, **(env or {}))
+                    "LOOKOUT_STORE_METRICS_PORT": str(self.store_metrics_port),
+                    "LOOKOUT_CORRELATE_METRICS_PORT": str(self.correlate_metrics_port)},
+                   **(env or {}))
         self.dir = tempfile.mkdtemp(prefix="lookout-bench-")
         if notify_config:
             env["LOOKOUT_LOG_LEVEL"] = "info"  # readiness is read from the notify logs
@@ -298,6 +305,11 @@ class LookoutSystem:
         them as background work."""
         return [pid for pids in self.named_pids().values() for pid in pids]
 
+    def active_alerts(self):
+        """The alerts correlate holds in memory (its lookout_correlate_alerts gauge)."""
+        return metric_sum("http://127.0.0.1:%d/metrics" % self.correlate_metrics_port,
+                          "lookout_correlate_alerts")
+
     def named_pids(self):
         """pids() by program (the PostgreSQL server's processes as one)."""
         named = {name: [proc.pid] for name, proc in self.cluster.procs.items()}
@@ -323,6 +335,30 @@ class LookoutSystem:
                 self.mock.kill()
         self.cluster.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def metric_sum(url, name):
+    """The sum of a gauge's samples (every label set) in the text exposition at url, or None
+    when it cannot be read. (prom_tools' parser checks Lookout's exposition to the letter and
+    refuses Alertmanager's summaries; a gauge's lines are all this needs.)"""
+    try:
+        answer = lookout.http_request(url, timeout=10)
+    except OSError:
+        return None
+    if answer.status != 200:
+        return None
+    total = None
+    for line in answer.body.decode("utf-8", "replace").splitlines():
+        if line.startswith(name) and line[len(name):len(name) + 1] in ("{", " "):
+            total = (total or 0) + float(line.rsplit(" ", 1)[1])
+    return None if total is None else int(total)
+
+
+def prefill(system, alerts, connections):
+    """Sends `alerts` new alerts (closed loop, firing for FIRING_FOR_S) to system."""
+    if alerts > 0:
+        run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
+                    "--alerts", alerts, "--warmup", 0, "--connections", connections)
 
 
 # ---- the phases -----------------------------------------------------------------------------
@@ -469,13 +505,22 @@ def run_open(system, scenario, rate, duration, connections, warmup=1):
 
 
 def phase_latency(systems, throughput, duration, connections, fraction=0.5, capacity=None,
-                  rounds=3):
+                  rounds=3, renew=None):
     """Open loop at fraction of Lookout's measured saturation (systems[1]), the same offered
     rate for Alertmanager (systems[0]); re-sends at fraction of Alertmanager's; and, given
     Lookout's open-loop capacity (phase_capacity), at fraction of that. Latency from each
     request's intended send time. Each case runs `rounds` times, the systems alternating as
     in phase_throughput; a system's figures are the medians of its rounds (every round's p99
-    is kept), so one round disturbed by something else on the machine does not decide them."""
+    is kept), so one round disturbed by something else on the machine does not decide them.
+
+    renew(), when given, returns the systems to measure a case on: fresh ones holding a set
+    number of alerts (main). Without it a case meets whatever the phases before left, which
+    depends on how fast each system was: after the throughput and capacity phases Lookout
+    held millions of alerts and Alertmanager fewer, and Lookout's tail grows with what it
+    holds (docs/performance.md). With it, the new-alert case at half the closed-loop rate
+    runs twice: first on the systems as they are ("new after the earlier phases"), then,
+    like every other case, on renewed ones. Each round records the alerts the system held
+    when it began (active_alerts)."""
     figures = {}
     cases = [("resend", "resend", throughput["resend"][systems[1].name]["alerts_per_s"]),
              ("new", "new", throughput["new"][systems[1].name]["alerts_per_s"]),
@@ -485,7 +530,14 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
         if capacity and capacity[scenario]["alerts_per_s"]:
             cases.append(("%s at half the open-loop capacity" % scenario, scenario,
                           capacity[scenario]["alerts_per_s"]))
-    for key, scenario, saturation in cases:
+    if renew:
+        # first, the new-alert case on the systems as the earlier phases left them: what the
+        # state they built costs (Lookout's is the larger: it took more alerts in)
+        cases.insert(0, ("new after the earlier phases", "new",
+                         throughput["new"][systems[1].name]["alerts_per_s"]))
+    for index, (key, scenario, saturation) in enumerate(cases):
+        if renew and index > 0:
+            systems = renew()
         rate = max(1.0, fraction * saturation / 64.0)  # requests of 64 alerts per second
         entry = {"offered_requests_per_s": round(rate, 1),
                  "offered_alerts_per_s": round(rate * 64)}
@@ -499,9 +551,11 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                 others_before = cpu_seconds(others)
                 named = system.named_pids()
                 own_before = {name: cpu_seconds(pids) for name, pids in named.items()}
+                held = system.active_alerts()
                 watch = RoundWatch(system)
                 result = run_open(system, scenario, rate, duration, connections)
                 result.update(watch.finish(result))
+                result["active_alerts"] = held
                 # CPU the other systems used meanwhile: they were idle when the round
                 # began, so this is their background work (a GC, a checkpoint) landing in it
                 result["others_cpu_s"] = round(cpu_seconds(others) - others_before, 2)
@@ -510,10 +564,11 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
                                                                    result["sent"])
                 results[system.name].append(result)
                 latency = result["latency_ms"]
-                log("latency %-6s %-18s at %.0f req/s, round %d: p50 %.2f p99 %.2f p99.9 %.2f "
-                    "ms, others' CPU %.2f s, disk probe max %.1f ms, store's commits of %d ms or "
-                    "more %s, waits for a core (ms) %s%s" % (
-                        key, system.name, rate, round_index + 1, latency.get("p50", -1),
+                log("latency %-6s %-18s at %.0f req/s, round %d (%s alerts held): p50 %.2f "
+                    "p99 %.2f p99.9 %.2f ms, others' CPU %.2f s, disk probe max %.1f ms, "
+                    "store's commits of %d ms or more %s, waits for a core (ms) %s%s" % (
+                        key, system.name, rate, round_index + 1,
+                        "?" if held is None else "{:,}".format(held), latency.get("p50", -1),
                         latency.get("p99", -1), latency.get("p999", -1), result["others_cpu_s"],
                         result["disk_probe"]["max_ms"], SLOW_COMMIT_MS,
                         slow_commits(result["store_commits"]),
@@ -531,6 +586,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
             figure["max"] = max((run["latency_ms"].get("max") or 0) for run in runs)
             figure["count"] = sum(run["latency_ms"].get("count", 0) for run in runs)
             figure["rounds_p99"] = [run["latency_ms"].get("p99") for run in runs]
+            figure["rounds_active_alerts"] = [run["active_alerts"] for run in runs]
             figure["rounds_others_cpu_s"] = [run["others_cpu_s"] for run in runs]
             figure["rounds_disk_probe"] = [run["disk_probe"] for run in runs]
             figure["rounds_store_commits"] = [run["store_commits"] for run in runs]
@@ -1036,8 +1092,12 @@ def print_table(report, out=sys.stdout):
                     if stalled else "",
                     "  (steps that missed with store's commits of %d ms or more: %d of %d)" % (
                         SLOW_COMMIT_MS, len(slow), len(failed)) if slow else ""))
+        held = report.get("settings", {}).get("latency_alerts")
         w("Answer latency, open loop at 50%% of Lookout/%s's closed-loop saturation, at 50%% of "
-          "its open-loop capacity, and re-sends at 50%% of Alertmanager's (ms)\n" % backend)
+          "its open-loop capacity, and re-sends at 50%% of Alertmanager's (ms)%s\n" % (
+              backend, "; each case%s from fresh systems holding {:,} alerts".format(held) % (
+                  " after the first" if "new after the earlier phases" in latency else "")
+              if held is not None else ""))
         for scenario, entry in latency.items():
             w("  %s at %s alerts/s offered:\n" % (scenario, fmt(entry["offered_alerts_per_s"])))
             for name in names:
@@ -1063,6 +1123,10 @@ def print_table(report, out=sys.stdout):
                     if any(c and c["slow"] for c in commits) else "",
                     "  (could not keep up: %d unanswered)" % e["incomplete"]
                     if e["incomplete"] else ""))
+                active = e.get("rounds_active_alerts") or []
+                if any(v is not None for v in active):  # None: its /metrics did not answer
+                    w("    %-20s alerts held as the rounds began: %s\n" % (
+                        "", ", ".join("?" if v is None else "{:,}".format(v) for v in active)))
                 cost = e.get("cpu_ms_per_request")
                 if cost:
                     w("    %-20s CPU per request %s ms (%s)\n" % (
@@ -1139,6 +1203,9 @@ def main():
     parser.add_argument("--http-threads", type=int, default=32,
                         help="LOOKOUT_HTTP_THREADS of the Lookout under test")
     parser.add_argument("--memory-alerts", type=int, default=100000)
+    parser.add_argument("--latency-alerts", type=int, default=100000,
+                        help="alerts each system holds when a latency case begins (each case "
+                        "starts from fresh systems filled with this many)")
     parser.add_argument("--memory-postgresql", action="store_true",
                         help="also measure Lookout's memory on PostgreSQL (server not counted)")
     parser.add_argument("--storm-samples", type=int, default=1000000)
@@ -1171,7 +1238,8 @@ def main():
                      "duration_s": args.duration,
                      "connections": args.connections, "batch": 64,
                      "lookout_http_threads": args.http_threads,
-                     "memory_alerts": args.memory_alerts, "storm_samples": args.storm_samples,
+                     "memory_alerts": args.memory_alerts, "latency_alerts": args.latency_alerts,
+                     "storm_samples": args.storm_samples,
                      "e2e_rate": args.e2e_rate, "e2e_rounds": args.e2e_rounds},
     }
     lookout_env = {"LOOKOUT_HTTP_THREADS": str(args.http_threads)}
@@ -1180,14 +1248,31 @@ def main():
     report["throughput"], report["latency"] = {}, {}
     for backend in backends:
         systems = []
-        try:
-            log("starting Alertmanager and Lookout on %s" % backend)
+
+        def start(backend=backend):
+            """Fresh systems in `systems` (the ones there stopped): Alertmanager, Lookout on
+            backend, and the variant if any."""
+            while systems:
+                systems.pop().stop()
             systems.append(AlertmanagerSystem("alertmanager", ALERTMANAGER_NULL_CONFIG))
-            report["alertmanager_version"] = systems[0].version()
             systems.append(LookoutSystem("lookout-" + backend, backend, env=lookout_env))
             if variant:  # after the main one: the latency phase measures systems[1]
                 systems.append(LookoutSystem("lookout-%s+%s" % (backend, args.variant), backend,
                                              env=dict(lookout_env, **variant)))
+
+        def renew():
+            """The latency phase's systems for its next case: fresh, each holding
+            --latency-alerts alerts."""
+            log("latency: fresh systems, %d alerts each" % args.latency_alerts)
+            start()
+            for system in systems:
+                prefill(system, args.latency_alerts, args.connections)
+            return systems
+
+        try:
+            log("starting Alertmanager and Lookout on %s" % backend)
+            start()
+            report["alertmanager_version"] = systems[0].version()
             rounds = args.rounds if backend == "sqlite" else max(2, args.rounds - 1)
             report["throughput"][backend] = phase_throughput(systems, rounds, args.duration,
                                                              args.connections)
@@ -1199,7 +1284,7 @@ def main():
                     report["capacity"] = {backend: capacity}
                 report["latency"][backend] = phase_latency(
                     systems, report["throughput"][backend], args.duration, args.connections,
-                    capacity=capacity, rounds=args.latency_rounds)
+                    capacity=capacity, rounds=args.latency_rounds, renew=renew)
             if "wave" not in skip and backend == "sqlite":
                 # half the open-loop capacity, else (latency skipped) of the closed-loop rate
                 reference = ((capacity or {}).get("new", {}).get("alerts_per_s") or
