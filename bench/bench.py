@@ -354,11 +354,11 @@ def metric_sum(url, name):
     return None if total is None else int(total)
 
 
-def prefill(system, alerts, connections):
-    """Sends `alerts` new alerts (closed loop, firing for FIRING_FOR_S) to system."""
-    if alerts > 0:
-        run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
-                    "--alerts", alerts, "--warmup", 0, "--connections", connections)
+def fill(system, alerts, connections, *args):
+    """Sends `alerts` new alerts to system, closed loop (firing for FIRING_FOR_S unless args
+    say otherwise); returns loadgen's report."""
+    return run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
+                       "--alerts", alerts, "--warmup", 0, "--connections", connections, *args)
 
 
 # ---- the phases -----------------------------------------------------------------------------
@@ -625,14 +625,12 @@ def phase_wave(systems, rate_alerts, connections, alerts=300000, ends_after_s=15
                "offered_alerts_per_s": round(rate * 64)}
     for system in systems:
         settle(system, quiet=systems)
-        fill = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario", "new",
-                           "--alerts", alerts, "--warmup", 0, "--connections", connections,
-                           "--firing-for", ends_after_s)
+        filled = fill(system, alerts, connections, "--firing-for", ends_after_s)
         watch = RoundWatch(system)
         result = run_open(system, "new", rate, ends_after_s + 10, connections, warmup=0)
         latency = result["latency_ms"]
         figures[system.name] = {key: latency.get(key) for key in ("p50", "p99", "p999", "max")}
-        figures[system.name].update(fill_alerts_per_s=round(fill["alerts_per_s"]),
+        figures[system.name].update(fill_alerts_per_s=round(filled["alerts_per_s"]),
                                     incomplete=result["incomplete"], errors=result["errors"],
                                     **watch.finish(result))
         log("wave %-18s %d alerts ending, new at %.0f/s: p50 %.2f p99 %.2f p99.9 %.2f ms, "
@@ -1014,9 +1012,7 @@ def phase_memory(backends, alerts, connections):
             sampler = MemorySampler(system.pids())
             sampler.start()
             started = time.monotonic()
-            result = run_loadgen(system.url, system.headers, "--mode", "closed", "--scenario",
-                                 "new", "--alerts", alerts, "--warmup", 0, "--connections",
-                                 connections)
+            result = fill(system, alerts, connections)
             elapsed = time.monotonic() - started
             time.sleep(2)  # let a garbage collector or a checkpoint run once more
             peak_sum = sampler.stop()
@@ -1266,7 +1262,8 @@ def main():
             log("latency: fresh systems, %d alerts each" % args.latency_alerts)
             start()
             for system in systems:
-                prefill(system, args.latency_alerts, args.connections)
+                if args.latency_alerts > 0:
+                    fill(system, args.latency_alerts, args.connections)
             return systems
 
         try:
