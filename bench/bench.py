@@ -504,6 +504,10 @@ def run_open(system, scenario, rate, duration, connections, warmup=1):
                        "--drain", 3, "--connections", connections, "--pool", 1024)
 
 
+# phase_latency's first case when it renews the systems for the others
+AFTER_EARLIER = "new after the earlier phases"
+
+
 def phase_latency(systems, throughput, duration, connections, fraction=0.5, capacity=None,
                   rounds=3, renew=None):
     """Open loop at fraction of Lookout's measured saturation (systems[1]), the same offered
@@ -518,7 +522,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
     depends on how fast each system was: after the throughput and capacity phases Lookout
     held millions of alerts and Alertmanager fewer, and Lookout's tail grows with what it
     holds (docs/performance.md). With it, the new-alert case at half the closed-loop rate
-    runs twice: first on the systems as they are ("new after the earlier phases"), then,
+    runs twice: first on the systems as they are (AFTER_EARLIER), then,
     like every other case, on renewed ones. Each round records the alerts the system held
     when it began (active_alerts)."""
     figures = {}
@@ -533,7 +537,7 @@ def phase_latency(systems, throughput, duration, connections, fraction=0.5, capa
     if renew:
         # first, the new-alert case on the systems as the earlier phases left them: what the
         # state they built costs (Lookout's is the larger: it took more alerts in)
-        cases.insert(0, ("new after the earlier phases", "new",
+        cases.insert(0, (AFTER_EARLIER, "new",
                          throughput["new"][systems[1].name]["alerts_per_s"]))
     for index, (key, scenario, saturation) in enumerate(cases):
         if renew and index > 0:
@@ -1089,11 +1093,13 @@ def print_table(report, out=sys.stdout):
                     "  (steps that missed with store's commits of %d ms or more: %d of %d)" % (
                         SLOW_COMMIT_MS, len(slow), len(failed)) if slow else ""))
         held = report.get("settings", {}).get("latency_alerts")
+        fresh = ""
+        if held is not None:
+            fresh = "; each case%s from fresh systems holding %s alerts" % (
+                " after the first" if AFTER_EARLIER in latency else "", "{:,}".format(held))
         w("Answer latency, open loop at 50%% of Lookout/%s's closed-loop saturation, at 50%% of "
           "its open-loop capacity, and re-sends at 50%% of Alertmanager's (ms)%s\n" % (
-              backend, "; each case%s from fresh systems holding {:,} alerts".format(held) % (
-                  " after the first" if "new after the earlier phases" in latency else "")
-              if held is not None else ""))
+              backend, fresh))
         for scenario, entry in latency.items():
             w("  %s at %s alerts/s offered:\n" % (scenario, fmt(entry["offered_alerts_per_s"])))
             for name in names:
@@ -1261,8 +1267,8 @@ def main():
             --latency-alerts alerts."""
             log("latency: fresh systems, %d alerts each" % args.latency_alerts)
             start()
-            for system in systems:
-                if args.latency_alerts > 0:
+            if args.latency_alerts > 0:
+                for system in systems:
                     fill(system, args.latency_alerts, args.connections)
             return systems
 
