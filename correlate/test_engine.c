@@ -741,6 +741,61 @@ static void test_alert_table_growth(void **state)
     lk_msg_clear(&batch);
 }
 
+/* The alert table under churn: two tenants send the same alerts (equal fingerprints, groups
+   of 10). Each round, a pseudo-random third of each tenant's groups resolve and close (their
+   alerts leave the table), then every alert is sent again and more groups join: an alert is
+   new exactly when its group closed or is new. The rounds end just past a growth (at 1,536,
+   3,072, 6,144 and 12,288 alerts), so the next round removes alerts still in the old table. */
+static void test_alert_table_churn(void **state)
+{
+    correlate_engine_t *engine = *state;
+    enum { MAX_GROUPS = 620, PER_GROUP = 10, ROUNDS = 7 };
+    static const int groups_in_round[ROUNDS] = {78, 155, 310, 400, 620, 620, 620};
+    const char *tenants[] = {TENANT_A, TENANT_B};
+    bool closed[2][MAX_GROUPS];
+    char name[32], instance[32];
+    uint32_t random = 12345;
+    int64_t now = T0;
+    for (int round = 0; round < ROUNDS; round++) {
+        int before = round > 0 ? groups_in_round[round - 1] : 0;
+        size_t closing = 0;
+        memset(closed, 0, sizeof closed);
+        for (int t = 0; t < 2; t++)
+            for (int g = 0; g < before; g++) {
+                random = random * 1103515245u + 12345u;
+                if ((random >> 16) % 3 != 0)
+                    continue;
+                closed[t][g] = true;
+                closing++;
+                snprintf(name, sizeof name, "Churn%d", g);
+                for (int i = 0; i < PER_GROUP; i++) {
+                    snprintf(instance, sizeof instance, "i%d", i);
+                    s_send(engine, tenants[t], name, instance, LK_SEV_WARNING, LK_ALERT_RESOLVED,
+                           now, NULL, NULL);
+                }
+            }
+        now += WINDOW_MS + 1000;
+        assert_int_equal(correlate_engine_tick(engine, now), closing);
+        assert_int_equal(correlate_engine_alert_count(engine),
+                         (2 * (size_t)before - closing) * PER_GROUP);
+        for (int t = 0; t < 2; t++)
+            for (int g = 0; g < groups_in_round[round]; g++) {
+                snprintf(name, sizeof name, "Churn%d", g);
+                bool fresh = g >= before || closed[t][g];
+                for (int i = 0; i < PER_GROUP; i++) {
+                    snprintf(instance, sizeof instance, "i%d", i);
+                    assert_int_equal(s_send(engine, tenants[t], name, instance, LK_SEV_WARNING,
+                                            LK_ALERT_FIRING, now, NULL, NULL),
+                                     fresh ? LK_OUTCOME_NEW : LK_OUTCOME_UNCHANGED);
+                }
+            }
+        assert_int_equal(correlate_engine_alert_count(engine),
+                         2 * (size_t)groups_in_round[round] * PER_GROUP);
+        lk_msg_t batch = s_take(engine);
+        lk_msg_clear(&batch);
+    }
+}
+
 /* Alert records of closed incidents are reused: a second wave as large as the first needs
    no new slab, and its alerts start clean (new, in new incidents). */
 static void test_alert_records_reused(void **state)
@@ -1302,6 +1357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ends_at_resend_moves_timer, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_paced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_table_growth, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_alert_table_churn, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_records_reused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_no_ends_at_never_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_at_restart_grace, s_setup, s_teardown),
