@@ -744,7 +744,7 @@ static void test_alert_table_growth(void **state)
 /* The alert table under churn: two tenants send the same alerts (equal fingerprints, groups
    of 10). Each round, a pseudo-random third of each tenant's groups resolve and close (their
    alerts leave the table), then every alert is sent again and more groups join: an alert is
-   new exactly when its group closed or is new. The rounds end just past a growth (at 1,536,
+   new exactly when its group closed or is new. Four rounds end just past a growth (at 1,536,
    3,072, 6,144 and 12,288 alerts), so the next round removes alerts still in the old table. */
 static void test_alert_table_churn(void **state)
 {
