@@ -7,6 +7,7 @@ target_link_libraries(lookout_rules PUBLIC lookout_common PkgConfig::CURL m)
 
 add_executable(lookout-rules ${CMAKE_CURRENT_LIST_DIR}/rules_main.c)
 target_link_libraries(lookout-rules PRIVATE lookout_rules)
+lookout_daemon(lookout-rules)
 install(TARGETS lookout-rules RUNTIME DESTINATION bin)
 
 # Unit tests, and end to end against a real Prometheus (Debian package `prometheus`, started

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libzmq3-dev libczmq-dev libmsgpack-dev libpq-dev libcurl4-openssl-dev libcmocka-dev
   libmicrohttpd-dev libjansson-dev libyaml-dev librdkafka-dev libsqlite3-dev libjwt-dev
-  libssl-dev
+  libssl-dev libmimalloc-dev
   postgresql supervisor sqlite3 python3 curl
   prometheus prometheus-alertmanager
   python3-aiosmtpd
