@@ -892,6 +892,47 @@ static void test_ends_paced(void **state)
     assert_int_equal(correlate_engine_end_due(engine, now, SIZE_MAX), 0);
 }
 
+/* The ends heap past S_MAPPED_MIN (1 MiB, 65,536 entries): it moves into a mapping of its
+   own, then grows by mremap (at 131,072 entries); every timer survives both moves and the
+   alerts end in endsAt order, deadlines given in the reverse order of the sends. */
+static void test_ends_heap_mapped(void **state)
+{
+    correlate_engine_t *engine = *state;
+    enum { ALERTS = 150000 };
+    char name[16], instance[16];
+    for (int i = 0; i < ALERTS; i++) {
+        snprintf(name, sizeof name, "Mapped%d", i % 100);
+        snprintf(instance, sizeof instance, "i%d", i);
+        assert_int_equal(s_send_ends(engine, name, instance, T0 + 60000 + (ALERTS - i), T0, NULL),
+                         LK_OUTCOME_NEW);
+        if (i % 5000 == 4999) {
+            lk_msg_t batch = s_take(engine);
+            lk_msg_clear(&batch);
+        }
+    }
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+    assert_int_equal(correlate_engine_end_count(engine), ALERTS);
+    assert_true(correlate_engine_next_end_ms(engine) == T0 + 60001);
+
+    int64_t last = 0;
+    size_t ended = 0;
+    while (ended < ALERTS) {
+        size_t due = correlate_engine_end_due(engine, T0 + 70000 + ALERTS, 5000);
+        assert_true(due > 0);
+        batch = s_take(engine);
+        assert_int_equal(batch.alert_end_count, due);
+        for (size_t i = 0; i < batch.alert_end_count; i++) {
+            assert_true(batch.alert_ends[i].ends_at_ms > last);
+            last = batch.alert_ends[i].ends_at_ms;
+        }
+        lk_msg_clear(&batch);
+        ended += due;
+    }
+    assert_true(last == T0 + 60000 + ALERTS);
+    assert_int_equal(correlate_engine_end_count(engine), 0);
+}
+
 /* Alerts without an endsAt (native POST /alerts, PagerDuty, webhooks, rules, heartbeats)
    never end by themselves; a re-send without endsAt disarms an armed one. */
 static void test_no_ends_at_never_ends(void **state)
@@ -1359,6 +1400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alert_table_growth, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_table_churn, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_records_reused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ends_heap_mapped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_no_ends_at_never_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_at_restart_grace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_command_by_fingerprint, s_setup, s_teardown),
