@@ -308,8 +308,9 @@ static void s_reserve(void **items, size_t *capacity, size_t needed, size_t item
     endsAt; the incidents' close and announce heaps) move into a mapping of their own once
     they pass S_MAPPED_MIN bytes, and then grow by mremap: the kernel moves their pages
     instead of copying them. realloc of a large block copies it under mimalloc, which the
-    daemons link: doubling a 64 MiB ends heap held every request for 40-90 ms (glibc's
-    realloc of such a block remaps it too). Free them with s_mapped_free. */
+    daemons link: doubling the ends heap at 4,194,304 entries (64 MiB) held every request
+    for up to a quarter of a second (glibc's realloc of such a block remaps it too). Free
+    them with s_mapped_free. */
 #define S_MAPPED_MIN ((size_t)1 << 20)
 
 static void s_reserve_mapped(void **items, size_t *capacity, size_t needed, size_t item_size)
