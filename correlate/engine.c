@@ -319,12 +319,12 @@ static void s_reserve_mapped(void **items, size_t *capacity, size_t needed, size
         return;
     size_t capacity_new = s_capacity_for(*capacity, needed);
     size_t bytes = *capacity * item_size, bytes_new = capacity_new * item_size;
-    void *grown;
     if (bytes_new < S_MAPPED_MIN) {
-        grown = realloc(*items, bytes_new);
-        if (!grown)
-            s_oom();
-    } else if (bytes < S_MAPPED_MIN) {
+        s_reserve(items, capacity, needed, item_size);
+        return;
+    }
+    void *grown;
+    if (bytes < S_MAPPED_MIN) {
         grown = mmap(NULL, bytes_new, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (grown == MAP_FAILED)
             s_oom();

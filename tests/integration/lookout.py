@@ -60,16 +60,21 @@ class HarnessError(Exception):
     """The environment cannot run this test (missing binary, missing PostgreSQL, ...)."""
 
 
-def _sanitized_build():
-    """True when BIN_DIR was configured with LOOKOUT_SANITIZE=ON: everything runs slower."""
+def build_setting(name, default=""):
+    """The value of a CMake cache entry of the build under test (BIN_DIR), or default."""
+    prefix = name + ":"
     try:
         with open(os.path.join(BIN_DIR, "CMakeCache.txt"), encoding="utf-8") as cache:
-            return any(line.strip() == "LOOKOUT_SANITIZE:BOOL=ON" for line in cache)
+            for line in cache:
+                if line.startswith(prefix):
+                    return line.strip().split("=", 1)[1]
     except OSError:
-        return False
+        pass
+    return default
 
 
-TIME_SCALE = 3.0 if _sanitized_build() else 1.0
+# A sanitizer build (LOOKOUT_SANITIZE=ON) runs everything slower.
+TIME_SCALE = 3.0 if build_setting("LOOKOUT_SANITIZE") == "ON" else 1.0
 
 
 def find_binary(name):

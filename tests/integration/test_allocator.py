@@ -12,27 +12,11 @@ import lookout
 from lookout import new_tenant
 
 
-def build_uses_mimalloc():
-    """True when the build tree under test was configured to link mimalloc."""
-    cache = os.path.join(lookout.BIN_DIR, "CMakeCache.txt")
-    if not os.path.exists(cache):
-        return False
-    values = {}
-    with open(cache, encoding="utf-8") as f:
-        for line in f:
-            match = re.match(r"(LOOKOUT_[A-Z_]+):[A-Z]+=(.*)", line.strip())
-            if match:
-                values[match.group(1)] = match.group(2)
-    library = values.get("LOOKOUT_MIMALLOC_LIBRARY", "")
-    return (library != "" and not library.endswith("NOTFOUND") and
-            values.get("LOOKOUT_MIMALLOC", "ON") == "ON" and
-            values.get("LOOKOUT_SANITIZE", "OFF") == "OFF")
-
-
 class AllocatorTest(lookout.LookoutTestCase):
 
     def setUp(self):
-        if not build_uses_mimalloc():
+        # CMake's own decision (LOOKOUT_DAEMONS_MIMALLOC, an internal cache entry)
+        if lookout.build_setting("LOOKOUT_DAEMONS_MIMALLOC") != "ON":
             self.skipTest("this build does not link mimalloc (LOOKOUT_MIMALLOC=OFF or a "
                           "sanitizer build, which keeps the sanitizer's allocator)")
 
