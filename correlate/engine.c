@@ -340,7 +340,25 @@ static void s_reserve_mapped(void **items, size_t *capacity, size_t needed, size
     *capacity = capacity_new;
 }
 
-/* Frees an array grown by s_reserve_mapped. */
+/* A zeroed array of capacity items: calloc below S_MAPPED_MIN bytes, else a mapping of its
+   own, whose pages the kernel zeroes as they are first touched. mimalloc's calloc of a
+   large block zeroes it at once: the alert table's growth to 8,388,608 slots (64 MiB, at
+   3,145,728 alerts) held correlate for 39 ms where glibc's calloc took 0.3 ms
+   (correlate-bench-engine, phase 4). Free it with s_mapped_free. */
+static void *s_zeroed_mapped(size_t capacity, size_t item_size)
+{
+    void *items;
+    if (capacity * item_size < S_MAPPED_MIN)
+        items = calloc(capacity, item_size);
+    else if ((items = mmap(NULL, capacity * item_size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+        items = NULL;
+    if (!items)
+        s_oom();
+    return items;
+}
+
+/* Frees an array grown by s_reserve_mapped or made by s_zeroed_mapped. */
 static void s_mapped_free(void *items, size_t capacity, size_t item_size)
 {
     if (capacity * item_size >= S_MAPPED_MIN)
@@ -589,7 +607,7 @@ static void s_alert_move_old(correlate_engine_t *self, size_t count)
             self->old_count--;
         }
         if (++self->old_cursor == self->old_capacity || self->old_count == 0) {
-            free(self->old_slots);
+            s_mapped_free(self->old_slots, self->old_capacity, sizeof *self->old_slots);
             self->old_slots = NULL;
             self->old_capacity = self->old_count = self->old_cursor = 0;
         }
@@ -606,9 +624,7 @@ static void s_alert_insert(correlate_engine_t *self, s_alert_t *alert)
         self->old_count = self->alert_count;
         self->old_cursor = 0;
         self->alert_capacity *= 2;
-        self->alert_slots = calloc(self->alert_capacity, sizeof *self->alert_slots);
-        if (!self->alert_slots)
-            s_oom();
+        self->alert_slots = s_zeroed_mapped(self->alert_capacity, sizeof *self->alert_slots);
     }
     s_alert_move_old(self, S_ALERT_MOVE_SLOTS);
     s_alert_slot_put(self->alert_slots, self->alert_capacity, alert);
@@ -1458,7 +1474,7 @@ correlate_engine_t *correlate_engine_new(const char *group_by, int64_t reopen_wi
     correlate_engine_t *self = s_alloc(sizeof *self);
     self->reopen_window_ms = reopen_window_ms;
     self->alert_capacity = 1024;
-    self->alert_slots = s_alloc(self->alert_capacity * sizeof(s_alert_t *));
+    self->alert_slots = s_zeroed_mapped(self->alert_capacity, sizeof *self->alert_slots);
     self->incidents = zhashx_new();
     self->groups = zhashx_new();
     self->tenants = zhashx_new();
@@ -1532,7 +1548,7 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
         if (alert->held)
             s_held_free(alert->held);
     }
-    free(self->alert_slots);
+    s_mapped_free(self->alert_slots, self->alert_capacity, sizeof *self->alert_slots);
     while (self->slabs) {
         s_alert_slab_t *next = self->slabs->next;
         free(self->slabs);

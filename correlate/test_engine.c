@@ -894,7 +894,9 @@ static void test_ends_paced(void **state)
 
 /* The ends heap past S_MAPPED_MIN (1 MiB, 65,536 entries): it moves into a mapping of its
    own, then grows by mremap (at 131,072 entries); every timer survives both moves and the
-   alerts end in endsAt order, deadlines given in the reverse order of the sends. */
+   alerts end in endsAt order, deadlines given in the reverse order of the sends. The alert
+   table meanwhile becomes a mapping of its own (131,072 slots, 1 MiB, at 49,153 alerts),
+   grows into another (at 98,305), and its alerts leave it as they end. */
 static void test_ends_heap_mapped(void **state)
 {
     correlate_engine_t *engine = *state;
