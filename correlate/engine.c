@@ -313,6 +313,15 @@ static void s_reserve(void **items, size_t *capacity, size_t needed, size_t item
     them with s_mapped_free. */
 #define S_MAPPED_MIN ((size_t)1 << 20)
 
+/* A mapping of its own of bytes, zero pages the kernel fills as they are first touched. */
+static void *s_map(size_t bytes)
+{
+    void *items = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (items == MAP_FAILED)
+        s_oom();
+    return items;
+}
+
 static void s_reserve_mapped(void **items, size_t *capacity, size_t needed, size_t item_size)
 {
     if (needed <= *capacity)
@@ -325,9 +334,7 @@ static void s_reserve_mapped(void **items, size_t *capacity, size_t needed, size
     }
     void *grown;
     if (bytes < S_MAPPED_MIN) {
-        grown = mmap(NULL, bytes_new, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (grown == MAP_FAILED)
-            s_oom();
+        grown = s_map(bytes_new);
         if (bytes)
             memcpy(grown, *items, bytes);
         free(*items);
@@ -347,15 +354,8 @@ static void s_reserve_mapped(void **items, size_t *capacity, size_t needed, size
    (correlate-bench-engine, phase 4). Free it with s_mapped_free. */
 static void *s_zeroed_mapped(size_t capacity, size_t item_size)
 {
-    void *items;
-    if (capacity * item_size < S_MAPPED_MIN)
-        items = calloc(capacity, item_size);
-    else if ((items = mmap(NULL, capacity * item_size, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
-        items = NULL;
-    if (!items)
-        s_oom();
-    return items;
+    size_t bytes = capacity * item_size;
+    return bytes < S_MAPPED_MIN ? s_alloc(bytes) : s_map(bytes);
 }
 
 /* Frees an array grown by s_reserve_mapped or made by s_zeroed_mapped. */
