@@ -5,10 +5,11 @@
 
     Loop: requests are processed by the engine as they arrive; their mutations leave as ONE
     mutation_batch on the store DEALER. At most one batch is in flight (stop-and-wait): while
-    store commits it, new requests accumulate in the engine's pending batch, which leaves the
-    moment the ack arrives — so the busier the pipeline, the bigger each commit (group commit
-    without a timer). A reply is held until store acknowledged the batch it is due at
-    (engine.h explains due seqs); a reply with nothing uncommitted leaves at once.
+    store commits it, new requests accumulate in the engine's pending batch, which leaves
+    when the ack arrives, right after the replies it releases — so the busier the pipeline,
+    the bigger each commit (group commit without a timer). A reply is held until store acknowledged
+   the batch it is due at (engine.h explains due seqs); a reply with nothing uncommitted leaves at
+   once.
 
     Why one in flight: when store restarts, batches queued on the dead connection are lost
     while later ones reach the new store. Were several in flight, the ack of batch N+1 could
@@ -745,16 +746,22 @@ static void s_handle_store(s_correlate_t *self)
             s_handle_ack(self, &ack, acked);
         lk_msg_clear(&ack);
     }
-    s_batches_flush(self);       /* a batch that could not be queued before */
-    s_batch_take_and_send(self); /* what accumulated while the last one was in flight */
-    /* the replies go after the next batch has left, so store commits it while ingest is
-       being answered rather than after */
+    /* The committed requests are answered before the next batch leaves: taking and encoding
+       it costs the most exactly when requests queued (a burst folds into one large batch),
+       and answers already durable should not wait for that; the next batch leaves a few
+       microseconds a reply later. Against the other order, three A/Bs of fresh clusters
+       (100,000 alerts held, 33,000 new alerts/s, 12 pairs of 3 rounds in all): p50 lower in
+       each (-2 to -7%), the rounds' p99 less spread (quartiles 8.5 / 12.3 / 18.7 ms ->
+       8.8 / 10.6 / 12.8), yet more of them over 10 ms (26 against 20 of 36); CPU per
+       request the same. */
     s_batch_t *batch;
     while ((batch = zlistx_detach(acked, NULL))) {
         s_held_send_all(self, batch->held);
         s_batch_destroy(&batch);
     }
     zlistx_destroy(&acked);
+    s_batches_flush(self);       /* a batch that could not be queued before */
+    s_batch_take_and_send(self); /* what accumulated while the last one was in flight */
     s_frontend_throttle(self);
 }
 

@@ -517,6 +517,131 @@ static void test_rejected_batch_rebuilds(void **state)
     s_fixture_destroy(&fixture);
 }
 
+/* Reads the correlate tap until a message labelled `first` or `second` arrives: returns 1 or
+   2 and sets *req to its req. Fails the test after REPLY_MS. */
+static int s_tap_next(zsock_t *tap, const char *first, const char *second, uint64_t *req)
+{
+    int64_t deadline_ms = lk_mono_ms() + REPLY_MS;
+    for (;;) {
+        assert_true(lk_mono_ms() < deadline_ms);
+        zmsg_t *frames = zmsg_recv(tap); /* NULL at the socket's receive timeout */
+        if (!frames)
+            continue;
+        char *label = zmsg_popstr(frames);
+        zframe_t *payload = zmsg_pop(frames);
+        int which = !label || !payload           ? 0
+                    : strcmp(label, first) == 0  ? 1
+                    : strcmp(label, second) == 0 ? 2
+                                                 : 0;
+        if (which) {
+            lk_msg_t msg;
+            char err[128];
+            assert_int_equal(
+                lk_msg_decode(zframe_data(payload), zframe_size(payload), &msg, err, sizeof err),
+                0);
+            *req = msg.req;
+            lk_msg_clear(&msg);
+        }
+        zstr_free(&label);
+        zframe_destroy(&payload);
+        zmsg_destroy(&frames);
+        if (which)
+            return which;
+    }
+}
+
+/* Sends an alert_batch of one new alert without waiting for its reply; returns its req. */
+static uint64_t s_alert_send(s_fixture_t *fixture, const char *name)
+{
+    lk_msg_t request;
+    lk_msg_init(&request, LK_MSG_ALERT_BATCH);
+    request.req = ++fixture->req;
+    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", TENANT);
+    s_add_alert(&request, name, "host-1", LK_SEV_ERROR, LK_ALERT_FIRING);
+    assert_int_equal(lk_sock_send(fixture->ingest, NULL, &request, NULL, NULL), 0);
+    lk_msg_clear(&request);
+    return fixture->req;
+}
+
+/* Receives the next mutation batch on a fake store's ROUTER: returns its req and the
+   sender's identity (the caller destroys it). */
+static uint64_t s_fake_store_recv(zsock_t *fake_store, zframe_t **identity)
+{
+    lk_msg_t batch;
+    assert_int_equal(lk_sock_recv(fake_store, identity, &batch, NULL, NULL), 0);
+    assert_int_equal(batch.type, LK_MSG_MUTATION_BATCH);
+    uint64_t req = batch.req;
+    lk_msg_clear(&batch);
+    return req;
+}
+
+static void s_fake_store_ack(zsock_t *fake_store, zframe_t *identity, uint64_t req)
+{
+    lk_msg_t ack;
+    lk_msg_init(&ack, LK_MSG_MUTATION_ACK);
+    ack.req = req;
+    ack.status = LK_STATUS_OK;
+    assert_int_equal(lk_sock_send(fake_store, identity, &ack, NULL, NULL), 0);
+    lk_msg_clear(&ack);
+}
+
+/* An ack releases its replies before the next batch leaves (correlate.c, s_handle_store):
+   request B arrives while A's batch is in flight, so B's mutations wait in the pending
+   batch; when A's batch is acknowledged, the tap shows A's reply sent before the batch that
+   carries B. Store is played by a ROUTER here, which acknowledges without committing. */
+static void test_replies_before_next_batch(void **state)
+{
+    (void)state;
+    s_fixture_t *fixture = s_fixture_new(60000);
+    s_correlate_stop(fixture);
+    char store_endpoint[64], tap_endpoint[64];
+    snprintf(store_endpoint, sizeof store_endpoint, "inproc://fake-store-%d", s_fixture_count);
+    snprintf(tap_endpoint, sizeof tap_endpoint, "inproc://correlate-tap-%d", s_fixture_count);
+    zsock_t *fake_store = zsock_new_router(store_endpoint);
+    assert_non_null(fake_store);
+    zsock_set_rcvtimeo(fake_store, REPLY_MS);
+    fixture->config.store_endpoint = store_endpoint;
+    fixture->config.tap_endpoint = tap_endpoint;
+    s_correlate_start(fixture); /* its snapshot still comes from the real store */
+    zsock_t *tap = zsock_new_sub(tap_endpoint, "");
+    assert_non_null(tap);
+    zsock_set_rcvtimeo(tap, 100);
+    zclock_sleep(100); /* the subscription reaches the tap */
+
+    uint64_t a = s_alert_send(fixture, "First");
+    zframe_t *identity = NULL;
+    uint64_t batch_a = s_fake_store_recv(fake_store, &identity);
+    uint64_t b = s_alert_send(fixture, "Second");
+    uint64_t req = 0;
+    do /* correlate has taken B in: its mutations wait for A's batch */
+        assert_int_equal(s_tap_next(tap, "correlate<ingest", "correlate<ingest", &req), 1);
+    while (req != b);
+
+    s_fake_store_ack(fake_store, identity, batch_a);
+    assert_int_equal(s_tap_next(tap, "correlate>ingest", "correlate>store", &req), 1);
+    assert_int_equal(req, a);
+    assert_int_equal(s_tap_next(tap, "correlate>ingest", "correlate>store", &req), 2);
+    zframe_destroy(&identity);
+    uint64_t batch_b = s_fake_store_recv(fake_store, &identity);
+    assert_true(batch_b > batch_a);
+    s_fake_store_ack(fake_store, identity, batch_b);
+    zframe_destroy(&identity);
+
+    /* both answered, in order, once their batches were acknowledged */
+    uint64_t expected[] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        lk_msg_t reply;
+        assert_int_equal(lk_sock_recv(fixture->ingest, NULL, &reply, NULL, NULL), 0);
+        assert_int_equal(reply.req, expected[i]);
+        assert_int_equal(reply.status, LK_STATUS_OK);
+        assert_int_equal(reply.results[0].outcome, LK_OUTCOME_NEW);
+        lk_msg_clear(&reply);
+    }
+    s_fixture_destroy(&fixture);
+    zsock_destroy(&tap);
+    zsock_destroy(&fake_store);
+}
+
 int main(void)
 {
     lk_log_init("test-correlate-actor", LK_LOG_WARN);
@@ -526,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_shard),
         cmocka_unit_test(test_store_restart),
         cmocka_unit_test(test_rejected_batch_rebuilds),
+        cmocka_unit_test(test_replies_before_next_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
