@@ -602,6 +602,7 @@ static void test_replies_before_next_batch(void **state)
     zsock_set_rcvtimeo(fake_store, REPLY_MS);
     fixture->config.store_endpoint = store_endpoint;
     fixture->config.tap_endpoint = tap_endpoint;
+    fixture->config.store_timeout_ms = 60000; /* no re-send of the batch held unacknowledged */
     s_correlate_start(fixture); /* its snapshot still comes from the real store */
     zsock_t *tap = zsock_new_sub(tap_endpoint, "");
     assert_non_null(tap);
