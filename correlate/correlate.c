@@ -961,7 +961,7 @@ static void s_handle_frontend(s_correlate_t *self)
            correlate waited. */
         s_batch_take_and_send(self);
         /* Likewise, store's ack is taken as soon as it is there, not after the drain: the
-           next batch leaves at once and the committed requests are answered, so their
+           committed requests are answered and the next batch leaves at once, so their
            senders' next requests overlap with store's next commit. */
         if (zlistx_size(self->batches) > 0 && (zsock_events(self->store) & ZMQ_POLLIN))
             s_handle_store(self);

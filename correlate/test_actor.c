@@ -178,10 +178,11 @@ static void s_add_alert(lk_msg_t *batch, const char *name, const char *instance,
 }
 
 /* One alert_batch of `count` alerts {name, host-i}; returns the reply (caller clears). */
-static lk_msg_t s_alerts(s_fixture_t *fixture, const char *tenant, const char *name, int count,
-                         lk_severity_t severity, lk_alert_status_t status)
+/* An alert_batch of `count` alerts {name, host-i} under the fixture's next req. */
+static lk_msg_t s_alert_batch(s_fixture_t *fixture, const char *tenant, const char *name, int count,
+                              lk_severity_t severity, lk_alert_status_t status)
 {
-    lk_msg_t request, reply;
+    lk_msg_t request;
     lk_msg_init(&request, LK_MSG_ALERT_BATCH);
     request.req = ++fixture->req;
     snprintf(request.tenant_id, sizeof request.tenant_id, "%s", tenant);
@@ -190,6 +191,14 @@ static lk_msg_t s_alerts(s_fixture_t *fixture, const char *tenant, const char *n
         snprintf(instance, sizeof instance, "host-%d", i);
         s_add_alert(&request, name, instance, severity, status);
     }
+    return request;
+}
+
+static lk_msg_t s_alerts(s_fixture_t *fixture, const char *tenant, const char *name, int count,
+                         lk_severity_t severity, lk_alert_status_t status)
+{
+    lk_msg_t reply;
+    lk_msg_t request = s_alert_batch(fixture, tenant, name, count, severity, status);
     s_roundtrip(fixture->ingest, &request, &reply);
     lk_msg_clear(&request);
     assert_int_equal(reply.type, LK_MSG_ALERT_REPLY);
@@ -553,11 +562,7 @@ static int s_tap_next(zsock_t *tap, const char *first, const char *second, uint6
 /* Sends an alert_batch of one new alert without waiting for its reply; returns its req. */
 static uint64_t s_alert_send(s_fixture_t *fixture, const char *name)
 {
-    lk_msg_t request;
-    lk_msg_init(&request, LK_MSG_ALERT_BATCH);
-    request.req = ++fixture->req;
-    snprintf(request.tenant_id, sizeof request.tenant_id, "%s", TENANT);
-    s_add_alert(&request, name, "host-1", LK_SEV_ERROR, LK_ALERT_FIRING);
+    lk_msg_t request = s_alert_batch(fixture, TENANT, name, 1, LK_SEV_ERROR, LK_ALERT_FIRING);
     assert_int_equal(lk_sock_send(fixture->ingest, NULL, &request, NULL, NULL), 0);
     lk_msg_clear(&request);
     return fixture->req;
@@ -602,7 +607,8 @@ static void test_replies_before_next_batch(void **state)
     zsock_set_rcvtimeo(fake_store, REPLY_MS);
     fixture->config.store_endpoint = store_endpoint;
     fixture->config.tap_endpoint = tap_endpoint;
-    fixture->config.store_timeout_ms = 60000; /* no re-send of the batch held unacknowledged */
+    /* no re-send of the batch the fake store holds unacknowledged */
+    fixture->config.store_timeout_ms = 60000;
     s_correlate_start(fixture); /* its snapshot still comes from the real store */
     zsock_t *tap = zsock_new_sub(tap_endpoint, "");
     assert_non_null(tap);
