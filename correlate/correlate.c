@@ -7,9 +7,9 @@
     mutation_batch on the store DEALER. At most one batch is in flight (stop-and-wait): while
     store commits it, new requests accumulate in the engine's pending batch, which leaves
     when the ack arrives, right after the replies it releases — so the busier the pipeline,
-    the bigger each commit (group commit without a timer). A reply is held until store acknowledged
-   the batch it is due at (engine.h explains due seqs); a reply with nothing uncommitted leaves at
-   once.
+    the bigger each commit (group commit without a timer). A reply is held until store
+    acknowledged the batch it is due at (engine.h explains due seqs); a reply with nothing
+    uncommitted leaves at once.
 
     Why one in flight: when store restarts, batches queued on the dead connection are lost
     while later ones reach the new store. Were several in flight, the ack of batch N+1 could
