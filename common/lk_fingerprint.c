@@ -66,3 +66,25 @@ void lk_fingerprint_alert(lk_alert_t *alert)
         hash = lk_fingerprint_labels(&alert->labels);
     lk_fingerprint_format(hash, alert->fingerprint);
 }
+
+size_t lk_fingerprints_count(const char *text, size_t size)
+{
+    const size_t step = LK_FINGERPRINT_STR_LEN + 1; /* a fingerprint and the space after it */
+    if (!text || size == 0 || (size + 1) % step != 0 ||
+        (size + 1) / step > LK_EVENT_FINGERPRINTS_MAX)
+        return 0;
+    for (size_t i = 0; i < size; i++) {
+        char c = text[i];
+        bool ok = (i + 1) % step == 0 ? c == ' ' : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        if (!ok)
+            return 0;
+    }
+    return (size + 1) / step;
+}
+
+size_t lk_event_alert_count(const lk_event_t *event)
+{
+    return event->fingerprints
+               ? lk_fingerprints_count(event->fingerprints, strlen(event->fingerprints))
+               : 0;
+}

@@ -105,6 +105,21 @@ static json_t *s_optional_string(const char *text)
     return text ? s_string(text) : json_null();
 }
 
+/*  JSON array of an event's fingerprints (lk_model.h: separated by spaces); NULL gives []. */
+static json_t *s_fingerprints(const char *list)
+{
+    json_t *array = json_array();
+    for (const char *at = list; array && at && *at;) {
+        size_t size = strcspn(at, " ");
+        if (json_array_append_new(array, json_stringn(at, size))) {
+            json_decref(array);
+            array = NULL;
+        }
+        at += size + (at[size] == ' ');
+    }
+    return array;
+}
+
 /*  JSON number, or null when unset or not finite (JSON has no NaN). */
 static json_t *s_optional_real(bool has, double value)
 {
@@ -228,7 +243,7 @@ json_t *lk_json_event(const lk_event_t *event)
     object = s_set(object, "type", s_string(event->type));
     object = s_set(object, "actor", s_string(event->actor));
     object = s_set(object, "note", s_optional_string(event->note));
-    object = s_set(object, "fingerprint", s_optional_string(event->fingerprint));
+    object = s_set(object, "fingerprints", s_fingerprints(event->fingerprints));
     object = s_set(object, "at", lk_json_time(event->at_ms));
     return object;
 }

@@ -396,7 +396,7 @@ void lk_event_clear(lk_event_t *event)
     free(event->type);
     free(event->actor);
     free(event->note);
-    free(event->fingerprint);
+    free(event->fingerprints);
     memset(event, 0, sizeof *event);
 }
 
@@ -408,7 +408,7 @@ int lk_event_copy(lk_event_t *dst, const lk_event_t *src)
     bool ok = s_dup(&dst->type, src->type);
     ok = s_dup(&dst->actor, src->actor) && ok;
     ok = s_dup(&dst->note, src->note) && ok;
-    ok = s_dup(&dst->fingerprint, src->fingerprint) && ok;
+    ok = s_dup(&dst->fingerprints, src->fingerprints) && ok;
     if (!ok) {
         lk_event_clear(dst);
         return -1;

@@ -172,11 +172,18 @@ typedef struct {
     char tenant_id[LK_UUID_STR_LEN + 1];
     char incident_id[LK_UUID_STR_LEN + 1];
     char *type;
-    char *actor;       /* "lookout" for automatic changes, else the operator */
-    char *note;        /* optional */
-    char *fingerprint; /* for alert_* events, else NULL */
+    char *actor;        /* "lookout" for automatic changes, else the operator */
+    char *note;         /* optional */
+    char *fingerprints; /* alert_* events: the alerts, see below; else NULL */
     int64_t at_ms;
 } lk_event_t;
+
+/* An alert_* event names its alerts in fingerprints: their fingerprints (%016x) separated by
+   single spaces, in the order they changed. correlate folds the changes of one kind it makes
+   to one incident one after the other, with the same actor and note, into one event of up to
+   LK_EVENT_FINGERPRINTS_MAX alerts (a flood of 64 new alerts of one group: one alert_added
+   event, not 64); lk_fingerprints_count (lk_fingerprint.h) checks and counts a list. */
+#define LK_EVENT_FINGERPRINTS_MAX 128
 
 void lk_event_clear(lk_event_t *event);
 int lk_event_copy(lk_event_t *dst, const lk_event_t *src);

@@ -466,14 +466,14 @@ static int s_pack_incident(s_packer_t *pk, const lk_incident_t *incident)
 
 static int s_pack_event(s_packer_t *pk, const lk_event_t *event)
 {
-    size_t fields = 7 + (event->note != NULL) + (event->fingerprint != NULL);
+    size_t fields = 7 + (event->note != NULL) + (event->fingerprints != NULL);
     if (s_mp_map(pk, fields) || s_pack_kv_uint(pk, "sequence", event->sequence) ||
         s_pack_kv_str(pk, "event_id", event->event_id) ||
         s_pack_kv_str(pk, "tenant", event->tenant_id) ||
         s_pack_kv_str(pk, "incident_id", event->incident_id) ||
         s_pack_kv_str(pk, "type", event->type) || s_pack_kv_str(pk, "actor", event->actor) ||
         (event->note && s_pack_kv_str(pk, "note", event->note)) ||
-        (event->fingerprint && s_pack_kv_str(pk, "fingerprint", event->fingerprint)) ||
+        (event->fingerprints && s_pack_kv_str(pk, "fingerprints", event->fingerprints)) ||
         s_pack_kv_int(pk, "at", event->at_ms))
         return -1;
     return 0;
@@ -1286,14 +1286,7 @@ typedef enum { S_UUID, S_FINGERPRINT } s_id_kind_t;
 /*  True when text is LK_FINGERPRINT_STR_LEN lower-case hex digits, as %016x renders. */
 static bool s_fingerprint_valid(const char *text, size_t size)
 {
-    if (size != LK_FINGERPRINT_STR_LEN)
-        return false;
-    for (size_t i = 0; i < size; i++) {
-        char c = text[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-    }
-    return true;
+    return size == LK_FINGERPRINT_STR_LEN && lk_fingerprints_count(text, size) == 1;
 }
 
 /*  UUID or fingerprint field into a fixed buffer. required: the key must be present;
@@ -1737,7 +1730,7 @@ static int s_decode_incident(s_decoder_t *decoder, const msgpack_object *map, vo
     X(S_EVENT_TYPE, "type")                                                                        \
     X(S_EVENT_ACTOR, "actor")                                                                      \
     X(S_EVENT_NOTE, "note")                                                                        \
-    X(S_EVENT_FINGERPRINT, "fingerprint")                                                          \
+    X(S_EVENT_FINGERPRINTS, "fingerprints")                                                        \
     X(S_EVENT_AT, "at")
 S_FIELD_TABLE(S_EVENT_FIELDS_LIST, S_EVENT_FIELDS, s_event_fields);
 
@@ -1761,14 +1754,16 @@ static int s_decode_event(s_decoder_t *decoder, const msgpack_object *map, void 
         s_str_at(decoder, at[S_EVENT_NOTE], "note", S_OPTIONAL, &event->note) ||
         s_int_at(decoder, at[S_EVENT_AT], "at", S_REQUIRED, INT64_MIN, INT64_MAX, &event->at_ms))
         return -1;
-    char fingerprint[LK_FINGERPRINT_STR_LEN + 1];
-    if (s_id_at(decoder, at[S_EVENT_FINGERPRINT], "fingerprint", S_OPTIONAL, S_ALLOW_EMPTY,
-                S_FINGERPRINT, fingerprint))
-        return -1;
-    if (fingerprint[0]) {
-        event->fingerprint = strdup(fingerprint);
-        if (!event->fingerprint)
-            return s_fail(decoder, "out of memory");
+    const msgpack_object *fingerprints = at[S_EVENT_FINGERPRINTS];
+    if (fingerprints) {
+        size_t mark = s_push(decoder, "fingerprints");
+        if (fingerprints->type != MSGPACK_OBJECT_STR ||
+            !lk_fingerprints_count(fingerprints->via.str.ptr, fingerprints->via.str.size))
+            return s_fail(decoder, "not a list of fingerprints (16 hex digits each, one space "
+                                   "between)");
+        s_pop(decoder, mark);
+        if (s_str_at(decoder, fingerprints, "fingerprints", S_OPTIONAL, &event->fingerprints))
+            return -1;
     }
     return 0;
 }

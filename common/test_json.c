@@ -253,7 +253,7 @@ static void test_event(void **state)
     event.type = strdup("alert_added");
     event.actor = strdup("lookout");
     event.note = strdup("first alert");
-    event.fingerprint = strdup("507a62d79ee76c9a");
+    event.fingerprints = strdup("507a62d79ee76c9a 0000000000000001 ffffffffffffffff");
     event.at_ms = T_MS;
 
     json_t *json = lk_json_event(&event);
@@ -265,19 +265,24 @@ static void test_event(void **state)
     s_assert_string(json, "type", "alert_added");
     s_assert_string(json, "actor", "lookout");
     s_assert_string(json, "note", "first alert");
-    s_assert_string(json, "fingerprint", "507a62d79ee76c9a");
+    json_t *fingerprints = json_object_get(json, "fingerprints");
+    assert_int_equal(json_array_size(fingerprints), 3);
+    assert_string_equal(json_string_value(json_array_get(fingerprints, 0)), "507a62d79ee76c9a");
+    assert_string_equal(json_string_value(json_array_get(fingerprints, 1)), "0000000000000001");
+    assert_string_equal(json_string_value(json_array_get(fingerprints, 2)), "ffffffffffffffff");
     s_assert_string(json, "at", "2026-11-22T09:00:00.123Z");
     json_decref(json);
 
     free(event.note);
-    free(event.fingerprint);
-    event.note = event.fingerprint = NULL;
+    free(event.fingerprints);
+    event.note = event.fingerprints = NULL;
     free(event.type);
     event.type = strdup("incident_acknowledged \xc3\x28"); /* invalid UTF-8 is cleaned */
     json = lk_json_event(&event);
     assert_int_equal(json_object_size(json), 9);
     s_assert_null(json, "note");
-    s_assert_null(json, "fingerprint");
+    assert_true(json_is_array(json_object_get(json, "fingerprints")));
+    assert_int_equal(json_array_size(json_object_get(json, "fingerprints")), 0);
     s_assert_string(json, "type", "incident_acknowledged \xef\xbf\xbd(");
     json_decref(json);
     lk_event_clear(&event);

@@ -278,13 +278,13 @@ static void test_incident_and_event_copy(void **state)
     event.sequence = 9;
     event.type = strdup("incident_triggered");
     event.actor = strdup("lookout");
-    event.fingerprint = strdup("0123456789abcdef");
+    event.fingerprints = strdup("0123456789abcdef");
     lk_event_t event_copy;
     assert_int_equal(lk_event_copy(&event_copy, &event), 0);
     assert_string_equal(event_copy.type, "incident_triggered");
     assert_ptr_not_equal(event_copy.type, event.type);
     assert_null(event_copy.note);
-    assert_string_equal(event_copy.fingerprint, "0123456789abcdef");
+    assert_string_equal(event_copy.fingerprints, "0123456789abcdef");
     assert_int_equal(event_copy.sequence, 9);
     lk_event_clear(&event);
     lk_event_clear(&event_copy);

@@ -195,7 +195,7 @@ static void s_fill_event(lk_event_t *event, int i)
     event->type = strdup("alert_added");
     event->actor = strdup("lookout");
     event->note = s_format("note %d", i);
-    event->fingerprint = strdup("0123456789abcdef");
+    event->fingerprints = strdup("0123456789abcdef");
     event->at_ms = 1795338000123;
 }
 
@@ -551,7 +551,7 @@ static void s_assert_event_equal(const lk_event_t *a, const lk_event_t *b)
     s_assert_opt_str(a->type, b->type);
     s_assert_opt_str(a->actor, b->actor);
     s_assert_opt_str(a->note, b->note);
-    s_assert_opt_str(a->fingerprint, b->fingerprint);
+    s_assert_opt_str(a->fingerprints, b->fingerprints);
     assert_true(a->at_ms == b->at_ms);
 }
 
@@ -702,8 +702,8 @@ static void test_roundtrip_optional_fields_absent(void **state)
     lk_event_t event;
     s_fill_event(&event, 0);
     free(event.note);
-    free(event.fingerprint);
-    event.note = event.fingerprint = NULL;
+    free(event.fingerprints);
+    event.note = event.fingerprints = NULL;
     assert_int_equal(lk_msg_add_event(&msg, &event), 0);
     lk_event_clear(&event);
 
@@ -1704,9 +1704,40 @@ static void test_content_rejections(void **state)
     strcpy(msg.events[2].event_id, "zzzz");
     s_expect_rejected(&msg, "events[2].event_id: not a UUID");
     strcpy(msg.events[2].event_id, T_EVENT);
-    free(msg.events[0].fingerprint);
-    msg.events[0].fingerprint = strdup("nothex");
-    s_expect_rejected(&msg, "events[0].fingerprint: not a fingerprint");
+    /* an event's fingerprints: 1 to 128 of them, one space between (lk_model.h) */
+    static const char *bad_lists[] = {"nothex",
+                                      "0123456789abcdef ",
+                                      " 0123456789abcdef",
+                                      "0123456789abcdef  0123456789abcdef",
+                                      "0123456789ABCDEF",
+                                      "0123456789abcdef,0123456789abcdef"};
+    for (size_t index = 0; index < sizeof bad_lists / sizeof bad_lists[0]; index++) {
+        free(msg.events[0].fingerprints);
+        msg.events[0].fingerprints = strdup(bad_lists[index]);
+        s_expect_rejected(&msg, "events[0].fingerprints: not a list of fingerprints");
+    }
+    char list[(LK_FINGERPRINT_STR_LEN + 1) * (LK_EVENT_FINGERPRINTS_MAX + 1)];
+    for (size_t index = 0; index <= LK_EVENT_FINGERPRINTS_MAX; index++)
+        snprintf(list + index * (LK_FINGERPRINT_STR_LEN + 1), LK_FINGERPRINT_STR_LEN + 2, "%016zx ",
+                 index);
+    list[sizeof list - 1] = '\0'; /* 129 fingerprints: one too many */
+    free(msg.events[0].fingerprints);
+    msg.events[0].fingerprints = strdup(list);
+    s_expect_rejected(&msg, "events[0].fingerprints: not a list of fingerprints");
+    list[sizeof list - 1 - (LK_FINGERPRINT_STR_LEN + 1)] = '\0'; /* 128: accepted */
+    assert_int_equal(lk_fingerprints_count(list, strlen(list)), LK_EVENT_FINGERPRINTS_MAX);
+    free(msg.events[0].fingerprints);
+    msg.events[0].fingerprints = strdup(list);
+    {
+        char *data, err[256];
+        size_t size;
+        lk_msg_t decoded;
+        assert_int_equal(lk_msg_encode(&msg, &data, &size), 0);
+        assert_int_equal(s_decode_copy(data, size, &decoded, err, sizeof err), 0);
+        assert_string_equal(decoded.events[0].fingerprints, list);
+        lk_msg_clear(&decoded);
+        free(data);
+    }
     free(msg.alerts[0].source);
     msg.alerts[0].source = strdup("bad \xff byte");
     s_expect_rejected(&msg, "alerts[0].source: string is not valid UTF-8");
@@ -1969,8 +2000,8 @@ static void test_event_msg_encode(void **state)
         if (variant == 1) { /* no note, no fingerprint */
             free(event.note);
             event.note = NULL;
-            free(event.fingerprint);
-            event.fingerprint = NULL;
+            free(event.fingerprints);
+            event.fingerprints = NULL;
         }
         char *blob, *spliced, *expected;
         size_t blob_size, spliced_size, expected_size;

@@ -844,19 +844,51 @@ static void s_incident_touch(correlate_engine_t *self, s_incident_t *incident, i
     incident->dirty_seq = self->next_seq;
 }
 
-/* Appends an event (fresh UUIDv7 id) to the pending batch; actor NULL = automatic. */
+/* Folds an alert_* change into the pending batch's last event when that is the same change
+   (type, incident, actor, note) of other alerts and has room (lk_model.h): a flood into one
+   incident then costs store one event row, and consumers one message, per batch instead of
+   one per alert. True when folded. */
+static bool s_event_fold(correlate_engine_t *self, const s_incident_t *incident, const char *type,
+                         const char *actor, const char *note, const char *fingerprint,
+                         int64_t now_ms)
+{
+    if (!self->pending.event_count)
+        return false;
+    lk_event_t *last = &self->pending.events[self->pending.event_count - 1];
+    const size_t step = LK_FINGERPRINT_STR_LEN + 1;
+    size_t used = last->fingerprints ? strlen(last->fingerprints) : 0;
+    if (!used || (used + 1) / step >= LK_EVENT_FINGERPRINTS_MAX || strcmp(last->type, type) != 0 ||
+        strcmp(last->incident_id, incident->row.id) != 0 || strcmp(last->actor, actor) != 0 ||
+        (note ? !last->note || strcmp(last->note, note) != 0 : last->note != NULL))
+        return false;
+    char *grown = realloc(last->fingerprints, used + step + 1);
+    if (!grown)
+        s_oom();
+    grown[used] = ' ';
+    memcpy(grown + used + 1, fingerprint, LK_FINGERPRINT_STR_LEN + 1);
+    last->fingerprints = grown;
+    last->at_ms = now_ms;
+    return true;
+}
+
+/* Appends an event (fresh UUIDv7 id) to the pending batch, or folds an alert_* change into
+   the last one (s_event_fold); actor NULL = automatic. */
 static void s_event(correlate_engine_t *self, const s_incident_t *incident, const char *type,
                     const char *actor, const char *note, const char *fingerprint, int64_t now_ms)
 {
+    if (!actor)
+        actor = S_AUTO_ACTOR;
+    if (fingerprint && s_event_fold(self, incident, type, actor, note, fingerprint, now_ms))
+        return;
     lk_event_t event;
     memset(&event, 0, sizeof event);
     lk_uuid7(event.event_id);
     memcpy(event.tenant_id, incident->row.tenant_id, sizeof event.tenant_id);
     memcpy(event.incident_id, incident->row.id, sizeof event.incident_id);
     event.type = (char *)type;
-    event.actor = (char *)(actor ? actor : S_AUTO_ACTOR);
+    event.actor = (char *)actor;
     event.note = (char *)note;
-    event.fingerprint = (char *)fingerprint;
+    event.fingerprints = (char *)fingerprint;
     event.at_ms = now_ms;
     if (lk_msg_add_event(&self->pending, &event) != 0)
         s_oom();

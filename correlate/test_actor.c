@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "correlate.h"
+#include "lk_fingerprint.h"
 #include "lk_log.h"
 #include "lk_msg.h"
 #include "lk_sock.h"
@@ -236,11 +237,15 @@ static lk_msg_t s_stored(s_fixture_t *fixture, const char *tenant, const char *i
     return reply;
 }
 
+/* Changes of type in the reply: an alert_* event counts once for each alert it names. */
 static size_t s_count_events(const lk_msg_t *reply, const char *type)
 {
     size_t count = 0;
-    for (size_t i = 0; i < reply->event_count; i++)
-        count += strcmp(reply->events[i].type, type) == 0;
+    for (size_t i = 0; i < reply->event_count; i++) {
+        const lk_event_t *event = &reply->events[i];
+        if (strcmp(event->type, type) == 0)
+            count += event->fingerprints ? lk_event_alert_count(event) : 1;
+    }
     return count;
 }
 

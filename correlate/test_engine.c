@@ -52,11 +52,15 @@ static lk_outcome_t s_send(correlate_engine_t *engine, const char *tenant, const
     return result.outcome;
 }
 
+/* Changes of type in the batch: an alert_* event counts once for each alert it names. */
 static size_t s_count_events(const lk_msg_t *batch, const char *type)
 {
     size_t count = 0;
-    for (size_t i = 0; i < batch->event_count; i++)
-        count += strcmp(batch->events[i].type, type) == 0;
+    for (size_t i = 0; i < batch->event_count; i++) {
+        const lk_event_t *event = &batch->events[i];
+        if (strcmp(event->type, type) == 0)
+            count += event->fingerprints ? lk_event_alert_count(event) : 1;
+    }
     return count;
 }
 
@@ -95,6 +99,28 @@ static lk_msg_t s_command(correlate_engine_t *engine, const char *tenant, lk_act
     return reply;
 }
 
+/* Asserts the batch's event `index`: its type and how many alerts it names. */
+static void s_assert_event(const lk_msg_t *batch, size_t index, const char *type, size_t alerts)
+{
+    assert_true(index < batch->event_count);
+    assert_string_equal(batch->events[index].type, type);
+    assert_int_equal(lk_event_alert_count(&batch->events[index]), alerts);
+}
+
+/* Sends alerts host-<from> to host-<to - 1> of group name (the index-th at now_ms + index),
+   each expected to have the outcome. */
+static void s_send_hosts(correlate_engine_t *engine, const char *name, int from, int to,
+                         lk_alert_status_t status, int64_t now_ms, lk_outcome_t outcome)
+{
+    char instance[32];
+    for (int index = from; index < to; index++) {
+        snprintf(instance, sizeof instance, "host-%03d", index);
+        assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, status,
+                                now_ms + index, NULL, NULL),
+                         outcome);
+    }
+}
+
 static int s_setup(void **state)
 {
     *state = correlate_engine_new("alertname", WINDOW_MS);
@@ -110,6 +136,67 @@ static int s_teardown(void **state)
 }
 
 /* ---- tests ------------------------------------------------------------------------------- */
+
+/* A flood of alerts into one incident folds into few events (lk_model.h): consecutive
+   changes of one kind to one incident, up to LK_EVENT_FINGERPRINTS_MAX alerts an event, in the
+   order they came; another incident's change, a command or another kind ends a fold. */
+static void test_alert_events_fold(void **state)
+{
+    correlate_engine_t *engine = *state;
+    s_send_hosts(engine, "Flood", 0, 300, LK_ALERT_FIRING, T0, LK_OUTCOME_NEW);
+    /* another incident, then the first again: a new event each time */
+    assert_int_equal(s_send(engine, TENANT_A, "Other", "x", LK_SEV_WARNING, LK_ALERT_FIRING,
+                            T0 + 300, NULL, NULL),
+                     LK_OUTCOME_NEW);
+    s_send_hosts(engine, "Flood", 300, 301, LK_ALERT_FIRING, T0 + 1, LK_OUTCOME_NEW);
+    lk_msg_t batch = s_take(engine);
+    assert_int_equal(batch.alert_count, 302);
+    assert_int_equal(batch.event_count, 7);
+    s_assert_event(&batch, 0, "incident_triggered", 0);
+    s_assert_event(&batch, 1, "alert_added", LK_EVENT_FINGERPRINTS_MAX);
+    s_assert_event(&batch, 2, "alert_added", LK_EVENT_FINGERPRINTS_MAX);
+    s_assert_event(&batch, 3, "alert_added", 300 - 2 * LK_EVENT_FINGERPRINTS_MAX);
+    s_assert_event(&batch, 4, "incident_triggered", 0);
+    s_assert_event(&batch, 5, "alert_added", 1);
+    s_assert_event(&batch, 6, "alert_added", 1);
+    const char *flood = batch.events[1].incident_id;
+    assert_string_equal(batch.events[3].incident_id, flood);
+    assert_string_equal(batch.events[6].incident_id, flood);
+    assert_string_not_equal(batch.events[5].incident_id, flood);
+    /* in the order the alerts came, each named once; the event's time is its last alert's */
+    for (size_t event = 1; event <= 3; event++)
+        for (size_t slot = 0; slot < LK_EVENT_FINGERPRINTS_MAX; slot++) {
+            size_t index = (event - 1) * LK_EVENT_FINGERPRINTS_MAX + slot;
+            if (index >= 300)
+                break;
+            char instance[32];
+            snprintf(instance, sizeof instance, "host-%03zu", index);
+            lk_alert_t alert;
+            s_alert_make(&alert, "Flood", instance, LK_SEV_WARNING, LK_ALERT_FIRING);
+            lk_fingerprint_alert(&alert);
+            assert_memory_equal(batch.events[event].fingerprints +
+                                    slot * (LK_FINGERPRINT_STR_LEN + 1),
+                                alert.fingerprint, LK_FINGERPRINT_STR_LEN);
+            lk_alert_clear(&alert);
+        }
+    assert_int_equal(batch.events[1].at_ms, T0 + LK_EVENT_FINGERPRINTS_MAX - 1);
+    assert_int_equal(batch.events[3].at_ms, T0 + 299);
+    char id[LK_UUID_STR_LEN + 1];
+    snprintf(id, sizeof id, "%s", flood);
+    lk_msg_clear(&batch);
+
+    /* resolutions fold the same way; an acknowledgement between them ends the fold */
+    s_send_hosts(engine, "Flood", 0, 3, LK_ALERT_RESOLVED, T0 + 1000, LK_OUTCOME_CHANGED);
+    lk_msg_t reply = s_command(engine, TENANT_A, LK_ACTION_ACKNOWLEDGE, id, T0 + 1010, NULL);
+    lk_msg_clear(&reply);
+    s_send_hosts(engine, "Flood", 3, 5, LK_ALERT_RESOLVED, T0 + 1020, LK_OUTCOME_CHANGED);
+    batch = s_take(engine);
+    assert_int_equal(batch.event_count, 3);
+    s_assert_event(&batch, 0, "alert_resolved", 3);
+    s_assert_event(&batch, 1, "incident_acknowledged", 0);
+    s_assert_event(&batch, 2, "alert_resolved", 2);
+    lk_msg_clear(&batch);
+}
 
 /* 10,000 samples over 200 label sets in 5 groups fold into 5 incidents and 200 alerts; after
    the first sight nothing is written again, whatever the values and start times say. */
@@ -1389,6 +1476,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_storm, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_alert_events_fold, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refire_after_window, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_severity, s_setup, s_teardown),

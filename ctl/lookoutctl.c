@@ -399,12 +399,17 @@ static int s_cmd_show(s_ctl_t *ctl, int count, char **args)
     const json_t *event;
     json_array_foreach(timeline, index, event)
     {
-        char sequence[32];
+        char sequence[32], type[96];
         snprintf(sequence, sizeof sequence, "%lld",
                  (long long)json_integer_value(json_object_get(event, "sequence")));
-        ctl_table_add(table, (const char *[]){sequence, s_ago(ctl, event, "at", a, sizeof a),
-                                              s_str(event, "type"), s_str(event, "actor"),
-                                              s_str(event, "note")});
+        /* an alert_* event may name several alerts (docs/events.md) */
+        size_t named = json_array_size(json_object_get(event, "fingerprints"));
+        if (named > 1)
+            snprintf(type, sizeof type, "%s (%zu alerts)", s_str(event, "type"), named);
+        else
+            snprintf(type, sizeof type, "%s", s_str(event, "type"));
+        ctl_table_add(table, (const char *[]){sequence, s_ago(ctl, event, "at", a, sizeof a), type,
+                                              s_str(event, "actor"), s_str(event, "note")});
     }
     if (ctl_table_rows(table) > 0)
         ctl_table_print(table, stdout);

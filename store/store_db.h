@@ -109,7 +109,7 @@ typedef struct {
     "state, suppressed_by"
 #define STORE_ALERT_PARAMS 19
 #define STORE_EVENT_COLUMNS                                                                        \
-    "sequence, event_id, tenant_id, incident_id, type, actor, note, fingerprint, at"
+    "sequence, event_id, tenant_id, incident_id, type, actor, note, fingerprints, at"
 /* insert_event binds STORE_EVENT_COLUMNS then the incident blob: the incident as of the
    event, msgpack (lk_incident_encode). The events one multi-row statement inserts for one
    incident all carry the same snapshot (the batch's), so it is stored once, on the last of

@@ -350,7 +350,7 @@ void store_map_event_params(const lk_event_t *event, uint64_t sequence, const vo
         s_required(event->type),
         s_required(event->actor),
         store_param_text(event->note),
-        store_param_text(event->fingerprint),
+        store_param_text(event->fingerprints),
         store_param_int(event->at_ms),
         store_param_blob(blob, blob_size),
     };
@@ -474,7 +474,7 @@ int store_map_read_event(store_rows_t *rows, int first, lk_event_t *out, char *e
         !s_copy_fixed(rows, first + 3, out->incident_id, sizeof(out->incident_id)))
         problem = "id";
     else if (!s_dup(rows, first + 4, &out->type) || !s_dup(rows, first + 5, &out->actor) ||
-             !s_dup(rows, first + 6, &out->note) || !s_dup(rows, first + 7, &out->fingerprint))
+             !s_dup(rows, first + 6, &out->note) || !s_dup(rows, first + 7, &out->fingerprints))
         problem = "out of memory";
     if (problem) {
         snprintf(err, err_size, "stored event %" PRId64 ": bad %s", store_rows_int(rows, first + 0),

@@ -226,7 +226,7 @@ static bool s_validate(const store_writer_t *self, lk_msg_t *batch, char *err, s
             return false;
         }
         if (!store_map_utf8_valid(event->type) || !store_map_utf8_valid(event->actor) ||
-            !store_map_utf8_valid(event->note) || !store_map_utf8_valid(event->fingerprint)) {
+            !store_map_utf8_valid(event->note) || !store_map_utf8_valid(event->fingerprints)) {
             snprintf(err, err_size, "events[%zu]: text is not valid UTF-8", index);
             return false;
         }

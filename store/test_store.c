@@ -1020,7 +1020,7 @@ static void test_round_trip(void **state)
     lk_event_t event;
     s_event(&event, &incident, "incident_acknowledged", 1732262401234);
     event.note = strdup("looking");
-    event.fingerprint = strdup("0123456789abcdef");
+    event.fingerprints = strdup("0123456789abcdef 00000000000000ff"); /* two alerts */
     free(event.actor);
     event.actor = strdup("alice");
     lk_event_t expected_event;
@@ -1077,7 +1077,7 @@ static void test_round_trip(void **state)
     assert_string_equal(got_event->type, "incident_acknowledged");
     assert_string_equal(got_event->actor, "alice");
     assert_string_equal(got_event->note, "looking");
-    assert_string_equal(got_event->fingerprint, "0123456789abcdef");
+    assert_string_equal(got_event->fingerprints, "0123456789abcdef 00000000000000ff");
     assert_int_equal(got_event->at_ms, 1732262401234);
     lk_msg_clear(&reply);
     lk_incident_clear(&expected);

@@ -73,7 +73,7 @@ class EndsAtTest(lookout.LookoutTestCase):
         self.assertEqual(types.count("alert_resolved"), 1, types)
         self.assertEqual(types.count("incident_resolved"), 1, types)
         ended = [e for e in detail["timeline"] if e["type"] == "alert_resolved"][0]
-        self.assertEqual(ended["fingerprint"], detail["alerts"][0]["fingerprint"])
+        self.assertEqual(ended["fingerprints"], [detail["alerts"][0]["fingerprint"]])
 
         # a re-send with a later endsAt (same content: acked from memory) moves the end
         self.post_v2([v2_alert("Postponed", 8)])

@@ -161,6 +161,13 @@ class LookoutctlTest(lookout.LookoutTestCase):
         self.assertEqual(self.ok("ack", slow, "--timeout", "30m").strip(),
                          "%s acknowledged" % slow)
 
+        # new alerts of one group in one request share one alert_added event
+        answer = self.lk.post_alerts([{"name": "CtlFlood", "labels": {"host": "h%d" % i}}
+                                      for i in range(3)], tenant=self.tenant)
+        self.assertStatus(answer, 202, "POST /alerts")
+        out = self.ok("show", answer.json["alerts"][0]["incident_id"])
+        self.assertIn("alert_added (3 alerts)", out)
+
     def test_silences(self):
         out = self.ok("silences")
         self.assertEqual(out.strip(), "no silences")

@@ -93,6 +93,34 @@ class SseTest(lookout.LookoutTestCase):
         for stream in (second, other, everything):
             stream.close()
 
+    def test_alerts_of_one_change_share_an_event(self):
+        """A request of five new alerts of one group is one alert_added event naming the
+        five in the order sent; resolving them is one alert_resolved (docs/events.md)."""
+        lk = self.start_lookout()
+        tenant = new_tenant()
+        stream = SseStream(lk.url, "/events?since=%d" % max_sequence(lk),
+                           lk.headers(tenant=tenant)).start()
+        alerts = [{"name": "SseFlood", "labels": {"instance": "i-%d" % i}} for i in range(5)]
+        answer = lk.post_alerts(alerts, tenant=tenant)
+        self.assertStatus(answer, 202, "POST /alerts")
+        fingerprints = [alert["fingerprint"] for alert in answer.json["alerts"]]
+        self.assertEqual(len(set(fingerprints)), 5)
+        answer = lk.post_alerts([dict(alert, status="resolved") for alert in alerts],
+                                tenant=tenant)
+        self.assertStatus(answer, 202, "POST /alerts (resolved)")
+        stream.wait_for(lambda events, _: "incident_resolved" in
+                        [event.get("event") for event in events])
+        stream.close()
+        self.assert_events_of(stream, tenant)
+        data = [event["data"] for event in stream.events if "id" in event]
+        self.assertEqual([(d["event"]["type"], d["event"]["fingerprints"]) for d in data],
+                         [("incident_triggered", []), ("alert_added", fingerprints),
+                          ("alert_resolved", fingerprints), ("incident_resolved", [])])
+        self.assertEqual(data[1]["event"]["incident_id"], answer.json["alerts"][0]["incident_id"])
+        # the incident as of the event: all five added, all five firing
+        self.assertEqual((data[1]["incident"]["alert_count"],
+                          data[1]["incident"]["firing_count"]), (5, 5))
+
     def test_from_now_heartbeats_and_limits(self):
         lk = self.start_lookout(env={"LOOKOUT_SSE_HEARTBEAT_S": "1",
                                      "LOOKOUT_SSE_MAX_CLIENTS": "2"})

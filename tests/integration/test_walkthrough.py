@@ -302,7 +302,7 @@ class WalkthroughTest(lookout.LookoutTestCase):
 
     def check_event_shape(self, event):
         for key in ("sequence", "event_id", "incident_id", "tenant_id", "type", "actor",
-                    "note", "fingerprint", "at"):
+                    "note", "fingerprints", "at"):
             self.assertIn(key, event, "event lacks %r: %r" % (key, event))
         self.assertTrue(is_uuid(event["event_id"]), event)
         self.assertRegex(event["at"], RFC3339_MS)
