@@ -1716,15 +1716,15 @@ static void test_content_rejections(void **state)
         msg.events[0].fingerprints = strdup(bad_lists[index]);
         s_expect_rejected(&msg, "events[0].fingerprints: not a list of fingerprints");
     }
-    char list[(LK_FINGERPRINT_STR_LEN + 1) * (LK_EVENT_FINGERPRINTS_MAX + 1)];
+    const size_t step = LK_FINGERPRINT_STR_LEN + 1; /* a fingerprint and a space */
+    char list[(LK_FINGERPRINT_STR_LEN + 1) * (LK_EVENT_FINGERPRINTS_MAX + 1) + 1];
     for (size_t index = 0; index <= LK_EVENT_FINGERPRINTS_MAX; index++)
-        snprintf(list + index * (LK_FINGERPRINT_STR_LEN + 1), LK_FINGERPRINT_STR_LEN + 2, "%016zx ",
-                 index);
-    list[sizeof list - 1] = '\0'; /* 129 fingerprints: one too many */
+        snprintf(list + index * step, step + 1, "%016zx ", index);
+    list[step * (LK_EVENT_FINGERPRINTS_MAX + 1) - 1] = '\0'; /* 129 fingerprints: too many */
     free(msg.events[0].fingerprints);
     msg.events[0].fingerprints = strdup(list);
     s_expect_rejected(&msg, "events[0].fingerprints: not a list of fingerprints");
-    list[sizeof list - 1 - (LK_FINGERPRINT_STR_LEN + 1)] = '\0'; /* 128: accepted */
+    list[step * LK_EVENT_FINGERPRINTS_MAX - 1] = '\0'; /* 128: accepted */
     assert_int_equal(lk_fingerprints_count(list, strlen(list)), LK_EVENT_FINGERPRINTS_MAX);
     free(msg.events[0].fingerprints);
     msg.events[0].fingerprints = strdup(list);
