@@ -1,8 +1,8 @@
 /*  lk_fingerprint — Alertmanager-compatible label fingerprints.
 
     Prometheus/Alertmanager (model.LabelSet.Fingerprint): FNV-1a 64 over the label pairs sorted
-    by name, each contributing name, 0xFF, value, 0xFF; an empty set hashes to the FNV-1a offset
-   basis. Rendered as %016x.
+    by name, each contributing name, 0xFF, value, 0xFF; an empty set hashes to the FNV-1a
+    offset basis. Rendered as %016x. An event's list of fingerprints: lk_fingerprints_count.
 */
 #ifndef LK_FINGERPRINT_H
 #define LK_FINGERPRINT_H
