@@ -54,6 +54,7 @@
     200000                     /* unacknowledged items beyond which we answer                      \
                                   "unavailable" instead of growing without bound */
 #define S_TICK_MS         1000 /* the housekeeping timer */
+#define S_IDLE_MOVE_SLOTS 512  /* alert table slots moved per quiet moment (engine.h) */
 #define S_ENDS_PER_BATCH  64   /* alerts resolved by endsAt per batch, at least (see top) */
 #define S_RETRY_MS        1000 /* snapshot query retry interval */
 #define S_SNAPSHOT_PAGE   1000 /* incidents per snapshot page */
@@ -1117,6 +1118,10 @@ void correlate_actor(zsock_t *pipe, void *args)
         if (zlistx_size(self->batches) > 0 && self->progress_ms + self->resend_after_ms < wake_ms)
             wake_ms = self->progress_ms + self->resend_after_ms;
         int timeout_ms = wake_ms > now_ms ? (int)(wake_ms - now_ms) : 0;
+        /* a growth of the alert table left slots to move: only a glance at the sockets */
+        bool moving = correlate_engine_move_slots(self->engine, 0);
+        if (moving)
+            timeout_ms = 0;
 
         void *which = zpoller_wait(self->poller, timeout_ms);
         if (which == pipe)
@@ -1131,6 +1136,8 @@ void correlate_actor(zsock_t *pipe, void *args)
             s_handle_frontend(self);
         else if (zpoller_terminated(self->poller))
             break;
+        else if (moving) /* quiet sockets: a slice of the move (at most ~0.1 ms) */
+            correlate_engine_move_slots(self->engine, S_IDLE_MOVE_SLOTS);
 
         if (lk_mono_ms() >= next_tick_ms) {
             s_tick(self);

@@ -2674,6 +2674,12 @@ const lk_incident_t *correlate_engine_group_incident(const correlate_engine_t *s
     return incident ? &incident->row : NULL;
 }
 
+bool correlate_engine_move_slots(correlate_engine_t *self, size_t slots)
+{
+    s_alert_move_old(self, slots);
+    return self->old_slots != NULL;
+}
+
 size_t correlate_engine_alert_count(const correlate_engine_t *self)
 {
     return self->alert_count;

@@ -793,6 +793,15 @@ static void test_alert_table_growth(void **state)
                          LK_OUTCOME_NEW);
     }
     assert_int_equal(correlate_engine_alert_count(engine), 800);
+    /* the rest of the move goes a slice at a time while correlate is idle: 1024 old slots,
+       256 of them moved by the 32 inserts from the growing one on; the last slice empties
+       the old table (and says nothing is left) */
+    assert_true(correlate_engine_move_slots(engine, 0));
+    size_t slices = 0;
+    while (correlate_engine_move_slots(engine, 64))
+        slices++;
+    assert_int_equal(slices + 1, (1024 - 256) / 64);
+    assert_false(correlate_engine_move_slots(engine, 64));
     /* Grow0 resolves and closes: its 100 alerts leave memory, most from the old table */
     for (int i = 0; i < 100; i++) {
         snprintf(instance, sizeof instance, "i%d", i);
