@@ -1762,8 +1762,9 @@ static int s_decode_event(s_decoder_t *decoder, const msgpack_object *map, void 
             return s_fail(decoder, "not a list of fingerprints (16 hex digits each, one space "
                                    "between)");
         s_pop(decoder, mark);
-        if (s_str_at(decoder, fingerprints, "fingerprints", S_OPTIONAL, &event->fingerprints))
-            return -1;
+        event->fingerprints = s_strdup_object(fingerprints); /* checked: hex and spaces */
+        if (!event->fingerprints)
+            return s_fail(decoder, "out of memory");
     }
     return 0;
 }
