@@ -1136,7 +1136,7 @@ void correlate_actor(zsock_t *pipe, void *args)
             s_handle_frontend(self);
         else if (zpoller_terminated(self->poller))
             break;
-        else if (moving) /* quiet sockets: a slice of the move (at most ~0.1 ms) */
+        else if (moving) /* quiet sockets: a slice of the move */
             correlate_engine_move_slots(self->engine, S_IDLE_MOVE_SLOTS);
 
         if (lk_mono_ms() >= next_tick_ms) {

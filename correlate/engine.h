@@ -191,8 +191,8 @@ char *correlate_engine_group_key(const correlate_engine_t *self, const lk_labels
    alert also moves a few slots of the old half over (engine.c), and a new alert's lookup
    probes both halves until the move is done. Moves up to `slots` slots now (0: only asks)
    and returns true while some are left to move. correlate calls it whenever its sockets are
-   quiet, so the move ends in a fraction of a second instead of over the next million new
-   alerts. */
+   quiet, so the move ends in its quiet moments instead of over the next million new alerts
+   (docs/performance.md). */
 bool correlate_engine_move_slots(correlate_engine_t *self, size_t slots);
 
 /* Alerts and live incidents held in memory. */
