@@ -224,6 +224,30 @@ def children(pid):
     return found
 
 
+PG_SETTINGS = ("shared_buffers", "min_wal_size", "max_wal_size", "wal_init_zero", "fsync",
+               "synchronous_commit")
+
+
+def pg_settings(url):
+    """The server settings its figures depend on, as the server reports them, and how many
+    recycled WAL segments are ready; a note when min_wal_size keeps fewer than a few minutes
+    of a flood's WAL (docs/operations.md, "PostgreSQL"), else None."""
+    names = ", ".join("'%s'" % name for name in PG_SETTINGS)
+    rows = lookout.psql(url, "SELECT name, current_setting(name) FROM pg_settings "
+                             "WHERE name IN (%s) ORDER BY name" % names)
+    settings = {name: setting for name, setting in rows}
+    rows = lookout.psql(url, "SELECT count(*) FROM pg_ls_waldir() WHERE length(name) = 24 "
+                             "AND name > pg_walfile_name(pg_current_wal_lsn())")
+    settings["wal_segments_ahead"] = int(rows[0][0])
+    note = None
+    if settings["wal_segments_ahead"] < 64:
+        note = ("the PostgreSQL server has %d WAL segments ready for reuse: each new one is "
+                "created inside a commit, and its figures include those stalls "
+                "(docs/operations.md, \"PostgreSQL\"; bench/run.sh prepares its server)"
+                % settings["wal_segments_ahead"])
+    return settings, note
+
+
 def postmaster_pid(url):
     """The PostgreSQL server's main process when it runs on this machine (the parent of
     its checkpointer), else None."""
@@ -1226,8 +1250,11 @@ def main():
     skip = set(filter(None, args.skip.split(",")))
     variant = dict(item.split("=", 1) for item in filter(None, args.variant.split(",")))
     backends = ["sqlite"] if args.no_postgresql else ["sqlite", "postgresql"]
+    pg_server = None
     if "postgresql" in backends:
-        lookout.pg_admin_url()  # fails early and clearly when there is no server
+        pg_server, note = pg_settings(lookout.pg_admin_url())  # fails early without a server
+        if note:
+            print("bench: note: " + note, flush=True)
 
     started = time.monotonic()
     now = datetime.datetime.now()
@@ -1244,6 +1271,8 @@ def main():
                      "storm_samples": args.storm_samples,
                      "e2e_rate": args.e2e_rate, "e2e_rounds": args.e2e_rounds},
     }
+    if pg_server:
+        report["settings"]["postgresql"] = pg_server
     lookout_env = {"LOOKOUT_HTTP_THREADS": str(args.http_threads)}
     # One pass per backend, each with a fresh Alertmanager beside it, so a PostgreSQL server
     # busy with its own checkpoints never runs during the other pass's measurements.

@@ -78,11 +78,12 @@ for port in range(55632, 55832):
     exit 1
   }
   # A production-like server: fsync stays on, so a commit is as durable as SQLite's, and its
-  # WAL segments are recycled (docs/operations.md, "PostgreSQL"): min_wal_size keeps 4 GB of
-  # them, which a server in its steady state has already written. A new server has not, and
-  # would create and zero-fill a 16 MB segment inside a commit every ~1.4 s of new alerts at
-  # 15,600/s (a ~50 ms stall of every commit); so the pool is written once before the
-  # measurements (256 segment switches, then a checkpoint that recycles them; ~10 s).
+  # WAL segments are recycled (docs/operations.md, "PostgreSQL"), as in a server that has run
+  # for a while. A new server has none to recycle and would create and zero-fill a 16 MB
+  # segment inside a commit every ~1.4 s of new alerts at 15,600/s (a ~50 ms stall of every
+  # commit); so the pool is written once before the measurements: 256 segment switches, during
+  # which max_wal_size triggers a checkpoint, then one more, which leave about 135 recycled
+  # segments (2.2 GB, a checkpoint cycle's WAL) ahead; ~10 s. bench.py records the count.
   "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_dir/postgresql.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories=$pg_dir -c max_connections=100 -c shared_buffers=128MB -c min_wal_size=4GB -c max_wal_size=4GB" \
     start >/dev/null || {
