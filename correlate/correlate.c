@@ -1118,7 +1118,8 @@ void correlate_actor(zsock_t *pipe, void *args)
         if (zlistx_size(self->batches) > 0 && self->progress_ms + self->resend_after_ms < wake_ms)
             wake_ms = self->progress_ms + self->resend_after_ms;
         int timeout_ms = wake_ms > now_ms ? (int)(wake_ms - now_ms) : 0;
-        /* a growth of the alert table left slots to move: only a glance at the sockets */
+        /* the alert table has work for quiet moments (its growth's move, engine.h): only a
+           glance at the sockets */
         bool moving = correlate_engine_move_slots(self->engine, 0);
         if (moving)
             timeout_ms = 0;

@@ -189,9 +189,12 @@ char *correlate_engine_group_key(const correlate_engine_t *self, const lk_labels
 
 /* The alert table's growth, moved off the requests' path: after the table doubled, each new
    alert also moves a few slots of the old half over (engine.c), and a new alert's lookup
-   probes both halves until the move is done. Moves up to `slots` slots now (0: only asks)
-   and returns true while some are left to move. correlate calls it whenever its sockets are
-   quiet, so the move ends in its quiet moments instead of over the next million new alerts
+   probes both halves until the move is done; the emptied half's memory then goes back to
+   the kernel 1 MiB at a time; and once the table is 5/8 full, the next growth's table is
+   mapped and its pages touched ahead of it, 256 KiB at a time. Does one step of that work
+   now: moves up to `slots` slots, or gives back or touches one piece (0: only asks), and
+   returns true while some is left. correlate calls it whenever its sockets are quiet, so
+   the work goes in its quiet moments instead of over the next million new alerts
    (docs/performance.md). */
 bool correlate_engine_move_slots(correlate_engine_t *self, size_t slots);
 

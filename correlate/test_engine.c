@@ -837,6 +837,95 @@ static void test_alert_table_growth(void **state)
     lk_msg_clear(&batch);
 }
 
+/* A field of /proc/self/status in KiB ("VmSize", "VmRSS"), or -1. */
+static long s_status_kib(const char *field)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    if (!status)
+        return -1;
+    char line[128];
+    long kib = -1;
+    size_t length = strlen(field);
+    while (fgets(line, sizeof line, status))
+        if (strncmp(line, field, length) == 0 && line[length] == ':' &&
+            sscanf(line + length + 1, "%ld", &kib) == 1)
+            break;
+    fclose(status);
+    return kib;
+}
+
+/* Sends alerts Big/i<from> .. i<to - 1>, all new, taking the batch every 4,096. */
+static void s_send_big(correlate_engine_t *engine, int from, int to)
+{
+    char name[32], instance[32];
+    for (int i = from; i < to; i++) {
+        snprintf(name, sizeof name, "Big%d", i / 1000);
+        snprintf(instance, sizeof instance, "i%d", i);
+        assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING,
+                                T0, NULL, NULL),
+                         LK_OUTCOME_NEW);
+        if (i % 4096 == 0) {
+            lk_msg_t batch = s_take(engine);
+            lk_msg_clear(&batch);
+        }
+    }
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+}
+
+/* Tables of 1 MiB or more have mappings of their own. Once the table is 5/8 full, quiet
+   moments map the next growth's table and touch its pages, 256 KiB a call, and the growth
+   takes it; once the old table's alerts moved over, it goes back to the kernel 1 MiB a call
+   (unmapping 64 MiB at once held correlate for about 4 ms); until then correlate is told there
+   is work left. The table of 262,144 slots (2 MiB) is 5/8 full at 163,841 alerts and grows
+   to 524,288 at 196,609. */
+static void test_alert_table_prepares_and_retires(void **state)
+{
+    correlate_engine_t *engine = *state;
+    enum { ALERTS = 196609 };
+    char name[32], instance[32];
+    s_send_big(engine, 0, 163840);
+    assert_false(correlate_engine_move_slots(engine, 0)); /* 5/8 full: nothing to do yet */
+    s_send_big(engine, 163840, 163841);
+    long before = s_status_kib("VmSize"), rss_before = s_status_kib("VmRSS");
+    assert_true(correlate_engine_move_slots(engine, 0)); /* asking maps nothing */
+    assert_int_equal(s_status_kib("VmSize"), before);
+    size_t calls = 0;
+    while (correlate_engine_move_slots(engine, 1))
+        calls++;
+    assert_int_equal(calls + 1, 4096 / 256);
+    assert_int_equal(s_status_kib("VmSize"), before + 4096);
+    assert_true(s_status_kib("VmRSS") >= rss_before + 4096);
+    /* the growth takes the table made ready: what the growing insert maps (its record's new
+       slab of 4,096 records, ~420 KiB) is less than a table of 4 MiB */
+    s_send_big(engine, 163841, ALERTS - 1);
+    before = s_status_kib("VmSize");
+    s_send_big(engine, ALERTS - 1, ALERTS);
+    assert_true(s_status_kib("VmSize") < before + 4096);
+    before = s_status_kib("VmSize");
+    /* the whole move in one call: the old table empties and waits to be given back */
+    assert_true(correlate_engine_move_slots(engine, SIZE_MAX));
+    assert_int_equal(s_status_kib("VmSize"), before);
+    assert_true(correlate_engine_move_slots(engine, 0)); /* asking gives nothing back */
+    assert_int_equal(s_status_kib("VmSize"), before);
+    assert_true(correlate_engine_move_slots(engine, 1));
+    assert_int_equal(s_status_kib("VmSize"), before - 1024);
+    assert_false(correlate_engine_move_slots(engine, 1));
+    assert_int_equal(s_status_kib("VmSize"), before - 2048);
+    assert_false(correlate_engine_move_slots(engine, 1));
+    /* every alert is still found once */
+    for (int i = 0; i < ALERTS; i += 97) {
+        snprintf(name, sizeof name, "Big%d", i / 1000);
+        snprintf(instance, sizeof instance, "i%d", i);
+        assert_int_equal(s_send(engine, TENANT_A, name, instance, LK_SEV_WARNING, LK_ALERT_FIRING,
+                                T0 + 1000, NULL, NULL),
+                         LK_OUTCOME_UNCHANGED);
+    }
+    assert_int_equal(correlate_engine_alert_count(engine), ALERTS);
+    lk_msg_t batch = s_take(engine);
+    lk_msg_clear(&batch);
+}
+
 /* The alert table under churn: two tenants send the same alerts (equal fingerprints, groups
    of 10). Each round, a pseudo-random third of each tenant's groups resolve and close (their
    alerts leave the table), then every alert is sent again and more groups join: an alert is
@@ -1497,6 +1586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ends_at_resend_moves_timer, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_paced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_table_growth, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_alert_table_prepares_and_retires, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_table_churn, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_alert_records_reused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ends_heap_mapped, s_setup, s_teardown),
