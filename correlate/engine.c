@@ -592,14 +592,19 @@ static s_alert_t *s_alert_find(const correlate_engine_t *self, uint32_t tenant,
     return alert;
 }
 
+/* Puts an alert in the first free slot of the probe chain from its home slot. */
+static void s_alert_slot_put_at(s_alert_t **slots, size_t mask, size_t home, s_alert_t *alert)
+{
+    while (slots[home])
+        home = (home + 1) & mask;
+    slots[home] = alert;
+}
+
 /* Puts an alert in the first free slot of its probe chain. */
 static void s_alert_slot_put(s_alert_t **slots, size_t capacity, s_alert_t *alert)
 {
     size_t mask = capacity - 1;
-    size_t i = s_alert_hash(alert->tenant, alert->fingerprint) & mask;
-    while (slots[i])
-        i = (i + 1) & mask;
-    slots[i] = alert;
+    s_alert_slot_put_at(slots, mask, s_alert_hash(alert->tenant, alert->fingerprint) & mask, alert);
 }
 
 /*  An emptied old table's mapping goes back to the kernel a piece at a time: unmapping 64 MiB
@@ -611,13 +616,13 @@ static void s_alert_slot_put(s_alert_t **slots, size_t capacity, s_alert_t *aler
 /* Gives back the last piece of the retired mapping (all of it with all set). */
 static void s_retire_step(correlate_engine_t *self, bool all)
 {
-    while (self->retired_bytes > 0) {
-        size_t piece = self->retired_bytes < S_RETIRE_BYTES ? self->retired_bytes : S_RETIRE_BYTES;
-        self->retired_bytes -= piece;
-        munmap(self->retired + self->retired_bytes, piece);
-        if (!all)
-            break;
-    }
+    size_t piece = self->retired_bytes;
+    if (!all && piece > S_RETIRE_BYTES)
+        piece = S_RETIRE_BYTES;
+    if (piece == 0)
+        return;
+    self->retired_bytes -= piece;
+    munmap(self->retired + self->retired_bytes, piece);
     if (self->retired_bytes == 0)
         self->retired = NULL;
 }
@@ -687,12 +692,8 @@ static void s_alert_move_old(correlate_engine_t *self, size_t count)
             homes[i] = s_alert_hash(group[i]->tenant, group[i]->fingerprint) & mask;
             __builtin_prefetch(&self->alert_slots[homes[i]], 1);
         }
-        for (size_t i = 0; i < moving; i++) {
-            size_t slot = homes[i];
-            while (self->alert_slots[slot])
-                slot = (slot + 1) & mask;
-            self->alert_slots[slot] = group[i];
-        }
+        for (size_t i = 0; i < moving; i++)
+            s_alert_slot_put_at(self->alert_slots, mask, homes[i], group[i]);
         self->old_count -= moving;
         self->old_cursor += span;
         count -= span;
@@ -2789,9 +2790,9 @@ bool correlate_engine_move_slots(correlate_engine_t *self, size_t slots)
         s_alert_move_old(self, slots);
     else if (self->retired && slots > 0)
         s_retire_step(self, false);
-    else if (slots > 0 && s_next_wanted(self))
+    else if (slots > 0 && s_next_wanted(self) > 0)
         s_next_prepare(self, s_next_wanted(self));
-    return self->old_slots || self->retired || s_next_wanted(self);
+    return self->old_slots || self->retired || s_next_wanted(self) > 0;
 }
 
 size_t correlate_engine_alert_count(const correlate_engine_t *self)
