@@ -637,19 +637,25 @@ static void s_retire_step(correlate_engine_t *self, bool all)
     256 KiB at a time; a growth takes it, touched or not. */
 #define S_PREPARE_BYTES ((size_t)256 << 10)
 
-/* The next table's size in bytes, when it is worth making ready now, else 0. */
-static size_t s_next_wanted(const correlate_engine_t *self)
+/* The slots of the table the next growth makes. */
+static size_t s_next_capacity(const correlate_engine_t *self)
 {
-    size_t bytes = 2 * self->alert_capacity * sizeof *self->alert_slots;
-    if (bytes < S_MAPPED_MIN || self->old_slots || self->retired ||
-        self->alert_count * 8 <= self->alert_capacity * 5 || self->next_touched == bytes)
-        return 0;
-    return bytes;
+    return 2 * self->alert_capacity;
 }
 
-/* Maps the next table if need be and touches its next S_PREPARE_BYTES. */
-static void s_next_prepare(correlate_engine_t *self, size_t bytes)
+/* Whether the next table is worth making ready now and is not ready yet. */
+static bool s_next_wanted(const correlate_engine_t *self)
 {
+    size_t bytes = s_next_capacity(self) * sizeof *self->alert_slots;
+    return bytes >= S_MAPPED_MIN && !self->old_slots && !self->retired &&
+           self->alert_count * 8 > self->alert_capacity * 5 && self->next_touched < bytes;
+}
+
+/* Maps the next table if need be and touches its next S_PREPARE_BYTES (a write a page of
+   4 KiB, or more than one a page where pages are larger). */
+static void s_next_prepare(correlate_engine_t *self)
+{
+    size_t bytes = s_next_capacity(self) * sizeof *self->alert_slots;
     if (!self->next_slots)
         self->next_slots = s_map(bytes);
     size_t end = self->next_touched + S_PREPARE_BYTES;
@@ -1681,7 +1687,7 @@ void correlate_engine_destroy(correlate_engine_t **self_p)
     s_alert_move_old(self, SIZE_MAX);
     s_retire_step(self, true);
     if (self->next_slots)
-        munmap(self->next_slots, 2 * self->alert_capacity * sizeof *self->alert_slots);
+        s_mapped_free(self->next_slots, s_next_capacity(self), sizeof *self->next_slots);
     for (size_t i = 0; i < self->alert_capacity; i++) {
         s_alert_t *alert = self->alert_slots[i];
         if (!alert)
@@ -2790,9 +2796,9 @@ bool correlate_engine_move_slots(correlate_engine_t *self, size_t slots)
         s_alert_move_old(self, slots);
     else if (self->retired && slots > 0)
         s_retire_step(self, false);
-    else if (slots > 0 && s_next_wanted(self) > 0)
-        s_next_prepare(self, s_next_wanted(self));
-    return self->old_slots || self->retired || s_next_wanted(self) > 0;
+    else if (slots > 0 && s_next_wanted(self))
+        s_next_prepare(self);
+    return self->old_slots || self->retired || s_next_wanted(self);
 }
 
 size_t correlate_engine_alert_count(const correlate_engine_t *self)
